@@ -254,6 +254,34 @@ export class InvalidResponse extends Schema.TaggedError<InvalidResponse>()("Inva
 }
 
 /**
+ * A guard was built with options that cannot work (a negative duration, NaN, a ratio above 1, ...).
+ * Pure constructors (`Backoff.exponential`, `Retry.transient`, `Timeout.attempt`) throw it when the
+ * value is built, so a misconfiguration shows at startup rather than on the first failure; effectful
+ * constructors (`make`, `layer`) fail with it, so a Layer that cannot be built says why in its type.
+ *
+ * @example
+ * ```ts
+ * import { InvalidOptions } from "effect-resilience/Errors"
+ *
+ * new InvalidOptions({ module: "Backoff.exponential", option: "factor", value: "0.5", expected: "a number >= 1" })
+ *   .message // "Backoff.exponential: option factor must be a number >= 1, got 0.5"
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidOptions extends Schema.TaggedError<InvalidOptions>()("InvalidOptions", {
+  module: Schema.String,
+  option: Schema.String,
+  value: Schema.String,
+  expected: Schema.String
+}) {
+  override get message(): string {
+    return `${this.module}: option ${this.option} must be ${this.expected}, got ${this.value}`
+  }
+}
+
+/**
  * Failures that may pass if the call is tried again later.
  *
  * @since 0.1.0

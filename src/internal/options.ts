@@ -1,0 +1,88 @@
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import { InvalidOptions } from "../Errors.js"
+
+/**
+ * Validators for guard options. Each one names the module and the option it checks, so the
+ * `InvalidOptions` it throws reads "Bulkhead.make: option maxConcurrent must be an integer >= 1, got 0".
+ *
+ * `Duration.decode` silently turns NaN and negative inputs into zero, so durations are checked on the
+ * raw input before decoding.
+ */
+export interface Check {
+  readonly module: string
+  readonly option: string
+}
+
+const show = (value: unknown): string => {
+  if (Duration.isDuration(value)) return Duration.format(value)
+  if (typeof value === "string") return JSON.stringify(value)
+  if (Array.isArray(value)) return `[${value.map(show).join(", ")}]`
+  return String(value)
+}
+
+const reject = (check: Check, value: unknown, expected: string): never => {
+  throw new InvalidOptions({ module: check.module, option: check.option, value: show(value), expected })
+}
+
+const isNonNegativeFinite = (n: unknown): n is number => typeof n === "number" && Number.isFinite(n) && n >= 0
+
+const decodeDuration = (check: Check, input: Duration.DurationInput, expected: string): Duration.Duration => {
+  if (typeof input === "number" && !isNonNegativeFinite(input)) return reject(check, input, expected)
+  if (typeof input === "bigint" && input < 0n) return reject(check, input, expected)
+  if (typeof input === "string" && input.trim().startsWith("-")) return reject(check, input, expected)
+  if (Array.isArray(input) && !input.every(isNonNegativeFinite)) return reject(check, input, expected)
+  let decoded: Duration.Duration
+  try {
+    decoded = Duration.decode(input)
+  } catch {
+    return reject(check, input, `${expected} (e.g. "100 millis", "2 seconds")`)
+  }
+  return Duration.isFinite(decoded) ? decoded : reject(check, input, expected)
+}
+
+/** A finite duration >= 0. */
+export const nonNegativeDuration = (check: Check, input: Duration.DurationInput): Duration.Duration =>
+  decodeDuration(check, input, "a finite duration >= 0")
+
+/** A finite duration > 0. */
+export const positiveDuration = (check: Check, input: Duration.DurationInput): Duration.Duration => {
+  const decoded = decodeDuration(check, input, "a finite duration > 0")
+  return Duration.greaterThan(decoded, Duration.zero) ? decoded : reject(check, input, "a finite duration > 0")
+}
+
+/** An integer >= `min`. */
+export const integerAtLeast = (check: Check, value: number, min: number): number =>
+  Number.isSafeInteger(value) && value >= min ? value : reject(check, value, `an integer >= ${min}`)
+
+/** A finite number >= `min`. */
+export const numberAtLeast = (check: Check, value: number, min: number): number =>
+  Number.isFinite(value) && value >= min ? value : reject(check, value, `a finite number >= ${min}`)
+
+/** A number in [0, 1]. */
+export const ratio = (check: Check, value: number): number =>
+  Number.isFinite(value) && value >= 0 && value <= 1 ? value : reject(check, value, "a number between 0 and 1")
+
+/** A number in (0, 1]: a threshold that 0 would make meaningless. */
+export const threshold = (check: Check, value: number): number =>
+  Number.isFinite(value) && value > 0 && value <= 1 ? value : reject(check, value, "a number in (0, 1]")
+
+/** A string that is not empty. */
+export const nonEmptyString = (check: Check, value: string): string =>
+  typeof value === "string" && value.length > 0 ? value : reject(check, value, "a non-empty string")
+
+/** Fails with any other rule a module needs ("cap must be >= base"). */
+export const invalid = (check: Check, value: unknown, expected: string): never => reject(check, value, expected)
+
+/**
+ * Runs validating code inside an effectful constructor: an `InvalidOptions` it throws becomes a typed
+ * failure; anything else thrown is a defect, as it would be anywhere else.
+ */
+export const validated = <A>(build: () => A): Effect.Effect<A, InvalidOptions> =>
+  Effect.suspend(() => {
+    try {
+      return Effect.succeed(build())
+    } catch (error) {
+      return error instanceof InvalidOptions ? Effect.fail(error) : Effect.die(error)
+    }
+  })
