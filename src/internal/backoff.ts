@@ -1,0 +1,144 @@
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Random from "effect/Random"
+import * as Schedule from "effect/Schedule"
+import * as ScheduleDecision from "effect/ScheduleDecision"
+import * as ScheduleInterval from "effect/ScheduleInterval"
+import * as ScheduleIntervals from "effect/ScheduleIntervals"
+import type * as Backoff from "../Backoff.js"
+import { retryAfterOf } from "../Errors.js"
+import * as Options from "./options.js"
+
+/** @internal */
+export const defaults = {
+  factor: 2,
+  cap: Duration.minutes(1),
+  maxHint: Duration.minutes(1),
+  hintJitterRatio: 0.1,
+  hintJitterMax: Duration.seconds(1)
+} as const
+
+type Step<S = unknown> = readonly [S, Duration.Duration, ScheduleDecision.ScheduleDecision]
+
+// The output is computed from the same `start - now` the driver sleeps, so the two are equal to the last bit
+// even when `now` is a large epoch time and the delay is fractional.
+const continueAfter = <S>(state: S, now: number, millis: number): Step<S> => {
+  const start = now + millis
+  return [state, Duration.millis(start - now), ScheduleDecision.continueWith(ScheduleInterval.after(start))]
+}
+
+const delayOf = (now: number, decision: ScheduleDecision.Continue): number =>
+  Math.max(0, ScheduleIntervals.start(decision.intervals) - now)
+
+const millisOf = (module: string, option: string, input: Duration.DurationInput, positive = false): number =>
+  Duration.toMillis(
+    positive ?
+      Options.positiveDuration({ module, option }, input) :
+      Options.nonNegativeDuration({ module, option }, input)
+  )
+
+const capOf = (module: string, base: number, input: Duration.DurationInput | undefined): number => {
+  if (input === undefined) return Math.max(base, Duration.toMillis(defaults.cap))
+  const cap = millisOf(module, "cap", input)
+  return cap >= base ? cap : Options.invalid({ module, option: "cap" }, input, `a duration >= base (${base} millis)`)
+}
+
+// A deterministic backoff: the delay is a function of the attempt number alone, so attempt 10,000 costs what
+// attempt 1 costs and nothing accumulates rounding error.
+const fromAttempt = (delayAt: (attempt: number) => number): Backoff.Backoff =>
+  Schedule.makeWithState(0, (now, _input: unknown, attempt: number) =>
+    Effect.succeed(continueAfter(attempt + 1, now, delayAt(attempt))))
+
+// Rewrites the delay of every continuing step of `self`, keeping its state and its decision to stop.
+const modifyDelay = <In, R>(
+  self: Backoff.Backoff<In, R>,
+  f: (millis: number) => Effect.Effect<number>
+): Backoff.Backoff<In, R> =>
+  Schedule.makeWithState(self.initial, (now, input: In, state) =>
+    Effect.flatMap(self.step(now, input, state), ([state, out, decision]): Effect.Effect<Step> =>
+      ScheduleDecision.isDone(decision)
+        ? Effect.succeed([state, out, decision])
+        : Effect.map(f(delayOf(now, decision)), (millis) => continueAfter(state, now, millis))))
+
+/** @internal */
+export const constant = (delay: Duration.DurationInput): Backoff.Backoff => {
+  const millis = millisOf("Backoff.constant", "delay", delay)
+  return fromAttempt(() => millis)
+}
+
+/** @internal */
+export const linear = (options: Backoff.Backoff.LinearOptions): Backoff.Backoff => {
+  const module = "Backoff.linear"
+  const base = millisOf(module, "base", options.base)
+  const step = options.step === undefined ? base : millisOf(module, "step", options.step)
+  const cap = capOf(module, base, options.cap)
+  return fromAttempt((attempt) => Math.min(cap, base + step * attempt))
+}
+
+/** @internal */
+export const exponential = (options: Backoff.Backoff.ExponentialOptions): Backoff.Backoff => {
+  const module = "Backoff.exponential"
+  const base = millisOf(module, "base", options.base, true)
+  const factor = options.factor === undefined
+    ? defaults.factor
+    : Options.numberAtLeast({ module, option: "factor" }, options.factor, 1)
+  const cap = capOf(module, base, options.cap)
+  // base > 0 and factor >= 1 make `base * factor ** n` positive or +Infinity, never NaN; min() clamps the
+  // overflow to the cap and leaves every value below it exactly as the formula gives it.
+  return fromAttempt((attempt) => Math.min(cap, base * factor ** attempt))
+}
+
+/** @internal */
+export const fullJitter = <In, R>(self: Backoff.Backoff<In, R>): Backoff.Backoff<In, R> =>
+  modifyDelay(self, (millis) => Effect.map(Random.next, (u) => u * millis))
+
+/** @internal */
+export const equalJitter = <In, R>(self: Backoff.Backoff<In, R>): Backoff.Backoff<In, R> =>
+  modifyDelay(self, (millis) => Effect.map(Random.next, (u) => millis / 2 + (u * millis) / 2))
+
+/** @internal */
+export const decorrelatedJitter = (options: Backoff.Backoff.DecorrelatedJitterOptions): Backoff.Backoff => {
+  const module = "Backoff.decorrelatedJitter"
+  const base = millisOf(module, "base", options.base, true)
+  const cap = capOf(module, base, options.cap)
+  // prev stays in [base, cap], so prev * 3 is finite and the draw is in [base, prev * 3).
+  return Schedule.makeWithState(base, (now, _input: unknown, prev: number) =>
+    Effect.map(Random.next, (u) => {
+      const millis = Math.min(cap, base + u * (prev * 3 - base))
+      return continueAfter(millis, now, millis)
+    }))
+}
+
+const honor = <In, R>(self: Backoff.Backoff<In, R>, maxHint: number): Backoff.Backoff<In & Backoff.RetryAfterInput, R> =>
+  Schedule.makeWithState(self.initial, (now, input: In & Backoff.RetryAfterInput, state) =>
+    Effect.flatMap(self.step(now, input, state), ([state, out, decision]): Effect.Effect<Step> => {
+      if (ScheduleDecision.isDone(decision)) return Effect.succeed([state, out, decision])
+      const computed = delayOf(now, decision)
+      const hint = retryAfterOf(input)
+      if (hint === undefined) return Effect.succeed(continueAfter(state, now, computed))
+      const hintMillis = Duration.toMillis(hint)
+      if (hintMillis > maxHint) return Effect.succeed([state, hint, ScheduleDecision.done])
+      const spread = Math.min(hintMillis * defaults.hintJitterRatio, Duration.toMillis(defaults.hintJitterMax))
+      return Effect.map(Random.next, (u) => continueAfter(state, now, Math.max(computed, hintMillis) + u * spread))
+    }))
+
+const maxHintOf = (options: Backoff.Backoff.HonorRetryAfterOptions | undefined): number =>
+  options?.maxHint === undefined
+    ? Duration.toMillis(defaults.maxHint)
+    : millisOf("Backoff.honorRetryAfter", "maxHint", options.maxHint)
+
+/** @internal */
+export const honorRetryAfter: {
+  (options?: Backoff.Backoff.HonorRetryAfterOptions): <In, R>(
+    self: Backoff.Backoff<In, R>
+  ) => Backoff.Backoff<In & Backoff.RetryAfterInput, R>
+  <In, R>(
+    self: Backoff.Backoff<In, R>,
+    options?: Backoff.Backoff.HonorRetryAfterOptions
+  ): Backoff.Backoff<In & Backoff.RetryAfterInput, R>
+} = function() {
+  // Not `dual`: the options are validated when `honorRetryAfter(options)` is called, not when it is applied.
+  if (Schedule.isSchedule(arguments[0])) return honor(arguments[0] as Backoff.Backoff<any, any>, maxHintOf(arguments[1]))
+  const maxHint = maxHintOf(arguments[0])
+  return (self: Backoff.Backoff<any, any>) => honor(self, maxHint)
+} as any
