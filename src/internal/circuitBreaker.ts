@@ -1,0 +1,599 @@
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import { dual } from "effect/Function"
+import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
+import * as Predicate from "effect/Predicate"
+import * as PubSub from "effect/PubSub"
+import * as RcMap from "effect/RcMap"
+import * as Ref from "effect/Ref"
+import * as Schedule from "effect/Schedule"
+import * as ScheduleDecision from "effect/ScheduleDecision"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import type * as api from "../CircuitBreaker.js"
+import { CircuitOpen, InvalidOptions, isRejected, isTransient, retryAfterOf } from "../Errors.js"
+import * as machine from "./circuitBreaker/machine.js"
+import { consecutive } from "./circuitBreaker/policy.js"
+import * as options from "./options.js"
+
+export const TypeId: api.TypeId = Symbol.for("effect-resilience/CircuitBreaker") as api.TypeId
+
+export const isCircuitBreaker = (u: unknown): u is api.CircuitBreaker => Predicate.hasProperty(u, TypeId)
+
+const defaults = {
+  name: "circuit-breaker",
+  openFor: "30 seconds",
+  maxRetryAfter: "5 minutes",
+  probes: 1
+} as const
+
+// -----------------------------------------------------------------------------
+// options
+// -----------------------------------------------------------------------------
+
+interface Cursor {
+  readonly state: unknown
+  readonly last: number
+  readonly done: boolean
+}
+
+interface Resolved {
+  readonly name: string
+  readonly config: machine.Config<any>
+  readonly isFailure: (error: unknown) => boolean
+  /** Set when `openFor` is a fixed duration; otherwise breaks come from `schedule`. */
+  readonly fixed: machine.NextBreak | undefined
+  readonly schedule: Schedule.Schedule<Duration.Duration, unknown> | undefined
+  readonly restore: api.Exported | undefined
+}
+
+const resolve = (module: string, opts: api.CircuitBreaker.Options, name: string): Resolved => {
+  const check = (option: string): options.Check => ({ module, option })
+  options.nonEmptyString(check("name"), name)
+  const policy = opts.policy ?? consecutive(5)
+  if (!Predicate.hasProperty(policy, "record") || !Predicate.isFunction(policy.record)) {
+    options.invalid(check("policy"), policy, "a CircuitBreaker.Policy (consecutive(n), failureRate({...}))")
+  }
+  const probes = options.integerAtLeast(check("halfOpen.probes"), opts.halfOpen?.probes ?? defaults.probes, 1)
+  const maxWait = opts.halfOpen?.maxWait === undefined
+    ? undefined
+    : Duration.toMillis(options.positiveDuration(check("halfOpen.maxWait"), opts.halfOpen.maxWait))
+  const maxHint = Duration.toMillis(
+    options.nonNegativeDuration(check("maxRetryAfter"), opts.maxRetryAfter ?? defaults.maxRetryAfter)
+  )
+  const openFor = opts.openFor ?? defaults.openFor
+  const schedule = Schedule.isSchedule(openFor) ? openFor as Schedule.Schedule<Duration.Duration, unknown> : undefined
+  const fixed = schedule === undefined
+    ? {
+      millis: Duration.toMillis(options.nonNegativeDuration(check("openFor"), openFor as Duration.DurationInput)),
+      schedule: undefined
+    }
+    : undefined
+  const scheduleInitial: Cursor | undefined = schedule === undefined
+    ? undefined
+    : { state: schedule.initial, last: 0, done: false }
+  if (opts.restore !== undefined && Either.isLeft(decodeExported(opts.restore))) {
+    options.invalid(check("restore"), "(not an exported breaker state)", "a value of CircuitBreaker.exportState")
+  }
+  return {
+    name,
+    config: { policy, probes, maxWait, maxHint, scheduleInitial },
+    isFailure: opts.isFailure ?? isTransient,
+    fixed,
+    schedule,
+    restore: opts.restore
+  }
+}
+
+// -----------------------------------------------------------------------------
+// export / restore
+// -----------------------------------------------------------------------------
+
+const StateSchema = Schema.Literal("closed", "open", "half-open", "isolated")
+const Count = Schema.Int.pipe(Schema.nonNegative())
+
+export const Exported: Schema.Schema<api.Exported> = Schema.Struct({
+  version: Schema.Literal(1),
+  policy: Schema.String,
+  state: StateSchema,
+  since: Schema.Number,
+  until: Schema.Number,
+  breakMillis: Schema.Number.pipe(Schema.nonNegative()),
+  opens: Count,
+  succeeded: Count,
+  rejected: Count,
+  books: Schema.Unknown
+})
+
+const decodeExported = Schema.decodeUnknownEither(Exported)
+
+// -----------------------------------------------------------------------------
+// shared parts of a breaker (one per make, one per keyed group)
+// -----------------------------------------------------------------------------
+
+interface Shared {
+  readonly resolved: Resolved
+  readonly pubsub: PubSub.PubSub<api.StateChange>
+  readonly lock: Effect.Semaphore
+  readonly calls: Record<"success" | "failure" | "ignored" | "interrupted" | "rejected", Metric.Metric.Counter<number>>
+  readonly keyed: boolean
+}
+
+const callsCounter = Metric.counter("resilience_breaker_calls_total", {
+  description: "Calls through a circuit breaker, by outcome (success, failure, ignored, interrupted, rejected)",
+  incremental: true
+})
+const transitionsCounter = Metric.counter("resilience_breaker_transitions_total", {
+  description: "Circuit breaker state transitions, by from and to state",
+  incremental: true
+})
+const stateGauge = Metric.gauge("resilience_breaker_state", {
+  description: "Circuit breakers in each state (1/0 for a single breaker, a count of keys for keyed breakers)"
+})
+
+const makeShared = (resolved: Resolved, keyed: boolean): Effect.Effect<Shared, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const pubsub = yield* Effect.acquireRelease(PubSub.unbounded<api.StateChange>(), PubSub.shutdown)
+    const lock = yield* Effect.makeSemaphore(1)
+    const tagged = (outcome: string) =>
+      callsCounter.pipe(Metric.tagged("breaker", resolved.name), Metric.tagged("outcome", outcome))
+    return {
+      resolved,
+      pubsub,
+      lock,
+      keyed,
+      calls: {
+        success: tagged("success"),
+        failure: tagged("failure"),
+        ignored: tagged("ignored"),
+        interrupted: tagged("interrupted"),
+        rejected: tagged("rejected")
+      }
+    }
+  })
+
+const gaugeFor = (shared: Shared, state: api.State) =>
+  stateGauge.pipe(Metric.tagged("breaker", shared.resolved.name), Metric.tagged("state", state))
+
+const moveGauge = (shared: Shared, from: api.State | undefined, to: api.State | undefined): Effect.Effect<void> =>
+  Effect.zipRight(
+    from === undefined ? Effect.void : Metric.incrementBy(gaugeFor(shared, from), -1),
+    to === undefined ? Effect.void : Metric.increment(gaugeFor(shared, to))
+  )
+
+// -----------------------------------------------------------------------------
+// the breaker
+// -----------------------------------------------------------------------------
+
+const Slow: unique symbol = Symbol.for("effect-resilience/CircuitBreaker/Slow")
+
+class BreakerImpl implements api.CircuitBreaker {
+  readonly [TypeId]: api.TypeId = TypeId
+  constructor(
+    readonly shared: Shared,
+    readonly name: string,
+    readonly ref: Ref.Ref<machine.Core<any>>
+  ) {}
+
+  get protect() {
+    return <A, E, R>(self: Effect.Effect<A, E, R>) => protectWith(this, self)
+  }
+  get state(): Effect.Effect<api.State> {
+    return Effect.map(observeNow(this), ([core]) => core.state)
+  }
+  get changes(): Stream.Stream<api.StateChange> {
+    const changes = Stream.fromPubSub(this.shared.pubsub)
+    return this.shared.keyed ? Stream.filter(changes, (change) => change.breaker === this.name) : changes
+  }
+  get snapshot(): Effect.Effect<api.Snapshot> {
+    return Effect.map(observeNow(this), ([core, now]) => snapshotOf(this, core, now))
+  }
+  get isolate(): Effect.Effect<void> {
+    return Effect.flatMap(
+      Clock.currentTimeMillis,
+      (now) => transact(this, now, undefined, (core) => machine.isolate(core, now))
+    )
+  }
+  get reset(): Effect.Effect<void> {
+    return Effect.flatMap(
+      Clock.currentTimeMillis,
+      (now) => transact(this, now, undefined, (core) => machine.reset(this.shared.resolved.config, core, now))
+    )
+  }
+  get exportState(): Effect.Effect<api.Exported> {
+    return Effect.map(Ref.get(this.ref), (core) => exportCore(this.shared.resolved, core))
+  }
+  restore(exported: api.Exported): Effect.Effect<void, InvalidOptions> {
+    return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      Effect.flatMap(
+        importCore(this.shared.resolved, exported, now, "CircuitBreaker.restore"),
+        (restored) => transact(this, now, undefined, (core) => machine.restore(core, restored, now))
+      ))
+  }
+}
+
+const observeNow = (breaker: BreakerImpl): Effect.Effect<readonly [machine.Core<any>, number]> =>
+  Effect.flatMap(Clock.currentTimeMillis, (now) =>
+    Effect.map(
+      transact(breaker, now, undefined, (core, next) => machine.observe(breaker.shared.resolved.config, core, now, next)),
+      (core) => [core, now] as const
+    ))
+
+const snapshotOf = (breaker: BreakerImpl, core: machine.Core<any>, now: number): api.Snapshot => {
+  const policy = breaker.shared.resolved.config.policy
+  const stats = core.state === "closed" ? policy.stats(core.books, now) : policy.stats(policy.initial, now)
+  const base: api.Snapshot = {
+    breaker: breaker.name,
+    state: core.state,
+    since: DateTime.unsafeMake(core.since),
+    policy: policy.name,
+    calls: stats.calls,
+    failures: stats.failures,
+    slow: stats.slow,
+    failureRate: stats.calls === 0 ? 0 : stats.failures / stats.calls,
+    slowRate: stats.calls === 0 ? 0 : stats.slow / stats.calls,
+    rejected: core.rejected,
+    opens: core.opens,
+    probesInFlight: core.probes.length,
+    probesSucceeded: core.succeeded
+  }
+  return core.state === "open" ? { ...base, retryAfter: Duration.millis(core.until - now) } : base
+}
+
+const exportCore = (resolved: Resolved, core: machine.Core<any>): api.Exported => ({
+  version: 1,
+  policy: resolved.config.policy.name,
+  state: core.state,
+  since: core.since,
+  until: core.until,
+  breakMillis: core.breakMillis,
+  opens: core.opens,
+  succeeded: core.succeeded,
+  rejected: core.rejected,
+  books: Schema.encodeSync(resolved.config.policy.schema)(core.books)
+})
+
+const importCore = (
+  resolved: Resolved,
+  input: unknown,
+  now: number,
+  module: string
+): Effect.Effect<machine.Core<any>, InvalidOptions> =>
+  Effect.gen(function*() {
+    const policy = resolved.config.policy
+    const fail = (option: string, value: string, expected: string) =>
+      new InvalidOptions({ module, option, value, expected })
+    const exported = yield* Effect.mapError(
+      decodeExported(input),
+      () => fail("restore", "(not an exported breaker state)", "a value of CircuitBreaker.exportState")
+    )
+    if (exported.policy !== policy.name) {
+      return yield* fail("restore.policy", JSON.stringify(exported.policy), `the breaker's policy ${policy.name}`)
+    }
+    const books = yield* Effect.mapError(
+      Schema.decodeUnknownEither(policy.schema)(exported.books),
+      () => fail("restore.books", JSON.stringify(exported.books), `a state of ${policy.name}`)
+    )
+    let schedule = resolved.config.scheduleInitial
+    if (resolved.schedule !== undefined) {
+      for (let i = 0; i < exported.opens; i++) {
+        schedule = (yield* nextBreak(resolved.schedule, schedule as Cursor, now, undefined)).schedule
+      }
+    }
+    return {
+      state: exported.state,
+      generation: 0,
+      since: exported.since,
+      books: exported.state === "closed" ? books : policy.initial,
+      until: exported.until,
+      breakMillis: exported.breakMillis,
+      opens: exported.opens,
+      succeeded: exported.succeeded,
+      probes: [],
+      nextProbe: 0,
+      rejected: exported.rejected,
+      schedule
+    }
+  })
+
+const nextBreak = (
+  schedule: Schedule.Schedule<Duration.Duration, unknown>,
+  cursor: Cursor,
+  now: number,
+  input: unknown
+): Effect.Effect<machine.NextBreak> =>
+  cursor.done
+    ? Effect.succeed({ millis: cursor.last, schedule: cursor })
+    : Effect.map(schedule.step(now, input, cursor.state), ([state, out, decision]) => {
+      const millis = Math.max(0, Duration.toMillis(out))
+      return { millis, schedule: { state, last: millis, done: ScheduleDecision.isDone(decision) } }
+    })
+
+/**
+ * Applies a pure transition atomically. The common case (no state change, or a change that is only
+ * bookkeeping) is one `Ref.modify`. Anything that changes the state name goes through the slow path
+ * under the group's lock, so transitions are published, logged and counted in the order they happen;
+ * there the `openFor` schedule is stepped when the transition opens the breaker, and the result is
+ * committed only if no other transition happened meanwhile (transitions are serialised by the lock,
+ * so the schedule state read is still current when the transition commits).
+ */
+const transact = <A>(
+  breaker: BreakerImpl,
+  now: number,
+  input: unknown,
+  f: (core: machine.Core<any>, next: machine.NextBreak | undefined) => machine.Step<any, A> | machine.NeedBreak
+): Effect.Effect<A> => {
+  const fixed = breaker.shared.resolved.fixed
+  return Effect.flatMap(
+    Ref.modify(breaker.ref, (core): [A | typeof Slow, machine.Core<any>] => {
+      const step = f(core, fixed)
+      if (step === machine.NeedBreak || step.changes.length > 0) return [Slow, core]
+      return [step.value, step.core]
+    }),
+    (value) => value === Slow ? breaker.shared.lock.withPermits(1)(slowPath(breaker, now, input, f, fixed)) : Effect.succeed(value)
+  )
+}
+
+const slowPath = <A>(
+  breaker: BreakerImpl,
+  now: number,
+  input: unknown,
+  f: (core: machine.Core<any>, next: machine.NextBreak | undefined) => machine.Step<any, A> | machine.NeedBreak,
+  next: machine.NextBreak | undefined
+): Effect.Effect<A> =>
+  Effect.flatMap(
+    Ref.modify(breaker.ref, (core): [machine.Step<any, A> | machine.NeedBreak, machine.Core<any>] => {
+      const step = f(core, next)
+      return step === machine.NeedBreak ? [step, core] : [step, step.core]
+    }),
+    (step) => {
+      if (step === machine.NeedBreak) {
+        const schedule = breaker.shared.resolved.schedule!
+        return Effect.flatMap(Ref.get(breaker.ref), (core) =>
+          Effect.flatMap(
+            nextBreak(schedule, core.schedule as Cursor, now, input),
+            (computed) => slowPath(breaker, now, input, f, computed)
+          ))
+      }
+      return step.changes.length === 0 ? Effect.succeed(step.value) : Effect.as(publish(breaker, step.changes), step.value)
+    }
+  )
+
+const publish = (breaker: BreakerImpl, changes: ReadonlyArray<machine.Change>): Effect.Effect<void> =>
+  Effect.forEach(changes, (change) => {
+    const event: api.StateChange = change.breakMillis === undefined
+      ? { breaker: breaker.name, from: change.from, to: change.to, when: DateTime.unsafeMake(change.when), why: change.why }
+      : {
+        breaker: breaker.name,
+        from: change.from,
+        to: change.to,
+        when: DateTime.unsafeMake(change.when),
+        why: change.why,
+        breakFor: Duration.millis(change.breakMillis)
+      }
+    return Effect.all([
+      PubSub.publish(breaker.shared.pubsub, event),
+      Metric.update(
+        transitionsCounter.pipe(
+          Metric.tagged("breaker", breaker.shared.resolved.name),
+          Metric.tagged("from", change.from),
+          Metric.tagged("to", change.to)
+        ),
+        1
+      ),
+      moveGauge(breaker.shared, change.from, change.to),
+      logChange(event)
+    ], { discard: true })
+  }, { discard: true })
+
+const logChange = (change: api.StateChange): Effect.Effect<void> => {
+  const message = change.to === "open"
+    ? `circuit breaker ${change.breaker} opened (${change.why}) for ${Duration.format(change.breakFor!)}`
+    : change.to === "half-open"
+    ? `circuit breaker ${change.breaker} is half-open: probing`
+    : change.to === "closed"
+    ? `circuit breaker ${change.breaker} closed (${change.why})`
+    : `circuit breaker ${change.breaker} isolated`
+  const log = change.to === "open" || change.to === "isolated" ? Effect.logWarning(message) : Effect.logInfo(message)
+  return log.pipe(Effect.annotateLogs({ breaker: change.breaker, from: change.from, to: change.to, why: change.why }))
+}
+
+// -----------------------------------------------------------------------------
+// protect
+// -----------------------------------------------------------------------------
+
+const isTicket = (admission: machine.Ticket | machine.Rejection): admission is machine.Ticket =>
+  "generation" in admission
+
+const protectWith = <A, E, R>(
+  breaker: BreakerImpl,
+  self: Effect.Effect<A, E, R>
+): Effect.Effect<A, E | CircuitOpen, R> => {
+  const config = breaker.shared.resolved.config
+  return Effect.uninterruptibleMask((restore) =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      Effect.flatMap(
+        transact(breaker, now, undefined, (core, next) => machine.acquire(config, core, now, next)),
+        (admission): Effect.Effect<A, E | CircuitOpen, R> =>
+          isTicket(admission)
+            ? Effect.onExit(restore(self), (exit) => settleWith(breaker, admission, exit))
+            : Effect.zipRight(
+              Metric.increment(breaker.shared.calls.rejected),
+              Effect.fail(
+                new CircuitOpen(
+                  admission.retryAfter === undefined
+                    ? { breaker: breaker.name, reason: admission.reason }
+                    : {
+                      breaker: breaker.name,
+                      reason: admission.reason,
+                      retryAfter: Duration.millis(admission.retryAfter)
+                    },
+                  true
+                )
+              )
+            )
+      ))
+  )
+}
+
+const settleWith = (
+  breaker: BreakerImpl,
+  ticket: machine.Ticket,
+  exit: Exit.Exit<unknown, unknown>
+): Effect.Effect<void> => {
+  const { calls, resolved } = breaker.shared
+  let failure = false
+  let counted = true
+  let hint: number | undefined
+  let metric = calls.success
+  if (Exit.isFailure(exit)) {
+    if (Cause.isInterruptedOnly(exit.cause)) {
+      counted = false
+      metric = calls.interrupted
+    } else {
+      const error = Cause.failureOption(exit.cause)
+      if (error._tag === "None" || isRejected(error.value)) {
+        counted = false
+        metric = calls.ignored
+      } else if (resolved.isFailure(error.value)) {
+        failure = true
+        metric = calls.failure
+        const retryAfter = retryAfterOf(error.value)
+        hint = retryAfter === undefined ? undefined : Duration.toMillis(retryAfter)
+      }
+    }
+  }
+  const input = failure && Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
+  return Effect.zipRight(
+    Metric.increment(metric),
+    Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      transact(breaker, now, input, (core, next) =>
+        machine.settle(
+          resolved.config,
+          core,
+          ticket,
+          counted ? { failure, millis: now - ticket.startedAt } : undefined,
+          hint,
+          now,
+          next
+        )))
+  )
+}
+
+export const protect: {
+  (breaker: api.CircuitBreaker): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | CircuitOpen, R>
+  <I>(
+    tag: Context.Tag<I, api.CircuitBreaker>
+  ): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | CircuitOpen, R | I>
+  <A, E, R>(self: Effect.Effect<A, E, R>, breaker: api.CircuitBreaker): Effect.Effect<A, E | CircuitOpen, R>
+  <A, E, R, I>(
+    self: Effect.Effect<A, E, R>,
+    tag: Context.Tag<I, api.CircuitBreaker>
+  ): Effect.Effect<A, E | CircuitOpen, R | I>
+} = dual(
+  2,
+  <A, E, R, I>(
+    self: Effect.Effect<A, E, R>,
+    breaker: api.CircuitBreaker | Context.Tag<I, api.CircuitBreaker>
+  ): Effect.Effect<A, E | CircuitOpen, R | I> =>
+    isCircuitBreaker(breaker)
+      ? breaker.protect(self)
+      : Effect.flatMap(breaker, (b) => b.protect(self))
+)
+
+// -----------------------------------------------------------------------------
+// constructors
+// -----------------------------------------------------------------------------
+
+const makeBreaker = (shared: Shared, name: string, module: string): Effect.Effect<BreakerImpl, InvalidOptions> =>
+  Effect.flatMap(Clock.currentTimeMillis, (now) => {
+    const { resolved } = shared
+    const initial = resolved.restore === undefined
+      ? Effect.succeed(machine.initial(resolved.config, now))
+      : importCore(resolved, resolved.restore, now, module)
+    return Effect.flatMap(initial, (core) =>
+      Effect.map(Ref.make(core), (ref) => new BreakerImpl(shared, name, ref)))
+  })
+
+export const make = (opts: api.CircuitBreaker.Options = {}): Effect.Effect<
+  api.CircuitBreaker,
+  InvalidOptions,
+  Scope.Scope
+> => makeNamed("CircuitBreaker.make", opts, opts.name ?? defaults.name)
+
+const makeNamed = (module: string, opts: api.CircuitBreaker.Options, name: string) =>
+  Effect.gen(function*() {
+    const resolved = yield* options.validated(() => resolve(module, opts, name))
+    const shared = yield* makeShared(resolved, false)
+    const breaker = yield* makeBreaker(shared, name, module)
+    const core = yield* Ref.get(breaker.ref)
+    yield* moveGauge(shared, undefined, core.state)
+    yield* Effect.addFinalizer(() =>
+      Effect.flatMap(Ref.get(breaker.ref), (core) => moveGauge(shared, core.state, undefined))
+    )
+    return breaker as api.CircuitBreaker
+  })
+
+export const layer = <I>(
+  tag: Context.Tag<I, api.CircuitBreaker>,
+  opts: api.CircuitBreaker.Options = {}
+): Layer.Layer<I, InvalidOptions> => Layer.scoped(tag, makeNamed("CircuitBreaker.layer", opts, opts.name ?? tag.key))
+
+export const keyed = <K = string>(
+  opts: api.CircuitBreaker.KeyedOptions<K>
+): Effect.Effect<api.Keyed<K>, InvalidOptions, Scope.Scope> =>
+  Effect.gen(function*() {
+    const module = "CircuitBreaker.keyed"
+    const name = opts.name ?? defaults.name
+    if (opts.restore !== undefined) {
+      return yield* new InvalidOptions({
+        module,
+        option: "restore",
+        value: "(an exported state)",
+        expected: "unset for keyed breakers (restore one key with get(key) and restore)"
+      })
+    }
+    const resolved = yield* options.validated(() => resolve(module, opts, name))
+    const idleTimeToLive = yield* options.validated(() =>
+      options.positiveDuration({ module, option: "idleTimeToLive" }, opts.idleTimeToLive)
+    )
+    const nameOf = opts.nameOf ?? ((key: K) => `${name}/${String(key)}`)
+    const shared = yield* makeShared(resolved, true)
+    const map = yield* RcMap.make({
+      lookup: (key: K) =>
+        Effect.gen(function*() {
+          const breaker = yield* Effect.orDie(makeBreaker(shared, nameOf(key), module))
+          yield* moveGauge(shared, undefined, "closed")
+          yield* Effect.addFinalizer(() =>
+            Effect.flatMap(Ref.get(breaker.ref), (core) => moveGauge(shared, core.state, undefined))
+          )
+          return breaker as api.CircuitBreaker
+        }),
+      idleTimeToLive
+    })
+    const get = (key: K) => RcMap.get(map, key)
+    const protectKey: api.Keyed<K>["protect"] = dual(
+      2,
+      <A, E, R>(self: Effect.Effect<A, E, R>, key: K): Effect.Effect<A, E | CircuitOpen, R> =>
+        Effect.scoped(Effect.flatMap(get(key), (breaker) => breaker.protect(self)))
+    )
+    return {
+      get,
+      protect: protectKey,
+      changes: Stream.fromPubSub(shared.pubsub),
+      keys: RcMap.keys(map)
+    } satisfies api.Keyed<K>
+  })
+
+export const layerKeyed = <I, K>(
+  tag: Context.Tag<I, api.Keyed<K>>,
+  opts: api.CircuitBreaker.KeyedOptions<K>
+): Layer.Layer<I, InvalidOptions> => Layer.scoped(tag, keyed(opts))

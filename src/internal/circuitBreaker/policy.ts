@@ -1,0 +1,191 @@
+import * as Duration from "effect/Duration"
+import * as Schema from "effect/Schema"
+import type { CircuitBreaker, Outcome, Policy, Stats, Trip, Verdict } from "../../CircuitBreaker.js"
+import * as options from "../options.js"
+
+const noStats: Stats = { calls: 0, failures: 0, slow: 0 }
+
+// -----------------------------------------------------------------------------
+// consecutive
+// -----------------------------------------------------------------------------
+
+const zero: Verdict<number> = { state: 0 }
+const consecutiveSchema: Schema.Schema<number> = Schema.Int.pipe(Schema.nonNegative())
+
+export const consecutive = (failures: number): Policy<number> => {
+  const limit = options.integerAtLeast({ module: "CircuitBreaker.consecutive", option: "failures" }, failures, 1)
+  return {
+    name: `consecutive(${limit})`,
+    initial: 0,
+    schema: consecutiveSchema,
+    record: (state, outcome) => {
+      if (!outcome.failure) return zero
+      const next = state + 1
+      return next >= limit ? { state: next, trip: "failures" } : { state: next }
+    },
+    healthy: (outcome) => !outcome.failure,
+    stats: (state) => state === 0 ? noStats : { calls: state, failures: state, slow: 0 }
+  }
+}
+
+// -----------------------------------------------------------------------------
+// failureRate
+// -----------------------------------------------------------------------------
+
+type FailureRateOptions = CircuitBreaker.FailureRateOptions
+
+interface Rule {
+  readonly threshold: number
+  readonly minimumThroughput: number
+  readonly slowerThan: number
+  readonly slowThreshold: number
+}
+
+const judge = (rule: Rule, stats: Stats): Trip | undefined => {
+  if (stats.calls < rule.minimumThroughput) return undefined
+  if (stats.failures >= rule.threshold * stats.calls) return "failures"
+  if (stats.slow >= rule.slowThreshold * stats.calls) return "slow-calls"
+  return undefined
+}
+
+const isSlow = (rule: Rule, outcome: Outcome): boolean => outcome.millis > rule.slowerThan
+
+/**
+ * A count window: the last `size` outcomes, oldest first, one character each ("0" success, "1" failure,
+ * "2" slow success, "3" slow failure). A string keeps the state a compact JSON value, and V8 shifts it
+ * with a native copy of one byte per call.
+ */
+export interface CountWindow {
+  readonly ring: string
+  readonly failures: number
+  readonly slow: number
+}
+
+const CODE_0 = 48
+
+const countOf = (ring: string) => {
+  let failures = 0
+  let slow = 0
+  for (let i = 0; i < ring.length; i++) {
+    const code = ring.charCodeAt(i) - CODE_0
+    failures += code & 1
+    slow += code >> 1
+  }
+  return { ring, failures, slow }
+}
+
+const countWindowSchema = (size: number): Schema.Schema<CountWindow, any> =>
+  Schema.transform(
+    Schema.Struct({ ring: Schema.String.pipe(Schema.pattern(/^[0-3]*$/), Schema.maxLength(size)) }),
+    Schema.Struct({ ring: Schema.String, failures: Schema.Number, slow: Schema.Number }),
+    { strict: true, decode: ({ ring }) => countOf(ring), encode: ({ ring }) => ({ ring }) }
+  )
+
+/**
+ * A duration window split in buckets: `[bucket index, calls, failures, slow]`, oldest first, where the
+ * index is `floor(now / bucket width)`. Only buckets inside the window are kept.
+ */
+export type Bucket = readonly [index: number, calls: number, failures: number, slow: number]
+
+const Int = Schema.Int
+const bucketsSchema: Schema.Schema<ReadonlyArray<Bucket>> = Schema.Array(Schema.Tuple(Int, Int, Int, Int))
+
+const sumBuckets = (buckets: ReadonlyArray<Bucket>, oldest: number): Stats => {
+  let calls = 0
+  let failures = 0
+  let slow = 0
+  for (const bucket of buckets) {
+    if (bucket[0] < oldest) continue
+    calls += bucket[1]
+    failures += bucket[2]
+    slow += bucket[3]
+  }
+  return { calls, failures, slow }
+}
+
+const check = (option: string) => ({ module: "CircuitBreaker.failureRate", option })
+
+export const failureRate = (opts: FailureRateOptions): Policy<CountWindow> | Policy<ReadonlyArray<Bucket>> => {
+  const threshold = options.threshold(check("threshold"), opts.threshold)
+  const slowerThan = opts.slowCall === undefined
+    ? Number.POSITIVE_INFINITY
+    : Duration.toMillis(options.nonNegativeDuration(check("slowCall.slowerThan"), opts.slowCall.slowerThan))
+  const slowThreshold = opts.slowCall === undefined
+    ? Number.POSITIVE_INFINITY
+    : options.threshold(check("slowCall.threshold"), opts.slowCall.threshold)
+  const slowName = opts.slowCall === undefined ? "" : `, slow ${slowThreshold} over ${slowerThan}ms`
+  const healthy = (outcome: Outcome) => !outcome.failure && !(outcome.millis > slowerThan)
+
+  if (typeof opts.window === "number") {
+    const size = options.integerAtLeast(check("window"), opts.window, 1)
+    if (opts.buckets !== undefined) options.invalid(check("buckets"), opts.buckets, "unset for a count window")
+    const minimumThroughput = opts.minimumThroughput === undefined
+      ? size
+      : options.integerAtLeast(check("minimumThroughput"), opts.minimumThroughput, 1) > size
+      ? options.invalid(check("minimumThroughput"), opts.minimumThroughput, `an integer in [1, window = ${size}]`)
+      : opts.minimumThroughput
+    const rule: Rule = { threshold, minimumThroughput, slowerThan, slowThreshold }
+    const empty: CountWindow = { ring: "", failures: 0, slow: 0 }
+    const countPolicy: Policy<CountWindow> = {
+      name: `failureRate(${threshold} over ${size} calls, min ${minimumThroughput}${slowName})`,
+      initial: empty,
+      schema: countWindowSchema(size),
+      healthy,
+      stats: (state) => ({ calls: state.ring.length, failures: state.failures, slow: state.slow }),
+      record: (state, outcome) => {
+        const slowBit = isSlow(rule, outcome) ? 1 : 0
+        const failureBit = outcome.failure ? 1 : 0
+        let { failures, ring, slow } = state
+        if (ring.length >= size) {
+          const oldest = ring.charCodeAt(0) - CODE_0
+          failures -= oldest & 1
+          slow -= oldest >> 1
+          ring = ring.slice(1)
+        }
+        const next: CountWindow = {
+          ring: ring + String.fromCharCode(CODE_0 + failureBit + 2 * slowBit),
+          failures: failures + failureBit,
+          slow: slow + slowBit
+        }
+        return { state: next, trip: judge(rule, { calls: next.ring.length, failures: next.failures, slow: next.slow }) }
+      }
+    }
+    return countPolicy
+  }
+
+  const window = Duration.toMillis(options.positiveDuration(check("window"), opts.window))
+  const buckets = opts.buckets === undefined ? 10 : options.integerAtLeast(check("buckets"), opts.buckets, 1)
+  const width = window / buckets
+  if (width < 1) options.invalid(check("buckets"), buckets, `at most ${Math.floor(window)} (one bucket per ms)`)
+  const minimumThroughput = opts.minimumThroughput === undefined
+    ? 10
+    : options.integerAtLeast(check("minimumThroughput"), opts.minimumThroughput, 1)
+  const rule: Rule = { threshold, minimumThroughput, slowerThan, slowThreshold }
+  const empty: ReadonlyArray<Bucket> = []
+  const oldestOf = (now: number) => Math.floor(now / width) - buckets + 1
+  const timePolicy: Policy<ReadonlyArray<Bucket>> = {
+    name: `failureRate(${threshold} over ${window}ms in ${buckets} buckets, min ${minimumThroughput}${slowName})`,
+    initial: empty,
+    schema: bucketsSchema,
+    healthy,
+    stats: (state, now) => sumBuckets(state, oldestOf(now)),
+    record: (state, outcome, now) => {
+      const index = Math.floor(now / width)
+      const oldest = index - buckets + 1
+      const failure = outcome.failure ? 1 : 0
+      const slow = isSlow(rule, outcome) ? 1 : 0
+      const next: Array<Bucket> = []
+      for (const bucket of state) {
+        if (bucket[0] >= oldest && bucket[0] < index) next.push(bucket)
+      }
+      const last = state.length > 0 ? state[state.length - 1]! : undefined
+      next.push(
+        last !== undefined && last[0] === index
+          ? [index, last[1] + 1, last[2] + failure, last[3] + slow]
+          : [index, 1, failure, slow]
+      )
+      return { state: next, trip: judge(rule, sumBuckets(next, oldest)) }
+    }
+  }
+  return timePolicy
+}
