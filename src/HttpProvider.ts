@@ -1,0 +1,276 @@
+/**
+ * A typed client for one third-party API: every failure is a tagged error, every body crosses a
+ * Schema, and one guard chain (`policy`) wraps every request.
+ *
+ * Why a wrapper per provider? The rest of the program should see "charge this order", not status
+ * codes, socket errors and the provider's JSON. The client is the anti-corruption layer: what goes
+ * out is encoded with its Schema before anything is sent (`InvalidRequest`), what comes back is
+ * decoded (`InvalidResponse`), and each answer becomes one of the documented errors:
+ *
+ * | answer                                   | error                                            |
+ * |------------------------------------------|--------------------------------------------------|
+ * | 2xx whose body does not match            | `InvalidResponse { status, issue }`              |
+ * | 408                                      | `Timeout { scope: "attempt" }`                   |
+ * | 429                                      | `RateLimited { reason: "provider", retryAfter }` |
+ * | 5xx                                      | `Unavailable { reason: "status", status }` (a Retry-After kept) |
+ * | other 4xx (401 after one refresh)        | `ClientError { status, body: <short excerpt> }`  |
+ * | refused / reset / DNS / other transport  | `Unavailable { reason }`                         |
+ * | our own attempt timeout (in the policy)  | `Timeout { scope: "attempt" }`                   |
+ *
+ * A `classify` hook sees each answer first, for providers whose bodies say more than their status
+ * (a 429 that means "quota exhausted for the month" is a `ClientError`, not a reason to wait).
+ *
+ * **Idempotency.** A write sent with `idempotent: true` or an `idempotencyKey` carries an
+ * `Idempotency-Key` header made once per logical call, before the policy, so every retry re-sends the
+ * same key and the provider can dedupe. A POST or PATCH without one is a *non-idempotent write*: it may
+ * be sent again only when the previous attempt provably was not processed (connection refused, DNS,
+ * 429, 503). The client enforces this below the policy, so it holds for any retry a user composes:
+ * once an attempt of such a write may have reached the provider (a timeout, a reset mid-request, a
+ * 500), the next attempt is refused before anything is sent and the call fails with that attempt's
+ * error (for an attempt the policy timed out, a `Timeout { scope: "attempt" }` with the measured time).
+ * The refusal travels as a defect, which retries do not retry, and is turned back into the error
+ * above the policy, so the documented error types do not change. PUT, DELETE and GET are idempotent by
+ * HTTP semantics and retried freely; pass `idempotent: false` to treat them as unsafe.
+ *
+ * **Credentials** come from a `Credentials` service, per attempt (a rotation is picked up at once),
+ * selected by `credentialsKey` (tenant, region). A 401 asks the source for a fresh secret once and
+ * re-sends once (a 401 proves nothing was processed). Secrets stay `Redacted`: the auth header is in
+ * the redacted header names, no span carries headers or query strings, and error excerpts have the
+ * secret cut out should a provider echo it.
+ *
+ * **One pooled connection set per provider.** `make` takes the `HttpClient` once and every call
+ * shares it; `maxConnections` bounds this provider's requests in flight (waiting callers queue). Give
+ * each provider its own pooled client (`HttpProviderNode.layerPool`) rather than a client per call:
+ * a client per call leaks sockets (the HttpClientFactory lesson).
+ *
+ * **Deadline propagation.** With `deadlineHeader`, each attempt sends the time left of the enclosing
+ * `Timeout.total` in milliseconds, so the provider can give up when the caller has.
+ *
+ * **Observability.** A span per attempt (`<provider> <METHOD> <route template>`, kind client) with the
+ * method, route template, status, attempt number and provider, and no headers, query strings or body;
+ * a counter `resilience_http_provider_attempts_total` tagged `provider` and `outcome`; one info line
+ * when a 401 refreshed the credentials.
+ *
+ * @since 0.1.0
+ */
+import type * as HttpClient from "@effect/platform/HttpClient"
+import type * as UrlParams from "@effect/platform/UrlParams"
+import type * as Context from "effect/Context"
+import type { Duration } from "effect/Duration"
+import type { Effect } from "effect/Effect"
+import type { Layer } from "effect/Layer"
+import type { Schema } from "effect/Schema"
+import type { Scope } from "effect/Scope"
+import type { Credentials } from "./Credentials.js"
+import type {
+  ClientError,
+  InvalidOptions,
+  InvalidRequest,
+  InvalidResponse,
+  RateLimited,
+  Timeout,
+  Unavailable
+} from "./Errors.js"
+import * as internal from "./internal/httpProvider.js"
+
+/**
+ * Every error a request can fail with, before the policy adds its own.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type RequestError = RateLimited | Unavailable | Timeout | ClientError | InvalidRequest | InvalidResponse
+
+/**
+ * A guard chain applied to every request: any `Effect -> Effect` function that keeps the success
+ * type, e.g. `(self) => self.pipe(Timeout.attempt("2 seconds"), Retry.transient(), Timeout.total("10 seconds"))`.
+ * `E` is what it adds to the error channel (`CircuitOpen`, ...), `R` what it needs (a breaker's tag).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Policy<out E = never, out R = never> {
+  <A, E1, R1>(self: Effect<A, E1, R1>): Effect<A, E1 | E, R1 | R>
+}
+
+/**
+ * What a `classify` hook sees: one answer, its body read as text, and the parsed rate-limit hint.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Answer {
+  readonly provider: string
+  readonly status: number
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: string
+  readonly retryAfter: Duration | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options<PE = never, PR = never> {
+  /** The provider's name, in every error, span and metric. Required. */
+  readonly name: string
+  /** The URL request paths are appended to, e.g. `"https://api.stripe.com"`. Required. */
+  readonly baseUrl: string
+  /** Headers sent with every request. Defaults to `{}`. */
+  readonly headers?: Readonly<Record<string, string>> | undefined
+  /** Where the secret comes from. Defaults to `undefined` (no auth header). */
+  readonly credentials?: Credentials | undefined
+  /** The header the secret is sent in. Defaults to `"authorization"`. */
+  readonly credentialsHeader?: string | undefined
+  /** Written before the secret, e.g. `"Bearer"`; `""` sends the bare secret. Defaults to `"Bearer"`. */
+  readonly credentialsScheme?: string | undefined
+  /** The guard chain applied to every request. Defaults to none (one attempt, no timeout). */
+  readonly policy?: Policy<PE, PR> | undefined
+  /** The most requests of this provider in flight at once; more wait their turn. Defaults to `50`. */
+  readonly maxConnections?: number | undefined
+  /**
+   * Sees every answer before the default mapping; return an error to use it instead, `undefined` to
+   * keep the default. Defaults to `undefined`.
+   */
+  readonly classify?: ((answer: Answer) => RateLimited | Unavailable | Timeout | ClientError | undefined) | undefined
+  /** A header carrying the time left of the enclosing `Timeout.total` in ms. Defaults to `undefined` (off). */
+  readonly deadlineHeader?: string | undefined
+  /** The header an idempotency key is sent in. Defaults to `"Idempotency-Key"`. */
+  readonly idempotencyHeader?: string | undefined
+  /** The longest body excerpt kept in a `ClientError`. Defaults to `200`. */
+  readonly excerptLength?: number | undefined
+}
+
+/**
+ * Options of a request without a body.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RequestOptions<A, I> {
+  /** The Schema a 2xx body is decoded with (an empty body is decoded as `undefined`). Required. */
+  readonly response: Schema<A, I>
+  /** Values for `{name}` placeholders in the path, URI-encoded. Defaults to `{}`. */
+  readonly params?: Readonly<Record<string, string | number>> | undefined
+  /** The query string. Never recorded in spans. Defaults to none. */
+  readonly urlParams?: UrlParams.Input | undefined
+  /** Extra headers for this request. Defaults to `{}`. */
+  readonly headers?: Readonly<Record<string, string>> | undefined
+  /** Which credential to use (tenant, region). Defaults to the credentials' default. */
+  readonly credentialsKey?: string | undefined
+  /**
+   * Whether re-sending is safe. `true` on a write also sends an idempotency key. Defaults to `true`
+   * for GET, PUT and DELETE and `false` for POST and PATCH.
+   */
+  readonly idempotent?: boolean | undefined
+  /** An idempotency key of your own (an order id); implies `idempotent`. Defaults to a random UUID when idempotent. */
+  readonly idempotencyKey?: string | undefined
+}
+
+/**
+ * Options of a request with a body: the body and the Schema it is encoded with.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface BodyOptions<A, I, B, BI> extends RequestOptions<A, I> {
+  /** The Schema the body is encoded and validated with before anything is sent. Required. */
+  readonly request: Schema<B, BI>
+  /** The body, sent as JSON. Required. */
+  readonly body: NoInfer<B>
+}
+
+/**
+ * The HTTP methods a provider request can use.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE"
+
+/**
+ * A provider client. `PE` is what its policy adds to every request's error channel.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface HttpProvider<PE = never> {
+  readonly name: string
+  readonly get: <A, I>(path: string, options: RequestOptions<A, I>) => Effect<A, RequestError | PE>
+  readonly delete: <A, I>(path: string, options: RequestOptions<A, I>) => Effect<A, RequestError | PE>
+  readonly post: <A, I, B, BI>(path: string, options: BodyOptions<A, I, B, BI>) => Effect<A, RequestError | PE>
+  readonly put: <A, I, B, BI>(path: string, options: BodyOptions<A, I, B, BI>) => Effect<A, RequestError | PE>
+  readonly patch: <A, I, B, BI>(path: string, options: BodyOptions<A, I, B, BI>) => Effect<A, RequestError | PE>
+  readonly request: <A, I, B = never, BI = never>(
+    method: Method,
+    path: string,
+    options: RequestOptions<A, I> | BodyOptions<A, I, B, BI>
+  ) => Effect<A, RequestError | PE>
+}
+
+/**
+ * Builds a provider client over the `HttpClient` in context, taken once and shared by every call.
+ * What the policy needs (`PR`) is taken from the context here too, so requests need nothing.
+ *
+ * Fails with `InvalidOptions` for an empty name, a base URL that does not parse, or a
+ * `maxConnections` / `excerptLength` that is not an integer >= 1.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Credentials, HttpProvider, Retry, Timeout } from "effect-resilience"
+ *
+ * const Charge = Schema.Struct({ id: Schema.String, amount: Schema.Number })
+ * const NewCharge = Schema.Struct({ amount: Schema.Positive, currency: Schema.String })
+ *
+ * const program = Effect.gen(function*() {
+ *   const payments = yield* HttpProvider.make({
+ *     name: "payments",
+ *     baseUrl: "https://payments.example.com",
+ *     credentials: Credentials.fixed("sk_test"),
+ *     policy: (self) => self.pipe(Timeout.attempt("2 seconds"), Retry.transient({ times: 3 }))
+ *   })
+ *   return yield* payments.post("/v1/charges", {
+ *     request: NewCharge,
+ *     body: { amount: 500, currency: "eur" },
+ *     response: Charge,
+ *     idempotent: true
+ *   })
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: <PE = never, PR = never>(
+  options: Options<PE, PR>
+) => Effect<HttpProvider<PE>, InvalidOptions, HttpClient.HttpClient | PR> = internal.make
+
+/**
+ * A Layer for your own provider tag. The options may be an Effect (read from config, with a
+ * `Credentials.rotating` built inside), whose errors and requirements the Layer then carries.
+ *
+ * @example
+ * ```ts
+ * import { Context } from "effect"
+ * import { HttpProvider } from "effect-resilience"
+ *
+ * class Partner extends Context.Tag("app/Partner")<Partner, HttpProvider.HttpProvider>() {}
+ *
+ * // Layer<Partner, InvalidOptions, HttpClient>
+ * const PartnerLive = HttpProvider.layer(Partner, { name: "partner", baseUrl: "https://partner.example.com" })
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: {
+  <I, PE = never, PR = never>(
+    tag: Context.Tag<I, HttpProvider<PE>>,
+    options: Options<PE, PR>
+  ): Layer<I, InvalidOptions, HttpClient.HttpClient | PR>
+  <I, E, R, PE = never, PR = never>(
+    tag: Context.Tag<I, HttpProvider<PE>>,
+    options: Effect<Options<PE, PR>, E, R>
+  ): Layer<I, InvalidOptions | E, HttpClient.HttpClient | PR | Exclude<R, Scope>>
+} = internal.layer

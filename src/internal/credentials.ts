@@ -1,0 +1,113 @@
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Ref from "effect/Ref"
+import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
+import type * as Credentials from "../Credentials.js"
+import type { InvalidOptions } from "../Errors.js"
+import { nonEmptyString, positiveDuration, validated } from "./options.js"
+
+/** @internal */
+export const TypeId: Credentials.TypeId = Symbol.for("effect-resilience/Credentials") as Credentials.TypeId
+
+const toRedacted = (secret: string | Redacted.Redacted<string>): Redacted.Redacted<string> =>
+  Redacted.isRedacted(secret) ? secret : Redacted.make(secret)
+
+const sameSecret = (a: Redacted.Redacted<string>, b: Redacted.Redacted<string>): boolean =>
+  Redacted.value(a) === Redacted.value(b)
+
+const make = (
+  get: Credentials.Credentials["get"],
+  refresh: Credentials.Credentials["refresh"]
+): Credentials.Credentials => ({ [TypeId]: TypeId, get, refresh })
+
+/** @internal */
+export const isCredentials = (u: unknown): u is Credentials.Credentials =>
+  typeof u === "object" && u !== null && TypeId in u
+
+/** @internal */
+export const fixed = (secret: string | Redacted.Redacted<string>): Credentials.Credentials => {
+  const value = Option.some(toRedacted(secret))
+  return make(() => Effect.succeed(value), () => Effect.succeedNone)
+}
+
+const defaults = {
+  name: "credentials"
+}
+
+/** @internal */
+export const rotating = <E, R>(
+  options: Credentials.RotatingOptions<E, R>
+): Effect.Effect<Credentials.Credentials, E | InvalidOptions, R | Scope.Scope> =>
+  Effect.gen(function*() {
+    const { every, name } = yield* validated(() => ({
+      name: options.name === undefined
+        ? defaults.name
+        : nonEmptyString({ module: "Credentials.rotating", option: "name" }, options.name),
+      every: positiveDuration({ module: "Credentials.rotating", option: "every" }, options.every)
+    }))
+    // The fetch's requirements are resolved now, so `get` and `refresh` need nothing from the caller.
+    const context = yield* Effect.context<R>()
+    const fetch = Effect.provide(Effect.map(options.fetch, toRedacted), context)
+    // The first secret is fetched while the layer is built: a provider that cannot authenticate at
+    // startup fails there, in the layer's error channel, rather than on every request.
+    const current = yield* Ref.make(yield* fetch)
+    const lock = yield* Effect.makeSemaphore(1)
+    const log = Effect.annotateLogs({ credentials: name })
+
+    const replace = (reason: string) =>
+      fetch.pipe(
+        Effect.tap((fresh) => Ref.set(current, fresh)),
+        Effect.tap(() => Effect.logDebug(`credentials ${name} rotated (${reason})`)),
+        Effect.asSome,
+        // A failed refresh keeps the secret we have: it may still be valid, and if it is not the
+        // provider's 401 says so on the next request. The cause is the fetch's, never a secret.
+        Effect.catchAllCause((cause) =>
+          Effect.as(
+            Effect.logWarning(`credentials ${name} could not be refreshed (${reason}); keeping the current secret`, cause),
+            Option.none()
+          )
+        ),
+        log
+      )
+
+    yield* Effect.sleep(every).pipe(
+      Effect.zipRight(lock.withPermits(1)(replace("schedule"))),
+      Effect.repeat(Schedule.forever),
+      Effect.interruptible,
+      Effect.forkScoped
+    )
+
+    return make(
+      () => Effect.asSome(Ref.get(current)),
+      (stale) =>
+        lock.withPermits(1)(
+          Effect.flatMap(Ref.get(current), (now) =>
+            // Another caller's 401 already replaced the stale secret: use the new one, do not fetch again.
+            sameSecret(now, stale) ? replace("the provider rejected it") : Effect.succeedSome(now))
+        )
+    )
+  })
+
+/** @internal */
+export const byKey = (
+  credentials: Readonly<Record<string, Credentials.Credentials>>,
+  options?: Credentials.ByKeyOptions
+): Credentials.Credentials => {
+  const fallback = options?.default
+  const pick = (key: string | undefined): Credentials.Credentials | undefined => {
+    const k = key ?? fallback
+    return k !== undefined && Object.prototype.hasOwnProperty.call(credentials, k) ? credentials[k] : undefined
+  }
+  return make(
+    (key) => {
+      const picked = pick(key)
+      return picked === undefined ? Effect.succeedNone : picked.get(key ?? fallback)
+    },
+    (stale, key) => {
+      const picked = pick(key)
+      return picked === undefined ? Effect.succeedNone : picked.refresh(stale, key ?? fallback)
+    }
+  )
+}

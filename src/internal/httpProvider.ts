@@ -1,0 +1,394 @@
+import * as Headers from "@effect/platform/Headers"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as HttpTraceContext from "@effect/platform/HttpTraceContext"
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import type * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Random from "effect/Random"
+import * as Redacted from "effect/Redacted"
+import * as Ref from "effect/Ref"
+import * as Schema from "effect/Schema"
+import type * as Credentials from "../Credentials.js"
+import { InvalidRequest, InvalidResponse, Timeout } from "../Errors.js"
+import type { ClientError, InvalidOptions, RateLimited, Unavailable } from "../Errors.js"
+import type * as HttpProvider from "../HttpProvider.js"
+import { remaining } from "./deadline.js"
+import { excerpt, fromClientError, fromStatus, provablyNotProcessed } from "./httpProviderTransport.js"
+import { integerAtLeast, invalid, nonEmptyString, validated } from "./options.js"
+import { hintMillis } from "./rateLimitHeaders.js"
+
+const defaults = {
+  credentialsHeader: "authorization",
+  credentialsScheme: "Bearer",
+  maxConnections: 50,
+  idempotencyHeader: "Idempotency-Key",
+  excerptLength: 200
+}
+
+const attempts = Metric.counter("resilience_http_provider_attempts_total", {
+  description: "Attempts sent to a provider, by outcome (status code or failure reason)",
+  incremental: true
+})
+
+/**
+ * An attempt of a non-idempotent write was refused because an earlier attempt may have been
+ * processed. It travels through the policy as a defect (retries do not retry defects) and is turned
+ * back into `error` above the policy.
+ */
+class ReplayRefused {
+  constructor(readonly error: HttpProvider.RequestError) {}
+}
+
+type Failure = HttpProvider.RequestError
+
+interface Config {
+  readonly name: string
+  readonly baseUrl: string
+  readonly headers: Readonly<Record<string, string>>
+  readonly credentials: Credentials.Credentials | undefined
+  readonly credentialsHeader: string
+  readonly credentialsScheme: string
+  readonly maxConnections: number
+  readonly classify: HttpProvider.Options["classify"]
+  readonly deadlineHeader: string | undefined
+  readonly idempotencyHeader: string
+  readonly excerptLength: number
+}
+
+const validate = <PE, PR>(options: HttpProvider.Options<PE, PR>): Config => {
+  const check = (option: string) => ({ module: "HttpProvider.make", option })
+  const name = nonEmptyString(check("name"), options.name)
+  let parsed: URL | undefined
+  try {
+    parsed = new URL(options.baseUrl)
+  } catch {
+    parsed = undefined
+  }
+  if (parsed === undefined || (parsed.protocol !== "http:" && parsed.protocol !== "https:")) {
+    invalid(check("baseUrl"), options.baseUrl, "an absolute http(s) URL")
+  }
+  if (parsed !== undefined && (parsed.search !== "" || parsed.username !== "" || parsed.password !== "")) {
+    // A token in the base URL would end up in every log line that prints a URL.
+    invalid(check("baseUrl"), "<base URL with query or user info>", "a URL without query string or credentials")
+  }
+  const header = (option: string, value: string | undefined, fallback: string) =>
+    value === undefined ? fallback : nonEmptyString(check(option), value)
+  return {
+    name,
+    baseUrl: options.baseUrl.replace(/\/+$/, ""),
+    headers: options.headers ?? {},
+    credentials: options.credentials,
+    credentialsHeader: header("credentialsHeader", options.credentialsHeader, defaults.credentialsHeader)
+      .toLowerCase(),
+    credentialsScheme: options.credentialsScheme ?? defaults.credentialsScheme,
+    maxConnections: integerAtLeast(check("maxConnections"), options.maxConnections ?? defaults.maxConnections, 1),
+    classify: options.classify,
+    deadlineHeader: options.deadlineHeader === undefined
+      ? undefined
+      : nonEmptyString(check("deadlineHeader"), options.deadlineHeader),
+    idempotencyHeader: header("idempotencyHeader", options.idempotencyHeader, defaults.idempotencyHeader),
+    excerptLength: integerAtLeast(check("excerptLength"), options.excerptLength ?? defaults.excerptLength, 1)
+  }
+}
+
+const hex = (n: number) => n.toString(16).padStart(2, "0")
+
+/** A version 4 UUID from Effect's `Random`, so a seeded Random makes keys reproducible in tests. */
+export const randomUuid: Effect.Effect<string> = Effect.map(
+  Effect.all(Array.from({ length: 16 }, () => Random.nextIntBetween(0, 256))),
+  (bytes) => {
+    bytes[6] = (bytes[6]! & 0x0f) | 0x40
+    bytes[8] = (bytes[8]! & 0x3f) | 0x80
+    const h = bytes.map(hex).join("")
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`
+  }
+)
+
+const placeholder = /\{([A-Za-z0-9_]+)\}/g
+
+const formatIssue = (error: ParseResult.ParseError): string => ParseResult.TreeFormatter.formatErrorSync(error)
+
+/** Everything decided once per logical call, before the policy. */
+interface Prepared {
+  readonly method: HttpProvider.Method
+  readonly route: string
+  readonly url: string
+  readonly body: string | undefined
+  readonly idempotencyKey: string | undefined
+  readonly retrySafe: boolean
+}
+
+const prepare = (
+  config: Config,
+  method: HttpProvider.Method,
+  path: string,
+  options: HttpProvider.RequestOptions<any, any> | HttpProvider.BodyOptions<any, any, any, any>
+): Effect.Effect<Prepared, InvalidRequest> =>
+  Effect.gen(function*() {
+    const provider = config.name
+    const params = options.params ?? {}
+    let missing: string | undefined
+    const filled = path.replace(placeholder, (_, key: string) => {
+      const value = params[key]
+      if (value === undefined) missing = key
+      return encodeURIComponent(String(value ?? ""))
+    })
+    if (missing !== undefined) {
+      return yield* new InvalidRequest({ provider, issue: `path parameter {${missing}} has no value` })
+    }
+    let body: string | undefined
+    if ("request" in options) {
+      const encoded = Schema.encodeUnknownEither(options.request)(options.body)
+      if (Either.isLeft(encoded)) {
+        return yield* new InvalidRequest({ provider, issue: formatIssue(encoded.left) })
+      }
+      try {
+        body = JSON.stringify(encoded.right)
+      } catch (error) {
+        return yield* new InvalidRequest({ provider, issue: `the body cannot be sent as JSON: ${String(error)}` })
+      }
+    }
+    const safeByMethod = method === "GET" || method === "PUT" || method === "DELETE"
+    const wantsKey = method !== "GET" && (options.idempotent === true || options.idempotencyKey !== undefined)
+    const idempotencyKey = !wantsKey ? undefined : options.idempotencyKey ?? (yield* randomUuid)
+    return {
+      method,
+      route: path,
+      url: `${config.baseUrl}${filled.startsWith("/") ? "" : "/"}${filled}`,
+      body,
+      idempotencyKey,
+      retrySafe: idempotencyKey !== undefined || (options.idempotent ?? safeByMethod)
+    }
+  })
+
+const decodeBody = (
+  provider: string,
+  status: number,
+  text: string,
+  schema: Schema.Schema<any, any>
+): Either.Either<unknown, InvalidResponse> => {
+  let json: unknown = undefined
+  if (text.trim() !== "") {
+    try {
+      json = JSON.parse(text)
+    } catch {
+      return Either.left(new InvalidResponse({ provider, status, issue: "the body is not JSON" }))
+    }
+  }
+  return Either.mapLeft(
+    Schema.decodeUnknownEither(schema)(json),
+    (error) => new InvalidResponse({ provider, status, issue: formatIssue(error) })
+  )
+}
+
+const outcomeOf = (error: Failure): string =>
+  error._tag === "Unavailable"
+    ? error.status === undefined ? error.reason : String(error.status)
+    : error._tag === "ClientError" || error._tag === "InvalidResponse"
+    ? String(error.status)
+    : error._tag
+
+/** @internal */
+export const make = <PE = never, PR = never>(
+  options: HttpProvider.Options<PE, PR>
+): Effect.Effect<HttpProvider.HttpProvider<PE>, InvalidOptions, HttpClient.HttpClient | PR> =>
+  Effect.gen(function*() {
+    const config = yield* validated(() => validate(options))
+    const provider = config.name
+    // Our own span per attempt replaces the platform's, which records full URLs (query strings) and
+    // every header not in the redacted list; trace context is still propagated below.
+    const client = HttpClient.withTracerDisabledWhen(yield* HttpClient.HttpClient, () => true)
+    const connections = yield* Effect.makeSemaphore(config.maxConnections)
+    const policyContext = yield* Effect.context<PR>()
+    const policy = options.policy
+    const counter = attempts.pipe(Metric.tagged("provider", provider))
+    const redactedNames = [config.credentialsHeader]
+
+    const authValue = (secret: Redacted.Redacted<string>) =>
+      config.credentialsScheme === ""
+        ? Redacted.value(secret)
+        : `${config.credentialsScheme} ${Redacted.value(secret)}`
+
+    /** One exchange: send, read the body, map the answer. */
+    const exchange = (
+      prepared: Prepared,
+      options: HttpProvider.RequestOptions<any, any>,
+      secret: Redacted.Redacted<string> | undefined,
+      markSent: Effect.Effect<void>
+    ): Effect.Effect<{ readonly status: number; readonly result: Either.Either<unknown, Failure> }, Failure> =>
+      Effect.gen(function*() {
+        const start = yield* Clock.currentTimeMillis
+        const budget = config.deadlineHeader === undefined ? Option.none() : yield* remaining
+        const span = yield* Effect.currentSpan.pipe(Effect.option)
+        const headers: Record<string, string> = {
+          accept: "application/json",
+          ...config.headers,
+          ...options.headers
+        }
+        if (prepared.body !== undefined) headers["content-type"] = "application/json"
+        if (prepared.idempotencyKey !== undefined) headers[config.idempotencyHeader] = prepared.idempotencyKey
+        if (Option.isSome(budget) && config.deadlineHeader !== undefined) {
+          headers[config.deadlineHeader] = String(Math.floor(Duration.toMillis(budget.value)))
+        }
+        if (secret !== undefined) headers[config.credentialsHeader] = authValue(secret)
+        let request = HttpClientRequest.make(prepared.method)(prepared.url, {
+          headers,
+          ...(options.urlParams === undefined ? {} : { urlParams: options.urlParams })
+        })
+        if (Option.isSome(span)) request = HttpClientRequest.setHeaders(request, HttpTraceContext.toHeaders(span.value))
+        if (prepared.body !== undefined) request = HttpClientRequest.bodyText(request, prepared.body, "application/json")
+
+        const response = yield* markSent.pipe(
+          Effect.zipRight(client.execute(request)),
+          Effect.mapError((error) => fromClientError(provider, error))
+        )
+        const text = yield* Effect.mapError(response.text, (error) => fromClientError(provider, error))
+        const now = yield* Clock.currentTimeMillis
+        const status = response.status
+        const hint = hintMillis(response.headers, now)
+        const answer: HttpProvider.Answer = {
+          provider,
+          status,
+          headers: response.headers,
+          body: text,
+          retryAfter: hint === undefined ? undefined : Duration.millis(hint)
+        }
+        const classified: RateLimited | Unavailable | Timeout | ClientError | undefined = config.classify?.(answer)
+        if (classified !== undefined) return { status, result: Either.left(classified) }
+        if (status >= 200 && status < 300) {
+          return { status, result: decodeBody(provider, status, text, options.response) }
+        }
+        const short = excerpt(text, config.excerptLength, secret, Redacted.value)
+        return { status, result: Either.left(fromStatus(answer, Duration.millis(now - start), short)) }
+      }).pipe(Effect.locally(Headers.currentRedactedNames, redactedNames))
+
+    const run = <A>(
+      method: HttpProvider.Method,
+      path: string,
+      options: HttpProvider.RequestOptions<A, any> | HttpProvider.BodyOptions<A, any, any, any>
+    ): Effect.Effect<A, Failure | PE> =>
+      Effect.gen(function*() {
+        const prepared = yield* prepare(config, method, path, options)
+        const key = options.credentialsKey
+        if (config.credentials !== undefined && Option.isNone(yield* config.credentials.get(key))) {
+          return yield* new InvalidRequest({
+            provider,
+            issue: key === undefined ? "no default credentials are configured" : `no credentials for key "${key}"`
+          })
+        }
+        const attemptCount = yield* Ref.make(0)
+        // For a write that is not retry-safe: the attempt that may have reached the provider and not
+        // provably been refused, with when it was sent. Set before sending, cleared by a proof.
+        const unresolved = yield* Ref.make<Option.Option<{ readonly sentAt: number; error?: Failure }>>(Option.none())
+
+        const attempt: Effect.Effect<A, Failure> = Effect.gen(function*() {
+          const n = yield* Ref.updateAndGet(attemptCount, (k) => k + 1)
+          yield* Effect.annotateCurrentSpan("resilience.attempt", n)
+          if (!prepared.retrySafe) {
+            const previous = yield* Ref.get(unresolved)
+            if (Option.isSome(previous)) {
+              const now = yield* Clock.currentTimeMillis
+              const error = previous.value.error ??
+                new Timeout({ provider, scope: "attempt", after: Duration.millis(now - previous.value.sentAt) })
+              yield* Effect.logDebug(
+                `${provider} ${method} ${path}: not re-sent, an earlier attempt of this non-idempotent write may have been processed`
+              )
+              return yield* Effect.die(new ReplayRefused(error))
+            }
+          }
+          const markSent = prepared.retrySafe ? Effect.void : Effect.flatMap(
+            Clock.currentTimeMillis,
+            (sentAt) => Ref.set(unresolved, Option.some({ sentAt }))
+          )
+          const secret = config.credentials === undefined
+            ? undefined
+            : Option.getOrUndefined(yield* config.credentials.get(key))
+          let outcome = yield* exchange(prepared, options, secret, markSent)
+          if (
+            outcome.status === 401 && secret !== undefined && config.credentials !== undefined &&
+            Either.isLeft(outcome.result) && outcome.result.left._tag === "ClientError"
+          ) {
+            // A 401 proves the request was not processed: refresh once and send once more.
+            const fresh = yield* config.credentials.refresh(secret, key)
+            if (Option.isSome(fresh)) {
+              yield* Effect.logInfo(`${provider} rejected its credentials (401); refreshed them and re-sending once`)
+              yield* Effect.annotateCurrentSpan("resilience.credentials_refreshed", true)
+              yield* Ref.set(unresolved, Option.none())
+              outcome = yield* exchange(prepared, options, fresh.value, markSent)
+            }
+          }
+          yield* Effect.annotateCurrentSpan("http.response.status_code", outcome.status)
+          return yield* outcome.result as Either.Either<A, Failure>
+        }).pipe(
+          Effect.tapBoth({
+            onFailure: (error) =>
+              Effect.zipRight(
+                Metric.update(counter.pipe(Metric.tagged("outcome", outcomeOf(error))), 1),
+                prepared.retrySafe ? Effect.void : Ref.update(unresolved, (state) =>
+                  provablyNotProcessed(error)
+                    ? Option.none()
+                    : Option.map(state, (s) => ({ sentAt: s.sentAt, error })))
+              ),
+            onSuccess: () => Metric.update(counter.pipe(Metric.tagged("outcome", "success")), 1)
+          }),
+          connections.withPermits(1),
+          Effect.withSpan(`${provider} ${method} ${path}`, {
+            kind: "client",
+            captureStackTrace: false,
+            attributes: {
+              "http.request.method": method,
+              "http.route": path,
+              "resilience.provider": provider,
+              "resilience.idempotent": prepared.retrySafe
+            }
+          })
+        )
+
+        const guarded = policy === undefined
+          ? attempt
+          : Effect.provide(policy(attempt), policyContext) as Effect.Effect<A, Failure | PE>
+        return yield* Effect.catchAllCause(guarded, (cause) => {
+          const refused = Cause.find(cause, (reason) =>
+            reason._tag === "Die" && reason.defect instanceof ReplayRefused
+              ? Option.some(reason.defect.error)
+              : Option.none())
+          return Option.isSome(refused) ? Effect.fail(refused.value) : Effect.failCause(cause)
+        })
+      })
+
+    const withBody = (method: HttpProvider.Method) => (path: string, options: HttpProvider.BodyOptions<any, any, any, any>) =>
+      run(method, path, options)
+    const withoutBody = (method: HttpProvider.Method) => (path: string, options: HttpProvider.RequestOptions<any, any>) =>
+      run(method, path, options)
+
+    return {
+      name: provider,
+      get: withoutBody("GET"),
+      delete: withoutBody("DELETE"),
+      post: withBody("POST"),
+      put: withBody("PUT"),
+      patch: withBody("PATCH"),
+      request: run
+    } as HttpProvider.HttpProvider<PE>
+  })
+
+/** @internal */
+export const layer = <I, PE, PR, E, R>(
+  tag: Context.Tag<I, HttpProvider.HttpProvider<PE>>,
+  options: HttpProvider.Options<PE, PR> | Effect.Effect<HttpProvider.Options<PE, PR>, E, R>
+): Layer.Layer<I, InvalidOptions | E, any> =>
+  Layer.scoped(
+    tag,
+    Effect.flatMap(
+      Effect.isEffect(options) ? options : Effect.succeed(options),
+      (resolved) => make(resolved)
+    )
+  )

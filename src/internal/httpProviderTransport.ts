@@ -1,0 +1,122 @@
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import type * as Duration from "effect/Duration"
+import * as Predicate from "effect/Predicate"
+import type * as Redacted from "effect/Redacted"
+import { ClientError, InvalidRequest, RateLimited, Timeout, Unavailable } from "../Errors.js"
+import type { UnavailableReason } from "../Errors.js"
+
+/**
+ * How one answer or transport failure becomes a tagged error, and whether it proves the provider did
+ * not process the request. Pure, so every row of the mapping is a plain unit test.
+ */
+
+/** Node error codes found in the cause chain of a transport failure, by what they prove. */
+const reasons: Readonly<Record<string, UnavailableReason>> = {
+  ECONNREFUSED: "connection-refused",
+  ENOTFOUND: "dns",
+  EAI_AGAIN: "dns",
+  EAI_NONAME: "dns",
+  ECONNRESET: "connection-reset",
+  EPIPE: "connection-reset",
+  UND_ERR_SOCKET: "connection-reset",
+  ECONNABORTED: "connection-reset"
+}
+
+/**
+ * The first error code in a cause chain. NodeHttpClient and the undici client put it on the cause
+ * itself (`Error { code: "ECONNREFUSED" }`); the fetch client wraps it (`TypeError("fetch failed")`
+ * whose `cause` has the code); Node's happy-eyeballs connect gives an `AggregateError` with `errors`.
+ */
+export const errorCode = (cause: unknown, depth = 0): string | undefined => {
+  if (depth > 5 || !Predicate.isObject(cause)) return undefined
+  if (Predicate.hasProperty(cause, "code") && typeof cause.code === "string") return cause.code
+  if (Predicate.hasProperty(cause, "errors") && Array.isArray(cause.errors)) {
+    for (const inner of cause.errors) {
+      const code = errorCode(inner, depth + 1)
+      if (code !== undefined) return code
+    }
+  }
+  return Predicate.hasProperty(cause, "cause") ? errorCode(cause.cause, depth + 1) : undefined
+}
+
+/** A platform client failure as our error. Invalid URLs and encoding failures mean nothing was sent. */
+export const fromClientError = (
+  provider: string,
+  error: HttpClientError.HttpClientError
+): Unavailable | InvalidRequest => {
+  if (error._tag === "RequestError" && error.reason !== "Transport") {
+    return new InvalidRequest({ provider, issue: `${error.reason}: ${error.description ?? "the request was refused"}` })
+  }
+  const code = errorCode(error.cause)
+  const reason = code === undefined ? undefined : reasons[code]
+  if (error._tag === "ResponseError") {
+    // The answer started and then broke: the provider saw the request.
+    return new Unavailable({
+      provider,
+      reason: reason === "connection-reset" ? reason : "transport",
+      ...(code === undefined ? {} : { detail: code })
+    })
+  }
+  return new Unavailable({ provider, reason: reason ?? "transport", ...(code === undefined ? {} : { detail: code }) })
+}
+
+/** Whether a failure proves the provider did not process the request, so even a non-idempotent write may be sent again. */
+export const provablyNotProcessed = (error: unknown): boolean => {
+  if (Predicate.isTagged(error, "RateLimited")) return true
+  if (error instanceof Unavailable) {
+    return error.reason === "connection-refused" || error.reason === "dns" ||
+      (error.reason === "status" && error.status === 503)
+  }
+  // Nothing was sent.
+  return Predicate.isTagged(error, "InvalidRequest")
+}
+
+export interface Answer {
+  readonly provider: string
+  readonly status: number
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: string
+  readonly retryAfter: Duration.Duration | undefined
+}
+
+const whitespace = /\s+/g
+
+/** A short, single-line excerpt of a body with the secret, if it was echoed back, cut out. */
+export const excerpt = (
+  body: string,
+  maxLength: number,
+  secret: Redacted.Redacted<string> | undefined,
+  reveal: (secret: Redacted.Redacted<string>) => string
+): string => {
+  let text = body.replace(whitespace, " ").trim()
+  if (secret !== undefined) {
+    const value = reveal(secret)
+    if (value.length > 0) text = text.split(value).join("<redacted>")
+  }
+  return text.length > maxLength ? `${text.slice(0, maxLength)}...` : text
+}
+
+/**
+ * The default mapping of a non-2xx answer: 408 -> Timeout, 429 -> RateLimited with the hint,
+ * 5xx -> Unavailable (a hint kept), every other status -> ClientError with a short excerpt.
+ */
+export const fromStatus = (
+  answer: Answer,
+  attemptElapsed: Duration.Duration,
+  bodyExcerpt: string
+): Timeout | RateLimited | Unavailable | ClientError => {
+  const { provider, retryAfter, status } = answer
+  if (status === 408) return new Timeout({ provider, scope: "attempt", after: attemptElapsed })
+  if (status === 429) {
+    return new RateLimited({ provider, reason: "provider", ...(retryAfter === undefined ? {} : { retryAfter }) })
+  }
+  if (status >= 500 && status <= 599) {
+    return new Unavailable({
+      provider,
+      reason: "status",
+      status,
+      ...(retryAfter === undefined ? {} : { retryAfter })
+    })
+  }
+  return new ClientError({ provider, status, body: bodyExcerpt })
+}

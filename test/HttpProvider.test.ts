@@ -1,0 +1,654 @@
+import { describe, expect, it } from "@effect/vitest"
+import {
+  Cause,
+  Context,
+  Duration,
+  Effect,
+  Exit,
+  Fiber,
+  Layer,
+  Logger,
+  LogLevel,
+  Option,
+  Random,
+  Redacted,
+  Ref,
+  Schema,
+  TestClock,
+  Tracer
+} from "effect"
+import * as Credentials from "../src/Credentials.js"
+import { ClientError, InvalidOptions, InvalidRequest, isTransient, RateLimited, Timeout, Unavailable } from "../src/Errors.js"
+import * as HttpProvider from "../src/HttpProvider.js"
+import { currentDeadline } from "../src/internal/deadline.js"
+import { randomUuid } from "../src/internal/httpProvider.js"
+import * as ScriptedHttpClient from "../src/testing/ScriptedHttpClient.js"
+
+const Charge = Schema.Struct({ id: Schema.String, amount: Schema.Number })
+const NewCharge = Schema.Struct({ amount: Schema.Positive, currency: Schema.String })
+const charge = { id: "ch_1", amount: 500 }
+const newCharge = { amount: 500, currency: "eur" }
+
+const baseOptions = { name: "payments", baseUrl: "https://payments.test" } as const
+
+/** Retries transient failures up to `times` times, immediately: the retry policy a user would compose. */
+const retrying = (times: number): HttpProvider.Policy => (self) => Effect.retry(self, { times, while: isTransient })
+
+/** An attempt timeout followed by retries, as `Timeout.attempt` + `Retry.transient` would give. */
+const timedRetrying = (times: number): HttpProvider.Policy<Timeout> => (self) =>
+  self.pipe(
+    Effect.timeoutFail({
+      duration: "1 second",
+      onTimeout: () => new Timeout({ provider: "payments", scope: "attempt", after: Duration.seconds(1) })
+    }),
+    Effect.retry({ times, while: isTransient })
+  )
+
+const scripted = <A, E, PE = never>(
+  steps: Iterable<ScriptedHttpClient.Step>,
+  use: (
+    provider: HttpProvider.HttpProvider<PE>,
+    script: ScriptedHttpClient.Service
+  ) => Effect.Effect<A, E>,
+  options: Partial<HttpProvider.Options<PE>> = {}
+) =>
+  Effect.gen(function*() {
+    const script = yield* ScriptedHttpClient.ScriptedHttpClient
+    const provider = yield* HttpProvider.make<PE>({ ...baseOptions, ...options })
+    return yield* use(provider, script)
+  }).pipe(Effect.provide(ScriptedHttpClient.layer(steps)))
+
+const getCharge = (p: HttpProvider.HttpProvider<any>) => p.get("/v1/charges/{id}", { params: { id: "ch_1" }, response: Charge })
+const postCharge = (p: HttpProvider.HttpProvider<any>, extra: Partial<HttpProvider.RequestOptions<any, any>> = {}) =>
+  p.post("/v1/charges", { request: NewCharge, body: newCharge, response: Charge, ...extra })
+
+describe("HttpProvider", () => {
+  describe("status mapping", () => {
+    it.effect("2xx - the body is decoded with the response schema", () =>
+      Effect.gen(function*() {
+        const result = yield* scripted([ScriptedHttpClient.ok(charge)], getCharge)
+        expect(result).toEqual(charge)
+      }))
+
+    it.effect("2xx - an empty body decodes as undefined (Schema.Void)", () =>
+      Effect.gen(function*() {
+        const result = yield* scripted(
+          [ScriptedHttpClient.status(204)],
+          (p) => p.delete("/v1/charges/{id}", { params: { id: "ch_1" }, response: Schema.Void })
+        )
+        expect(result).toBeUndefined()
+      }))
+
+    it.effect("2xx - a body that does not match is InvalidResponse with status and issue", () =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(scripted([ScriptedHttpClient.ok({ id: 1 }, { status: 201 })], getCharge))
+        expect(error._tag).toBe("InvalidResponse")
+        if (error._tag !== "InvalidResponse") return
+        expect(error.status).toBe(201)
+        expect(error.issue).toContain("id")
+        expect(error.issue).toContain("amount")
+      }))
+
+    it.effect("2xx - a body that is not JSON is InvalidResponse", () =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(scripted([ScriptedHttpClient.text("<html>oops</html>")], getCharge))
+        expect(error).toMatchObject({ _tag: "InvalidResponse", status: 200, issue: "the body is not JSON" })
+      }))
+
+    it.effect("408 - Timeout with scope attempt", () =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(scripted([ScriptedHttpClient.status(408)], getCharge))
+        expect(error).toBeInstanceOf(Timeout)
+        expect(error).toMatchObject({ provider: "payments", scope: "attempt" })
+      }))
+
+    it.effect("429 - RateLimited from the provider with the Retry-After hint", () =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(scripted([ScriptedHttpClient.status(429, { retryAfter: "1500 millis" })], getCharge))
+        expect(error).toEqual(new RateLimited({ provider: "payments", reason: "provider", retryAfter: Duration.millis(1500) }))
+      }))
+
+    it.effect("429 - an HTTP-date hint is read against the Clock", () =>
+      Effect.gen(function*() {
+        yield* TestClock.setTime(Date.UTC(2026, 10, 23, 10, 0, 0))
+        const error = yield* Effect.flip(
+          scripted([ScriptedHttpClient.status(429, { retryAfter: "Mon, 23 Nov 2026 10:00:30 GMT" })], getCharge)
+        )
+        expect(error).toMatchObject({ _tag: "RateLimited", retryAfter: Duration.seconds(30) })
+      }))
+
+    it.effect("429 - garbage hints give no retryAfter; RateLimit headers are read", () =>
+      Effect.gen(function*() {
+        const garbage = yield* Effect.flip(scripted([ScriptedHttpClient.status(429, { retryAfter: "-5" })], getCharge))
+        expect(garbage).toEqual(new RateLimited({ provider: "payments", reason: "provider" }))
+        const ietf = yield* Effect.flip(
+          scripted([ScriptedHttpClient.status(429, { headers: { ratelimit: "\"default\";r=0;t=7" } })], getCharge)
+        )
+        expect(ietf).toMatchObject({ retryAfter: Duration.seconds(7) })
+      }))
+
+    it.effect.each([500, 502, 503, 504, 507])("%d - Unavailable with the status", (code) =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(scripted([ScriptedHttpClient.status(code)], getCharge))
+        expect(error).toEqual(new Unavailable({ provider: "payments", reason: "status", status: code }))
+      }))
+
+    it.effect("503 - a Retry-After is kept as the hint", () =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(scripted([ScriptedHttpClient.status(503, { retryAfter: "2 seconds" })], getCharge))
+        expect(error).toMatchObject({ _tag: "Unavailable", status: 503, retryAfter: Duration.seconds(2) })
+      }))
+
+    it.effect.each([400, 403, 404, 409, 422, 302])("%d - ClientError with a body excerpt", (code) =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(
+          scripted([ScriptedHttpClient.status(code, { body: { error: "nope" } })], getCharge)
+        )
+        expect(error).toEqual(new ClientError({ provider: "payments", status: code, body: "{\"error\":\"nope\"}" }))
+      }))
+
+    it.effect("ClientError - the excerpt is one line and cut to excerptLength", () =>
+      Effect.gen(function*() {
+        const long = `line one\n\n  line two ${"x".repeat(500)}`
+        const error = yield* Effect.flip(
+          scripted([{ _tag: "Respond", status: 400, headers: {}, body: long }], getCharge, { excerptLength: 30 })
+        )
+        expect(error._tag === "ClientError" && error.body).toBe(`line one line two ${"x".repeat(12)}...`)
+      }))
+
+    it.effect.each([
+      ["connection refused", ScriptedHttpClient.connectionRefused, "connection-refused", "ECONNREFUSED"],
+      ["connection reset", ScriptedHttpClient.connectionReset, "connection-reset", "ECONNRESET"],
+      ["DNS failure", ScriptedHttpClient.dnsFailure, "dns", "ENOTFOUND"],
+      ["socket closed (undici)", ScriptedHttpClient.transportError({ code: "UND_ERR_SOCKET" }), "connection-reset", "UND_ERR_SOCKET"],
+      ["another transport error", ScriptedHttpClient.transportError({ code: "ETIMEDOUT" }), "transport", "ETIMEDOUT"]
+    ] as const)("%s - Unavailable with reason", ([, step, reason, code]) =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(scripted([step], getCharge))
+        expect(error).toEqual(new Unavailable({ provider: "payments", reason, detail: code }))
+      }))
+
+    it.effect("classify - a provider's own 429 body becomes a ClientError", () =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(scripted(
+          [ScriptedHttpClient.status(429, { body: { code: "quota_exhausted" } })],
+          getCharge,
+          {
+            classify: (answer) =>
+              answer.status === 429 && answer.body.includes("quota_exhausted")
+                ? new ClientError({ provider: answer.provider, status: 429, body: "monthly quota exhausted" })
+                : undefined
+          }
+        ))
+        expect(error).toEqual(new ClientError({ provider: "payments", status: 429, body: "monthly quota exhausted" }))
+      }))
+
+    it.effect("classify - undefined keeps the default mapping", () =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(
+          scripted([ScriptedHttpClient.status(503)], getCharge, { classify: () => undefined })
+        )
+        expect(error).toMatchObject({ _tag: "Unavailable", status: 503 })
+      }))
+  })
+
+  describe("requests", () => {
+    it.effect("an invalid body is InvalidRequest and nothing is sent", () =>
+      Effect.gen(function*() {
+        const [error, sent] = yield* scripted([], (p, script) =>
+          Effect.all([
+            Effect.flip(p.post("/v1/charges", { request: NewCharge, body: { amount: -5, currency: "eur" }, response: Charge })),
+            script.requests
+          ]))
+        expect(error._tag).toBe("InvalidRequest")
+        if (error._tag === "InvalidRequest") expect(error.issue).toContain("amount")
+        expect(sent).toHaveLength(0)
+      }))
+
+    it.effect("the body is sent encoded by its schema, as JSON", () =>
+      Effect.gen(function*() {
+        const Payload = Schema.Struct({ at: Schema.DateFromString })
+        const sent = yield* scripted([ScriptedHttpClient.ok(charge)], (p, script) =>
+          p.put("/v1/things/1", { request: Payload, body: { at: new Date(0) }, response: Charge }).pipe(
+            Effect.zipRight(script.requests)
+          ))
+        expect(sent[0]!.body).toBe(JSON.stringify({ at: "1970-01-01T00:00:00.000Z" }))
+        expect(sent[0]!.headers["content-type"]).toBe("application/json")
+        expect(sent[0]!.method).toBe("PUT")
+      }))
+
+    it.effect("path params are URI-encoded; a missing one is InvalidRequest", () =>
+      Effect.gen(function*() {
+        const sent = yield* scripted([ScriptedHttpClient.ok(charge)], (p, script) =>
+          p.get("/v1/charges/{id}", { params: { id: "a b/c" }, urlParams: { expand: "customer" }, response: Charge })
+            .pipe(Effect.zipRight(script.requests)))
+        expect(sent[0]!.url).toBe("https://payments.test/v1/charges/a%20b%2Fc?expand=customer")
+        const error = yield* Effect.flip(scripted([], (p) => p.get("/v1/charges/{id}", { response: Charge })))
+        expect(error).toEqual(new InvalidRequest({ provider: "payments", issue: "path parameter {id} has no value" }))
+      }))
+
+    it.effect("default headers, request headers and the credentials header are sent", () =>
+      Effect.gen(function*() {
+        const sent = yield* scripted(
+          [ScriptedHttpClient.ok(charge)],
+          (p, script) =>
+            p.get("/v1/charges/1", { response: Charge, headers: { "x-request": "r1" } }).pipe(
+              Effect.zipRight(script.requests)
+            ),
+          { headers: { "x-client": "shop" }, credentials: Credentials.fixed("sk_live_secret") }
+        )
+        expect(sent[0]!.headers).toMatchObject({
+          "x-client": "shop",
+          "x-request": "r1",
+          authorization: "Bearer sk_live_secret"
+        })
+      }))
+
+    it.effect("deadlineHeader - the time left of the total budget is sent", () =>
+      Effect.gen(function*() {
+        const sent = yield* scripted(
+          [ScriptedHttpClient.ok(charge)],
+          (p, script) =>
+            getCharge(p).pipe(
+              Effect.zipRight(script.requests),
+              Effect.locally(currentDeadline, Option.some(4_250))
+            ),
+          { deadlineHeader: "X-Request-Timeout-Ms" }
+        )
+        expect(sent[0]!.headers["x-request-timeout-ms"]).toBe("4250")
+      }))
+
+    it.effect("deadlineHeader - not sent without a total budget", () =>
+      Effect.gen(function*() {
+        const sent = yield* scripted(
+          [ScriptedHttpClient.ok(charge)],
+          (p, script) => getCharge(p).pipe(Effect.zipRight(script.requests)),
+          { deadlineHeader: "X-Request-Timeout-Ms" }
+        )
+        expect(sent[0]!.headers["x-request-timeout-ms"]).toBeUndefined()
+      }))
+
+    it.effect("maxConnections - at most N requests in flight, the rest wait their turn", () =>
+      Effect.gen(function*() {
+        const fiber = yield* scripted(
+          Array.from({ length: 5 }, () => ScriptedHttpClient.delay("1 second", ScriptedHttpClient.ok(charge))),
+          (p, script) =>
+            Effect.all(Array.from({ length: 5 }, () => getCharge(p)), { concurrency: "unbounded" }).pipe(
+              Effect.zipRight(script.requests)
+            ),
+          { maxConnections: 2 }
+        ).pipe(Effect.fork)
+        yield* TestClock.adjust("3 seconds")
+        const sent = yield* Fiber.join(fiber)
+        expect(sent.map((r) => r.at)).toEqual([0, 0, 1000, 1000, 2000])
+      }))
+
+    it.effect("maxConnections - an interrupted request gives its connection back", () =>
+      Effect.gen(function*() {
+        const result = yield* scripted(
+          [ScriptedHttpClient.hang, ScriptedHttpClient.ok(charge)],
+          (p) =>
+            Effect.gen(function*() {
+              const stuck = yield* Effect.fork(getCharge(p))
+              yield* Effect.yieldNow()
+              yield* Fiber.interrupt(stuck)
+              return yield* getCharge(p)
+            }),
+          { maxConnections: 1 }
+        )
+        expect(result).toEqual(charge)
+      }))
+  })
+
+  describe("idempotency", () => {
+    const keyHeader = "idempotency-key"
+
+    it.effect("idempotent - one key per logical call, identical on every retry", () =>
+      Effect.gen(function*() {
+        const sent = yield* scripted(
+          [ScriptedHttpClient.status(503), ScriptedHttpClient.connectionReset, ScriptedHttpClient.status(500), ScriptedHttpClient.ok(charge)],
+          (p, script) => postCharge(p, { idempotent: true }).pipe(Effect.zipRight(script.requests)),
+          { policy: retrying(3) }
+        )
+        expect(sent).toHaveLength(4)
+        const keys = sent.map((r) => r.headers[keyHeader])
+        expect(new Set(keys).size).toBe(1)
+        expect(keys[0]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+      }))
+
+    it.effect("idempotent - two logical calls get two keys; a seeded Random makes them exact", () =>
+      Effect.gen(function*() {
+        const expected = yield* randomUuid.pipe(Effect.withRandom(Random.make("seed")))
+        const sent = yield* scripted(
+          [ScriptedHttpClient.ok(charge), ScriptedHttpClient.ok(charge)],
+          (p, script) =>
+            postCharge(p, { idempotent: true }).pipe(
+              Effect.zipRight(postCharge(p, { idempotent: true })),
+              Effect.zipRight(script.requests)
+            )
+        ).pipe(Effect.withRandom(Random.make("seed")))
+        expect(sent[0]!.headers[keyHeader]).toBe(expected)
+        expect(sent[1]!.headers[keyHeader]).not.toBe(expected)
+      }))
+
+    it.effect("idempotencyKey - an explicit key is sent as is, under a custom header name", () =>
+      Effect.gen(function*() {
+        const sent = yield* scripted(
+          [ScriptedHttpClient.status(502), ScriptedHttpClient.ok(charge)],
+          (p, script) => postCharge(p, { idempotencyKey: "order-42" }).pipe(Effect.zipRight(script.requests)),
+          { policy: retrying(2), idempotencyHeader: "X-Idempotency-Key" }
+        )
+        expect(sent.map((r) => r.headers["x-idempotency-key"])).toEqual(["order-42", "order-42"])
+      }))
+
+    it.effect("reads carry no key", () =>
+      Effect.gen(function*() {
+        const sent = yield* scripted(
+          [ScriptedHttpClient.ok(charge)],
+          (p, script) =>
+            p.get("/v1/charges/1", { response: Charge, idempotent: true }).pipe(Effect.zipRight(script.requests))
+        )
+        expect(sent[0]!.headers[keyHeader]).toBeUndefined()
+      }))
+
+    it.effect.each([
+      ["429", ScriptedHttpClient.status(429)],
+      ["503", ScriptedHttpClient.status(503)],
+      ["connection refused", ScriptedHttpClient.connectionRefused],
+      ["DNS failure", ScriptedHttpClient.dnsFailure]
+    ] as const)("non-idempotent write - re-sent after %s (provably not processed)", ([, step]) =>
+      Effect.gen(function*() {
+        const [result, sent] = yield* scripted(
+          [step, ScriptedHttpClient.ok(charge)],
+          (p, script) => Effect.all([postCharge(p), script.requests]),
+          { policy: retrying(3) }
+        )
+        expect(result).toEqual(charge)
+        expect(sent).toHaveLength(2)
+        expect(sent[0]!.headers[keyHeader]).toBeUndefined()
+      }))
+
+    it.effect.each([
+      ["a reset", ScriptedHttpClient.connectionReset, { _tag: "Unavailable", reason: "connection-reset" }],
+      ["a 500", ScriptedHttpClient.status(500), { _tag: "Unavailable", status: 500 }],
+      ["a 502", ScriptedHttpClient.status(502), { _tag: "Unavailable", status: 502 }],
+      ["a 408", ScriptedHttpClient.status(408), { _tag: "Timeout", scope: "attempt" }]
+    ] as const)("non-idempotent write - never re-sent after %s; the call fails with it", ([, step, expected]) =>
+      Effect.gen(function*() {
+        const [exit, sent] = yield* scripted(
+          [step, ScriptedHttpClient.ok(charge)],
+          (p, script) => Effect.all([Effect.exit(postCharge(p)), script.requests]),
+          { policy: retrying(3) }
+        )
+        expect(sent).toHaveLength(1)
+        expect(Exit.isFailure(exit) && Option.getOrUndefined(Cause.failureOption(exit.cause))).toMatchObject(expected)
+      }))
+
+    it.effect("non-idempotent write - never re-sent after our own attempt timeout", () =>
+      Effect.gen(function*() {
+        const fiber = yield* scripted(
+          [ScriptedHttpClient.hang, ScriptedHttpClient.ok(charge)],
+          (p, script) => Effect.all([Effect.flip(postCharge(p)), script.requests]),
+          { policy: timedRetrying(3) }
+        ).pipe(Effect.fork)
+        yield* TestClock.adjust("5 seconds")
+        const [error, sent] = yield* Fiber.join(fiber)
+        expect(sent).toHaveLength(1)
+        expect(error).toEqual(new Timeout({ provider: "payments", scope: "attempt", after: Duration.seconds(1) }))
+      }))
+
+    it.effect("non-idempotent write - a safe failure then an unsafe one stops there", () =>
+      Effect.gen(function*() {
+        const [error, sent] = yield* scripted(
+          [ScriptedHttpClient.status(503), ScriptedHttpClient.connectionReset, ScriptedHttpClient.ok(charge)],
+          (p, script) => Effect.all([Effect.flip(postCharge(p)), script.requests]),
+          { policy: retrying(5) }
+        )
+        expect(sent).toHaveLength(2)
+        expect(error).toMatchObject({ _tag: "Unavailable", reason: "connection-reset" })
+      }))
+
+    it.effect("idempotent: false - a PUT is treated as unsafe", () =>
+      Effect.gen(function*() {
+        const sent = yield* scripted(
+          [ScriptedHttpClient.status(500), ScriptedHttpClient.ok(charge)],
+          (p, script) =>
+            p.put("/v1/charges/1", { request: NewCharge, body: newCharge, response: Charge, idempotent: false }).pipe(
+              Effect.exit,
+              Effect.zipRight(script.requests)
+            ),
+          { policy: retrying(3) }
+        )
+        expect(sent).toHaveLength(1)
+      }))
+
+    it.effect("a PUT is retried freely by default", () =>
+      Effect.gen(function*() {
+        const sent = yield* scripted(
+          [ScriptedHttpClient.status(500), ScriptedHttpClient.ok(charge)],
+          (p, script) =>
+            p.put("/v1/charges/1", { request: NewCharge, body: newCharge, response: Charge }).pipe(
+              Effect.zipRight(script.requests)
+            ),
+          { policy: retrying(3) }
+        )
+        expect(sent).toHaveLength(2)
+      }))
+  })
+
+  describe("credentials", () => {
+    const rotatingSource = Effect.gen(function*() {
+      const version = yield* Ref.make(0)
+      const credentials = yield* Credentials.rotating({
+        fetch: Effect.map(Ref.updateAndGet(version, (n) => n + 1), (n) => `secret-v${n}`),
+        every: "1 hour"
+      })
+      return { credentials, version }
+    })
+
+    it.scoped("401 - refreshes once and re-sends once, then succeeds", () =>
+      Effect.gen(function*() {
+        const { credentials, version } = yield* rotatingSource
+        const [result, sent] = yield* scripted(
+          [ScriptedHttpClient.status(401), ScriptedHttpClient.ok(charge)],
+          (p, script) => Effect.all([postCharge(p), script.requests]),
+          { credentials }
+        )
+        expect(result).toEqual(charge)
+        expect(sent.map((r) => r.headers.authorization)).toEqual(["Bearer secret-v1", "Bearer secret-v2"])
+        expect(yield* Ref.get(version)).toBe(2)
+      }))
+
+    it.scoped("401 twice - ClientError 401, refreshed only once", () =>
+      Effect.gen(function*() {
+        const { credentials, version } = yield* rotatingSource
+        const [error, sent] = yield* scripted(
+          [ScriptedHttpClient.status(401), ScriptedHttpClient.status(401), ScriptedHttpClient.ok(charge)],
+          (p, script) => Effect.all([Effect.flip(getCharge(p)), script.requests]),
+          { credentials }
+        )
+        expect(error).toMatchObject({ _tag: "ClientError", status: 401 })
+        expect(sent).toHaveLength(2)
+        expect(yield* Ref.get(version)).toBe(2)
+      }))
+
+    it.effect("401 with fixed credentials - ClientError at once, nothing re-sent", () =>
+      Effect.gen(function*() {
+        const [error, sent] = yield* scripted(
+          [ScriptedHttpClient.status(401), ScriptedHttpClient.ok(charge)],
+          (p, script) => Effect.all([Effect.flip(getCharge(p)), script.requests]),
+          { credentials: Credentials.fixed("k") }
+        )
+        expect(error).toMatchObject({ _tag: "ClientError", status: 401 })
+        expect(sent).toHaveLength(1)
+      }))
+
+    it.effect("byKey - each request uses its region's secret, under a custom header", () =>
+      Effect.gen(function*() {
+        const sent = yield* scripted(
+          [ScriptedHttpClient.ok(charge), ScriptedHttpClient.ok(charge), ScriptedHttpClient.ok(charge)],
+          (p, script) =>
+            Effect.all([
+              p.get("/x", { response: Charge, credentialsKey: "eu" }),
+              p.get("/x", { response: Charge, credentialsKey: "us" }),
+              p.get("/x", { response: Charge })
+            ]).pipe(Effect.zipRight(script.requests)),
+          {
+            credentials: Credentials.byKey(
+              { eu: Credentials.fixed("key-eu"), us: Credentials.fixed("key-us") },
+              { default: "us" }
+            ),
+            credentialsHeader: "X-Api-Key",
+            credentialsScheme: ""
+          }
+        )
+        expect(sent.map((r) => r.headers["x-api-key"])).toEqual(["key-eu", "key-us", "key-us"])
+      }))
+
+    it.effect("byKey - an unknown key is InvalidRequest and nothing is sent", () =>
+      Effect.gen(function*() {
+        const [error, sent] = yield* scripted(
+          [ScriptedHttpClient.ok(charge)],
+          (p, script) => Effect.all([Effect.flip(p.get("/x", { response: Charge, credentialsKey: "apac" })), script.requests]),
+          { credentials: Credentials.byKey({ eu: Credentials.fixed("key-eu") }) }
+        )
+        expect(error).toEqual(new InvalidRequest({ provider: "payments", issue: "no credentials for key \"apac\"" }))
+        expect(sent).toHaveLength(0)
+      }))
+
+    it.scoped("the secret never appears in a log line, an error message or a span attribute", () =>
+      Effect.gen(function*() {
+        const secret = "sk_live_TOPSECRET"
+        const lines: Array<string> = []
+        const logger = Logger.make(({ annotations, cause, message }) => {
+          lines.push(JSON.stringify({ message, cause: Cause.pretty(cause), annotations: [...annotations] }))
+        })
+        const spans: Array<Tracer.Span> = []
+        const tracer = yield* Effect.tracer
+        const recording = Tracer.make({
+          span: (...args) => {
+            const span = tracer.span(...args)
+            spans.push(span)
+            return span
+          },
+          context: (f, fiber) => tracer.context(f, fiber)
+        })
+        const credentials = yield* Credentials.rotating({ fetch: Effect.succeed(secret), every: "1 hour" })
+        const errors = yield* scripted(
+          [
+            ScriptedHttpClient.status(401),
+            // a provider that echoes the key back in its error body
+            ScriptedHttpClient.status(401, { body: { error: `invalid key ${secret}` } }),
+            ScriptedHttpClient.status(400, { body: `Authorization: Bearer ${secret}` }),
+            ScriptedHttpClient.connectionReset
+          ],
+          (p) =>
+            Effect.all([
+              Effect.flip(getCharge(p)),
+              Effect.flip(p.get("/x", { response: Charge, urlParams: { token: secret } })),
+              Effect.flip(postCharge(p))
+            ]),
+          { credentials, policy: retrying(2) }
+        ).pipe(
+          Effect.withTracer(recording),
+          Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
+          Logger.withMinimumLogLevel(LogLevel.All)
+        )
+        expect(lines.some((line) => line.includes("refreshed"))).toBe(true)
+        for (const line of lines) expect(line).not.toContain(secret)
+        for (const error of errors) {
+          expect(error.message).not.toContain(secret)
+          expect(JSON.stringify(error)).not.toContain(secret)
+        }
+        expect(spans.length).toBeGreaterThan(0)
+        for (const span of spans) {
+          expect(span.name).not.toContain(secret)
+          expect(JSON.stringify([...(span as any).attributes])).not.toContain(secret)
+        }
+      }))
+  })
+
+  describe("spans", () => {
+    it.effect("one span per attempt with method, route template, status, attempt number and provider", () =>
+      Effect.gen(function*() {
+        const spans: Array<any> = []
+        const tracer = yield* Effect.tracer
+        const recording = Tracer.make({
+          span: (...args) => {
+            const span = tracer.span(...args)
+            spans.push(span)
+            return span
+          },
+          context: (f, fiber) => tracer.context(f, fiber)
+        })
+        const sent = yield* scripted(
+          [ScriptedHttpClient.status(503), ScriptedHttpClient.ok(charge)],
+          (p, script) =>
+            p.get("/v1/charges/{id}", { params: { id: "ch_1" }, urlParams: { q: "x" }, response: Charge }).pipe(
+              Effect.zipRight(script.requests)
+            ),
+          { policy: retrying(2) }
+        ).pipe(Effect.withTracer(recording))
+        const attemptSpans = spans.filter((s) => s.name === "payments GET /v1/charges/{id}")
+        expect(attemptSpans).toHaveLength(2)
+        expect(attemptSpans.map((s) => Object.fromEntries(s.attributes))).toEqual([
+          {
+            "http.request.method": "GET",
+            "http.route": "/v1/charges/{id}",
+            "resilience.provider": "payments",
+            "resilience.idempotent": true,
+            "resilience.attempt": 1,
+            "http.response.status_code": 503
+          },
+          {
+            "http.request.method": "GET",
+            "http.route": "/v1/charges/{id}",
+            "resilience.provider": "payments",
+            "resilience.idempotent": true,
+            "resilience.attempt": 2,
+            "http.response.status_code": 200
+          }
+        ])
+        expect(attemptSpans[0].kind).toBe("client")
+        // trace context is propagated to the provider
+        expect(sent[0]!.headers.traceparent).toContain(attemptSpans[0].spanId)
+      }))
+  })
+
+  describe("construction", () => {
+    it.effect.each([
+      ["name", { name: "" }],
+      ["baseUrl", { baseUrl: "not a url" }],
+      ["baseUrl", { baseUrl: "ftp://files.test" }],
+      ["baseUrl", { baseUrl: "https://api.test/?token=abc" }],
+      ["maxConnections", { maxConnections: 0 }],
+      ["maxConnections", { maxConnections: 1.5 }],
+      ["excerptLength", { excerptLength: 0 }]
+    ] as const)("fails with InvalidOptions for a bad %s", ([option, bad]) =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(
+          HttpProvider.make({ ...baseOptions, ...bad }).pipe(Effect.provide(ScriptedHttpClient.layer([])))
+        )
+        expect(error).toBeInstanceOf(InvalidOptions)
+        expect(error.option).toBe(option)
+        expect(error.message).not.toContain("abc")
+      }))
+
+    it.effect("layer - built from an effect of options, for the user's own tag", () =>
+      Effect.gen(function*() {
+        class Payments extends Context.Tag("test/Payments")<Payments, HttpProvider.HttpProvider>() {}
+        const live = HttpProvider.layer(Payments, Effect.succeed(baseOptions))
+        const result = yield* Effect.flatMap(Payments, getCharge).pipe(
+          Effect.provide(live.pipe(Layer.provide(ScriptedHttpClient.layer([ScriptedHttpClient.ok(charge)]))))
+        )
+        expect(result).toEqual(charge)
+      }))
+
+    it.effect("credentials are Redacted when printed", () =>
+      Effect.gen(function*() {
+        const secret = yield* Credentials.fixed("k-123").get()
+        expect(String(Option.getOrThrow(secret))).toBe("<redacted>")
+        expect(Redacted.value(Option.getOrThrow(secret))).toBe("k-123")
+      }))
+  })
+})
