@@ -14,3 +14,8 @@
  * @since 0.1.0
  */
 export * as ScriptedHttpClient from "./ScriptedHttpClient.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as FakeProvider from "./FakeProvider.js"

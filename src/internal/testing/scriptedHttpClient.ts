@@ -78,7 +78,7 @@ export const text = (body: string, options?: Api.OkOptions): Api.Step =>
 
 // A duration is sent as (possibly fractional) delta-seconds; any other string is sent verbatim, so a test
 // can script HTTP-dates and garbage.
-const retryAfterHeader = (input: Duration.DurationInput | string): string => {
+export const retryAfterHeader = (input: Duration.DurationInput | string): string => {
   try {
     return String(Duration.toSeconds(Duration.decode(input as Duration.DurationInput)))
   } catch (error) {

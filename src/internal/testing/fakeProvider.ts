@@ -1,0 +1,316 @@
+import type * as HttpServerError from "@effect/platform/HttpServerError"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Ref from "effect/Ref"
+import type * as Scope from "effect/Scope"
+import * as Http from "node:http"
+import type * as Api from "../../testing/FakeProvider.js"
+import { retryAfterHeader } from "./scriptedHttpClient.js"
+
+// Phases -------------------------------------------------------------------------------------------
+
+export const normal: Api.Phase = { _tag: "Normal" }
+
+export const rateLimited = (options?: Api.RateLimitedOptions): Api.Phase => ({
+  _tag: "RateLimited",
+  headers: {
+    ...options?.headers,
+    "retry-after": retryAfterHeader(options?.retryAfter ?? "1 second")
+  }
+})
+
+export const outage = (options?: Api.OutageOptions): Api.Phase => ({
+  _tag: "Outage",
+  status: options?.status ?? 503,
+  headers: options?.retryAfter === undefined ? {} : { "retry-after": retryAfterHeader(options.retryAfter) }
+})
+
+export const slow = (latency: Duration.DurationInput): Api.Phase => ({ _tag: "Slow", latency: Duration.decode(latency) })
+
+export const dropAfterCommit: Api.Phase = { _tag: "DropAfterCommit" }
+
+// Phase schedule -----------------------------------------------------------------------------------
+
+interface Scheduled {
+  readonly phase: Api.Phase
+  readonly requests: number | undefined
+  readonly millis: number | undefined
+}
+
+interface Schedule {
+  // The first entry is the current phase; an empty queue is the recovered provider (normal).
+  readonly queue: ReadonlyArray<Scheduled>
+  readonly served: number
+  readonly since: number
+}
+
+const scheduleOf = (steps: Iterable<Api.PhaseStep>, now: number): Schedule => ({
+  queue: Array.from(steps, (step) => ({
+    phase: step.phase,
+    requests: step.requests,
+    millis: step.duration === undefined ? undefined : Duration.toMillis(Duration.decode(step.duration))
+  })),
+  served: 0,
+  since: now
+})
+
+const advance = (schedule: Schedule, now: number): Schedule => {
+  let { queue, served, since } = schedule
+  for (;;) {
+    const head = queue[0]
+    if (head === undefined) break
+    if (head.requests !== undefined && served >= head.requests) {
+      since = now
+    } else if (head.millis !== undefined && now - since >= head.millis) {
+      // Time-limited phases end at their exact deadline, however late the next request arrives.
+      since = since + head.millis
+    } else {
+      break
+    }
+    queue = queue.slice(1)
+    served = 0
+  }
+  return { queue, served, since }
+}
+
+const currentPhase = (schedule: Schedule): Api.Phase => schedule.queue[0]?.phase ?? normal
+
+// Routes -------------------------------------------------------------------------------------------
+
+const matchPath = (pattern: string, path: string): Record<string, string> | undefined => {
+  const expected = pattern.split("/")
+  const actual = path.split("/")
+  if (expected.length !== actual.length) return undefined
+  const params: Record<string, string> = {}
+  for (let i = 0; i < expected.length; i++) {
+    const segment = expected[i]!
+    const value = actual[i]!
+    if (segment.startsWith(":")) params[segment.slice(1)] = decodeURIComponent(value)
+    else if (segment !== value) return undefined
+  }
+  return params
+}
+
+const isWrite = (method: string): boolean =>
+  method === "POST" || method === "PUT" || method === "PATCH" || method === "DELETE"
+
+const parseJson = (text: string): unknown => {
+  if (text === "") return undefined
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
+
+const builtInRoutes = (): ReadonlyArray<Api.Route> => {
+  const charges = new Map<string, Record<string, unknown>>()
+  return [
+    {
+      method: "GET",
+      path: "/v1/ping",
+      handler: () => ({ body: { ok: true } })
+    },
+    {
+      method: "POST",
+      path: "/v1/charges",
+      handler: (request) => {
+        const input = request.body as { readonly amount?: unknown; readonly currency?: unknown } | undefined
+        if (typeof input?.amount !== "number" || !(input.amount > 0)) {
+          return { status: 400, body: { error: "invalid_request", detail: "amount must be a positive number" } }
+        }
+        const charge = {
+          id: `ch_${charges.size + 1}`,
+          amount: input.amount,
+          currency: typeof input.currency === "string" ? input.currency : "usd",
+          status: "succeeded"
+        }
+        charges.set(charge.id, charge)
+        return { status: 201, body: charge }
+      }
+    },
+    {
+      method: "GET",
+      path: "/v1/charges/:id",
+      handler: (request) => {
+        const charge = charges.get(request.params.id ?? "")
+        return charge === undefined ? { status: 404, body: { error: "not_found" } } : { body: charge }
+      }
+    }
+  ]
+}
+
+// Server -------------------------------------------------------------------------------------------
+
+interface StoredReply {
+  readonly status: number
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: string | undefined
+}
+
+type Idempotency = { readonly fingerprint: string; readonly reply: StoredReply | undefined }
+
+const stored = (reply: Api.Reply): StoredReply => ({
+  status: reply.status ?? 200,
+  headers: reply.headers ?? {},
+  body: reply.body === undefined ? undefined : JSON.stringify(reply.body)
+})
+
+const toResponse = (reply: StoredReply): HttpServerResponse.HttpServerResponse =>
+  reply.body === undefined
+    ? HttpServerResponse.empty({ status: reply.status, headers: reply.headers })
+    : HttpServerResponse.text(reply.body, {
+      status: reply.status,
+      headers: reply.headers,
+      contentType: reply.headers["content-type"] ?? "application/json"
+    })
+
+const error = (status: number, code: string, headers: Readonly<Record<string, string>> = {}): StoredReply =>
+  stored({ status, headers, body: { error: code } })
+
+export const make = (
+  options?: Api.Options
+): Effect.Effect<Api.Service, HttpServerError.ServeError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const custom = options?.routes ?? []
+    const routes = [
+      ...custom,
+      ...builtInRoutes().filter((route) => !custom.some((c) => c.method === route.method && c.path === route.path))
+    ]
+    const startedAt = yield* Clock.currentTimeMillis
+    const schedule = yield* Ref.make(scheduleOf(options?.phase === undefined ? [] : [{ phase: options.phase }], startedAt))
+    const received = yield* Ref.make<ReadonlyArray<Api.ReceivedRequest>>([])
+    const sideEffects = yield* Ref.make(0)
+    const keys = yield* Ref.make(new Map<string, Idempotency>())
+
+    const route = (request: Api.RouteRequest): Effect.Effect<StoredReply> => {
+      for (const candidate of routes) {
+        if (candidate.method !== request.method) continue
+        const params = matchPath(candidate.path, request.path)
+        if (params === undefined) continue
+        return Effect.suspend(() => {
+          const reply = candidate.handler({ ...request, params })
+          return Effect.isEffect(reply) ? reply : Effect.succeed(reply)
+        }).pipe(
+          Effect.map(stored),
+          Effect.tap((reply) =>
+            isWrite(request.method) && reply.status >= 200 && reply.status < 300
+              ? Ref.update(sideEffects, (n) => n + 1)
+              : Effect.void
+          )
+        )
+      }
+      return Effect.succeed(error(404, "not_found"))
+    }
+
+    // Same key: the stored reply, without running the handler again. A key still in flight answers 409 and
+    // a key reused for another request 422, as Stripe does. A 5xx or an interrupted handler is not
+    // stored, so the retry runs it again.
+    const idempotent = (key: string, request: Api.RouteRequest): Effect.Effect<StoredReply> => {
+      const fingerprint = `${request.method} ${request.path} ${request.text}`
+      return Effect.flatten(Ref.modify(keys, (map): [Effect.Effect<StoredReply>, Map<string, Idempotency>] => {
+        const entry = map.get(key)
+        if (entry === undefined) {
+          const run = route(request).pipe(
+            Effect.onExit((exit) =>
+              Ref.update(keys, (current) => {
+                const next = new Map(current)
+                if (Exit.isSuccess(exit) && exit.value.status < 500) next.set(key, { fingerprint, reply: exit.value })
+                else next.delete(key)
+                return next
+              })
+            )
+          )
+          return [run, new Map(map).set(key, { fingerprint, reply: undefined })]
+        }
+        if (entry.fingerprint !== fingerprint) return [Effect.succeed(error(422, "idempotency_key_reused")), map]
+        if (entry.reply === undefined) return [Effect.succeed(error(409, "idempotency_key_in_use")), map]
+        const replay = { ...entry.reply, headers: { ...entry.reply.headers, "idempotent-replayed": "true" } }
+        return [Effect.succeed(replay), map]
+      }))
+    }
+
+    const serve = (request: Api.RouteRequest, headers: Readonly<Record<string, string>>) => {
+      const key = headers["idempotency-key"]
+      return key !== undefined && isWrite(request.method) ? idempotent(key, request) : route(request)
+    }
+
+    const app = Effect.gen(function*() {
+      const request = yield* HttpServerRequest.HttpServerRequest
+      const text = yield* Effect.orElseSucceed(request.text, () => "")
+      const now = yield* Clock.currentTimeMillis
+      const phase = yield* Ref.modify(schedule, (s) => {
+        const current = advance(s, now)
+        return [currentPhase(current), { ...current, served: current.served + 1 }]
+      })
+      const url = new URL(request.url, "http://fake.invalid")
+      const headers: Record<string, string> = { ...request.headers }
+      yield* Ref.update(received, (all) => [...all, {
+        method: request.method,
+        url: request.url,
+        headers,
+        body: text === "" ? undefined : text,
+        at: now,
+        phase: phase._tag
+      }])
+      const routeRequest: Api.RouteRequest = {
+        method: request.method,
+        path: url.pathname,
+        query: url.searchParams,
+        params: {},
+        headers,
+        text,
+        body: parseJson(text)
+      }
+      switch (phase._tag) {
+        case "RateLimited":
+          return toResponse(error(429, "rate_limited", phase.headers))
+        case "Outage":
+          return toResponse(error(phase.status, "unavailable", phase.headers))
+        case "Slow":
+          yield* Effect.sleep(phase.latency)
+          return toResponse(yield* serve(routeRequest, headers))
+        case "DropAfterCommit": {
+          yield* serve(routeRequest, headers)
+          // RST rather than FIN: every Node client (node:http, undici, fetch) reports it as ECONNRESET.
+          // Closing the socket interrupts this fiber.
+          NodeHttpServerRequest.toIncomingMessage(request).socket.resetAndDestroy()
+          return yield* Effect.never
+        }
+        case "Normal":
+          return toResponse(yield* serve(routeRequest, headers))
+      }
+    })
+
+    const nodeServer = Http.createServer()
+    const server = yield* NodeHttpServer.make(() => nodeServer, {
+      host: options?.host ?? "127.0.0.1",
+      port: options?.port ?? 0
+    })
+    // Registered after the server's own close finalizer, so it runs first: a slow or hanging request must
+    // not keep `server.close` waiting when the scope ends.
+    yield* Effect.addFinalizer(() => Effect.sync(() => nodeServer.closeAllConnections()))
+    // The platform runs handlers uninterruptibly; this one opts back in, so a client that aborts (a timeout
+    // during a slow phase) interrupts it before the route runs, and a dropped connection ends it.
+    yield* server.serve(Effect.interruptible(app))
+    const address = server.address
+    const url = address._tag === "TcpAddress" ? `http://${address.hostname}:${address.port}` : address.path
+
+    return {
+      url,
+      setPhase: (phase) => Effect.flatMap(Clock.currentTimeMillis, (now) => Ref.set(schedule, scheduleOf([{ phase }], now))),
+      sequence: (steps) => Effect.flatMap(Clock.currentTimeMillis, (now) => Ref.set(schedule, scheduleOf(steps, now))),
+      phase: Effect.flatMap(Clock.currentTimeMillis, (now) => Ref.modify(schedule, (s) => {
+        const current = advance(s, now)
+        return [currentPhase(current), current]
+      })),
+      requests: Ref.get(received),
+      sideEffects: Ref.get(sideEffects)
+    }
+  })
