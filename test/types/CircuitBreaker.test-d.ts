@@ -1,0 +1,76 @@
+import { Context, Effect, Layer, Schedule, Scope, Stream } from "effect"
+import { describe, expectTypeOf, it } from "vitest"
+import * as Backoff from "../../src/Backoff.js"
+import * as CircuitBreaker from "../../src/CircuitBreaker.js"
+import type { CircuitOpen, InvalidOptions, Unavailable } from "../../src/Errors.js"
+
+class PaymentsBreaker extends Context.Tag("app/PaymentsBreaker")<PaymentsBreaker, CircuitBreaker.CircuitBreaker>() {}
+class Db extends Context.Tag("app/Db")<Db, { readonly query: Effect.Effect<number> }>() {}
+
+declare const breaker: CircuitBreaker.CircuitBreaker
+declare const call: Effect.Effect<string, Unavailable, Db>
+
+describe("CircuitBreaker", () => {
+  it("protect with a value adds CircuitOpen to E and nothing to R", () => {
+    expectTypeOf(call.pipe(CircuitBreaker.protect(breaker))).toEqualTypeOf<
+      Effect.Effect<string, Unavailable | CircuitOpen, Db>
+    >()
+    expectTypeOf(CircuitBreaker.protect(call, breaker)).toEqualTypeOf<
+      Effect.Effect<string, Unavailable | CircuitOpen, Db>
+    >()
+    expectTypeOf(breaker.protect(call)).toEqualTypeOf<Effect.Effect<string, Unavailable | CircuitOpen, Db>>()
+  })
+
+  it("protect with a tag adds CircuitOpen to E and the tag to R", () => {
+    expectTypeOf(call.pipe(CircuitBreaker.protect(PaymentsBreaker))).toEqualTypeOf<
+      Effect.Effect<string, Unavailable | CircuitOpen, Db | PaymentsBreaker>
+    >()
+    expectTypeOf(CircuitBreaker.protect(call, PaymentsBreaker)).toEqualTypeOf<
+      Effect.Effect<string, Unavailable | CircuitOpen, Db | PaymentsBreaker>
+    >()
+  })
+
+  it("protect refuses a tag for another service", () => {
+    // @ts-expect-error Db is not a CircuitBreaker
+    CircuitBreaker.protect(call, Db)
+  })
+
+  it("make, layer and keyed say they can fail with InvalidOptions", () => {
+    expectTypeOf(CircuitBreaker.make()).toEqualTypeOf<
+      Effect.Effect<CircuitBreaker.CircuitBreaker, InvalidOptions, Scope.Scope>
+    >()
+    expectTypeOf(CircuitBreaker.layer(PaymentsBreaker, { halfOpen: { probes: 3 } })).toEqualTypeOf<
+      Layer.Layer<PaymentsBreaker, InvalidOptions>
+    >()
+    expectTypeOf(CircuitBreaker.keyed<string>({ idleTimeToLive: "1 minute" })).toEqualTypeOf<
+      Effect.Effect<CircuitBreaker.Keyed<string>, InvalidOptions, Scope.Scope>
+    >()
+  })
+
+  it("openFor takes a duration, a Schedule of durations or a Backoff, not a Schedule of numbers", () => {
+    CircuitBreaker.make({ openFor: "10 seconds" })
+    CircuitBreaker.make({ openFor: Schedule.exponential("1 second") })
+    CircuitBreaker.make({ openFor: Backoff.exponential({ base: "1 second", cap: "1 minute" }).pipe(Backoff.fullJitter) })
+    // @ts-expect-error Schedule.spaced outputs a count, not a duration
+    CircuitBreaker.make({ openFor: Schedule.spaced("1 second") })
+  })
+
+  it("a count window is a number, a time window a duration", () => {
+    CircuitBreaker.failureRate({ threshold: 0.5, window: 100 })
+    CircuitBreaker.failureRate({ threshold: 0.5, window: "30 seconds", buckets: 30 })
+  })
+
+  it("keyed protect is dual and keeps E and R", () => {
+    const keyed = null as unknown as CircuitBreaker.Keyed<string>
+    expectTypeOf(call.pipe(keyed.protect("tenant-a"))).toEqualTypeOf<
+      Effect.Effect<string, Unavailable | CircuitOpen, Db>
+    >()
+    expectTypeOf(keyed.protect(call, "tenant-a")).toEqualTypeOf<Effect.Effect<string, Unavailable | CircuitOpen, Db>>()
+  })
+
+  it("observability", () => {
+    expectTypeOf(breaker.state).toEqualTypeOf<Effect.Effect<"closed" | "open" | "half-open" | "isolated">>()
+    expectTypeOf(breaker.changes).toEqualTypeOf<Stream.Stream<CircuitBreaker.StateChange>>()
+    expectTypeOf(breaker.restore).returns.toEqualTypeOf<Effect.Effect<void, InvalidOptions>>()
+  })
+})
