@@ -1,0 +1,179 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Deferred, Duration, Effect, Exit, Fiber, Option, Ref, TestClock } from "effect"
+import { InvalidOptions, Timeout as TimeoutError } from "../src/Errors.js"
+import * as Timeout from "../src/Timeout.js"
+
+/** Milliseconds left on the active deadline, or -1 without one. */
+const leftMillis = Effect.map(Timeout.remaining, Option.match({ onNone: () => -1, onSome: Duration.toMillis }))
+
+describe("Timeout", () => {
+  describe("attempt", () => {
+    it.effect("attempt - fails with Timeout { scope: attempt } at d and interrupts the work", () =>
+      Effect.gen(function*() {
+        const interrupted = yield* Ref.make(false)
+        const work = Effect.never.pipe(Effect.onInterrupt(() => Ref.set(interrupted, true)))
+        const fiber = yield* work.pipe(Timeout.attempt("2 seconds", { provider: "auth" }), Effect.flip, Effect.fork)
+        yield* TestClock.adjust("1999 millis")
+        expect(fiber.unsafePoll()).toBeNull()
+        yield* TestClock.adjust("1 millis")
+        const error = yield* Fiber.join(fiber)
+        expect(error).toEqual(new TimeoutError({ scope: "attempt", after: Duration.seconds(2), provider: "auth" }))
+        expect(error.message).toBe("auth did not answer within 2s (attempt timeout)")
+        yield* Effect.yieldNow()
+        expect(yield* Ref.get(interrupted)).toBe(true)
+      }))
+
+    it.effect("attempt - a result before the limit passes through, as does the work's own error", () =>
+      Effect.gen(function*() {
+        const ok = yield* Effect.fork(Effect.as(Effect.sleep("1 second"), "ok").pipe(Timeout.attempt("2 seconds")))
+        yield* TestClock.adjust("1 second")
+        expect(yield* Fiber.join(ok)).toBe("ok")
+        const failed = yield* Effect.fail("boom").pipe(Timeout.attempt("2 seconds"), Effect.flip)
+        expect(failed).toBe("boom")
+      }))
+
+    it.effect("attempt - an uninterruptible body still times out at d; its finalizer runs when it really ends", () =>
+      Effect.gen(function*() {
+        const released = yield* Ref.make<number | undefined>(undefined)
+        const body = Effect.acquireRelease(
+          Effect.void,
+          () => Effect.flatMap(TestClock.currentTimeMillis, (now) => Ref.set(released, now))
+        ).pipe(Effect.zipRight(Effect.sleep("5 seconds")), Effect.scoped, Effect.uninterruptible)
+        const fiber = yield* body.pipe(Timeout.attempt("1 second"), Effect.exit, Effect.fork)
+        yield* TestClock.adjust("1 second")
+        const exit = yield* Fiber.join(fiber)
+        expect(exit).toEqual(Exit.fail(new TimeoutError({ scope: "attempt", after: Duration.seconds(1) })))
+        expect(yield* Ref.get(released)).toBeUndefined()
+        yield* TestClock.adjust("4 seconds")
+        yield* Effect.yieldNow()
+        expect(yield* Ref.get(released)).toBe(5000)
+      }))
+
+    it.effect("attempt - interrupting the caller interrupts the work", () =>
+      Effect.gen(function*() {
+        const started = yield* Deferred.make<void>()
+        const interrupted = yield* Ref.make(false)
+        const work = Deferred.succeed(started, undefined).pipe(
+          Effect.zipRight(Effect.never),
+          Effect.onInterrupt(() => Ref.set(interrupted, true))
+        )
+        const fiber = yield* Effect.fork(Timeout.attempt(work, "10 seconds"))
+        yield* Deferred.await(started)
+        yield* Fiber.interrupt(fiber)
+        yield* Effect.yieldNow()
+        expect(yield* Ref.get(interrupted)).toBe(true)
+      }))
+
+    it("attempt - invalid durations throw InvalidOptions when the combinator is built", () => {
+      const invalid = (option: string) => expect.objectContaining({ _tag: "InvalidOptions", option })
+      expect(() => Timeout.attempt(-1)).toThrow(
+        "Timeout.attempt: option duration must be a finite duration > 0, got -1"
+      )
+      expect(() => Timeout.attempt(NaN)).toThrow(InvalidOptions)
+      expect(() => Timeout.attempt(0)).toThrow(invalid("duration"))
+      expect(() => Timeout.attempt(Effect.void, "100ms" as Duration.DurationInput)).toThrow(invalid("duration"))
+      expect(() => Timeout.total(Duration.infinity)).toThrow(expect.objectContaining({ module: "Timeout.total" }))
+      expect(() => Timeout.attempt("1 second", { provider: "" })).toThrow(invalid("provider"))
+    })
+  })
+
+  describe("total", () => {
+    it.effect("total - fails with Timeout { scope: total, after: its duration } at the deadline", () =>
+      Effect.gen(function*() {
+        const fiber = yield* Effect.never.pipe(Timeout.total("3 seconds"), Effect.flip, Effect.fork)
+        yield* TestClock.adjust("3 seconds")
+        expect(yield* Fiber.join(fiber)).toEqual(new TimeoutError({ scope: "total", after: Duration.seconds(3) }))
+      }))
+
+    it.effect("total - remaining reads the time left, and none outside a total", () =>
+      Effect.gen(function*() {
+        expect(yield* leftMillis).toBe(-1)
+        const fiber = yield* Effect.fork(
+          Effect.zipRight(Effect.sleep("400 millis"), leftMillis).pipe(Timeout.total("1 second"))
+        )
+        yield* TestClock.adjust("400 millis")
+        expect(yield* Fiber.join(fiber)).toBe(600)
+        expect(yield* leftMillis).toBe(-1)
+      }))
+
+    it.effect("total - an attempt inside shrinks to the time left and fails as the total", () =>
+      Effect.gen(function*() {
+        const attempts = yield* Ref.make(0)
+        const slowCall = Ref.update(attempts, (n) => n + 1).pipe(Effect.zipRight(Effect.never))
+        const program = Effect.sleep("700 millis").pipe(
+          Effect.zipRight(slowCall.pipe(Timeout.attempt("5 seconds"))),
+          Timeout.total("1 second"),
+          Effect.flip
+        )
+        const fiber = yield* Effect.fork(program)
+        yield* TestClock.adjust("1 second")
+        expect(yield* Fiber.join(fiber)).toEqual(new TimeoutError({ scope: "total", after: Duration.seconds(1) }))
+        expect(yield* Ref.get(attempts)).toBe(1)
+      }))
+
+    it.effect("total - an attempt started with no time left fails at once without running the work", () =>
+      Effect.gen(function*() {
+        const attempts = yield* Ref.make(0)
+        const call = Ref.update(attempts, (n) => n + 1)
+        // A daemon child outlives the total that set its deadline, then makes a guarded call.
+        const late = Effect.sleep("2 seconds").pipe(Effect.zipRight(call.pipe(Timeout.attempt("1 second"), Effect.flip)))
+        const parent = yield* Effect.fork(Effect.forkDaemon(late).pipe(Timeout.total("1 second")))
+        const child = yield* Fiber.join(parent)
+        yield* TestClock.adjust("2 seconds")
+        expect(yield* Fiber.join(child)).toEqual(new TimeoutError({ scope: "total", after: Duration.seconds(1) }))
+        expect(yield* Ref.get(attempts)).toBe(0)
+      }))
+
+    it.effect("total - a nested total keeps the earlier deadline", () =>
+      Effect.gen(function*() {
+        const shorterOutside = yield* Effect.fork(leftMillis.pipe(Timeout.total("5 seconds"), Timeout.total("1 second")))
+        expect(yield* Fiber.join(shorterOutside)).toBe(1000)
+        const shorterInside = yield* Effect.fork(leftMillis.pipe(Timeout.total("1 second"), Timeout.total("5 seconds")))
+        expect(yield* Fiber.join(shorterInside)).toBe(1000)
+        // the longer inner total still fails at the outer deadline, with the outer's duration
+        const fiber = yield* Effect.fork(
+          Effect.never.pipe(Timeout.total("5 seconds"), Timeout.total("1 second"), Effect.flip)
+        )
+        yield* TestClock.adjust("1 second")
+        expect(yield* Fiber.join(fiber)).toEqual(new TimeoutError({ scope: "total", after: Duration.seconds(1) }))
+      }))
+
+    it.effect("total - forked children inherit the deadline", () =>
+      Effect.gen(function*() {
+        const program = Effect.gen(function*() {
+          yield* Effect.sleep("300 millis")
+          const child = yield* Effect.fork(leftMillis)
+          const daemon = yield* Effect.forkDaemon(leftMillis)
+          return [yield* Fiber.join(child), yield* Fiber.join(daemon)]
+        }).pipe(Timeout.total("1 second"))
+        const fiber = yield* Effect.fork(program)
+        yield* TestClock.adjust("300 millis")
+        expect(yield* Fiber.join(fiber)).toEqual([700, 700])
+      }))
+
+    it.effect("total - a daemon child's attempt is bounded by the inherited deadline", () =>
+      Effect.gen(function*() {
+        const daemon = yield* Effect.fork(
+          Effect.forkDaemon(Effect.never.pipe(Timeout.attempt("1 minute"), Effect.flip)).pipe(
+            Timeout.total("2 seconds")
+          )
+        )
+        const child = yield* Fiber.join(daemon)
+        yield* TestClock.adjust("2 seconds")
+        expect(yield* Fiber.join(child)).toEqual(new TimeoutError({ scope: "total", after: Duration.seconds(2) }))
+      }))
+
+    it.effect("total - an uninterruptible body still fails at the deadline", () =>
+      Effect.gen(function*() {
+        const ended = yield* Ref.make(false)
+        const body = Effect.sleep("10 seconds").pipe(Effect.ensuring(Ref.set(ended, true)), Effect.uninterruptible)
+        const fiber = yield* body.pipe(Timeout.total("1 second"), Effect.flip, Effect.fork)
+        yield* TestClock.adjust("1 second")
+        expect((yield* Fiber.join(fiber)).scope).toBe("total")
+        expect(yield* Ref.get(ended)).toBe(false)
+        yield* TestClock.adjust("9 seconds")
+        yield* Effect.yieldNow()
+        expect(yield* Ref.get(ended)).toBe(true)
+      }))
+  })
+})
