@@ -19,3 +19,8 @@ export * as ScriptedHttpClient from "./ScriptedHttpClient.js"
  * @since 0.1.0
  */
 export * as FakeProvider from "./FakeProvider.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Chaos from "./Chaos.js"
