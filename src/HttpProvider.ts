@@ -82,16 +82,31 @@ import * as internal from "./internal/httpProvider.js"
 export type RequestError = RateLimited | Unavailable | Timeout | ClientError | InvalidRequest | InvalidResponse
 
 /**
- * A guard chain applied to every request: any `Effect -> Effect` function that keeps the success
- * type, e.g. `(self) => self.pipe(Timeout.attempt("2 seconds"), Retry.transient(), Timeout.total("10 seconds"))`.
- * `E` is what it adds to the error channel (`CircuitOpen`, ...), `R` what it needs (a breaker's tag).
+ * What a policy sees in place of the response: an opaque value it can only pass through. A policy
+ * guards the request (retries, breaks, times out); it cannot invent a response. A fallback value
+ * belongs to the caller, who knows which request it stands in for.
  *
  * @since 0.1.0
  * @category models
  */
-export interface Policy<out E = never, out R = never> {
-  <A, E1, R1>(self: Effect<A, E1, R1>): Effect<A, E1 | E, R1 | R>
+export interface Attempt {
+  readonly _: unique symbol
 }
+
+/**
+ * A guard chain applied to every request, e.g.
+ * `(self) => self.pipe(Timeout.attempt("2 seconds"), CircuitBreaker.protect(Breaker), Retry.transient())`.
+ * It receives one attempt, failing with {@link RequestError}, and returns the guarded call: `E` is the
+ * error channel every request then has (the documented union plus what the guards add, minus what
+ * they handle), `R` what the guards need (a breaker's tag), provided once when the client is built.
+ *
+ * A generic guard (`<A, E, R>(self: Effect<A, E, R>) => ...`) fits as is; TypeScript instantiates it
+ * for this signature, so nothing needs annotating.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Policy<E = RequestError, R = never> = (self: Effect<Attempt, RequestError>) => Effect<Attempt, E, R>
 
 /**
  * What a `classify` hook sees: one answer, its body read as text, and the parsed rate-limit hint.
@@ -111,7 +126,7 @@ export interface Answer {
  * @since 0.1.0
  * @category models
  */
-export interface Options<PE = never, PR = never> {
+export interface Options<E = RequestError, R = never> {
   /** The provider's name, in every error, span and metric. Required. */
   readonly name: string
   /** The URL request paths are appended to, e.g. `"https://api.stripe.com"`. Required. */
@@ -125,7 +140,7 @@ export interface Options<PE = never, PR = never> {
   /** Written before the secret, e.g. `"Bearer"`; `""` sends the bare secret. Defaults to `"Bearer"`. */
   readonly credentialsScheme?: string | undefined
   /** The guard chain applied to every request. Defaults to none (one attempt, no timeout). */
-  readonly policy?: Policy<PE, PR> | undefined
+  readonly policy?: Policy<E, R> | undefined
   /** The most requests of this provider in flight at once; more wait their turn. Defaults to `50`. */
   readonly maxConnections?: number | undefined
   /**
@@ -189,23 +204,25 @@ export interface BodyOptions<A, I, B, BI> extends RequestOptions<A, I> {
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE"
 
 /**
- * A provider client. `PE` is what its policy adds to every request's error channel.
+ * A provider client. `E` is every request's error channel: {@link RequestError} without a policy,
+ * the policy's errors with one (plus `InvalidRequest`, which fails before the policy runs: nothing
+ * was sent, so there is nothing to guard).
  *
  * @since 0.1.0
  * @category models
  */
-export interface HttpProvider<PE = never> {
+export interface HttpProvider<E = RequestError> {
   readonly name: string
-  readonly get: <A, I>(path: string, options: RequestOptions<A, I>) => Effect<A, RequestError | PE>
-  readonly delete: <A, I>(path: string, options: RequestOptions<A, I>) => Effect<A, RequestError | PE>
-  readonly post: <A, I, B, BI>(path: string, options: BodyOptions<A, I, B, BI>) => Effect<A, RequestError | PE>
-  readonly put: <A, I, B, BI>(path: string, options: BodyOptions<A, I, B, BI>) => Effect<A, RequestError | PE>
-  readonly patch: <A, I, B, BI>(path: string, options: BodyOptions<A, I, B, BI>) => Effect<A, RequestError | PE>
+  readonly get: <A, I>(path: string, options: RequestOptions<A, I>) => Effect<A, E | InvalidRequest>
+  readonly delete: <A, I>(path: string, options: RequestOptions<A, I>) => Effect<A, E | InvalidRequest>
+  readonly post: <A, I, B, BI>(path: string, options: BodyOptions<A, I, B, BI>) => Effect<A, E | InvalidRequest>
+  readonly put: <A, I, B, BI>(path: string, options: BodyOptions<A, I, B, BI>) => Effect<A, E | InvalidRequest>
+  readonly patch: <A, I, B, BI>(path: string, options: BodyOptions<A, I, B, BI>) => Effect<A, E | InvalidRequest>
   readonly request: <A, I, B = never, BI = never>(
     method: Method,
     path: string,
     options: RequestOptions<A, I> | BodyOptions<A, I, B, BI>
-  ) => Effect<A, RequestError | PE>
+  ) => Effect<A, E | InvalidRequest>
 }
 
 /**
@@ -242,9 +259,9 @@ export interface HttpProvider<PE = never> {
  * @since 0.1.0
  * @category constructors
  */
-export const make: <PE = never, PR = never>(
-  options: Options<PE, PR>
-) => Effect<HttpProvider<PE>, InvalidOptions, HttpClient.HttpClient | PR> = internal.make
+export const make: <E = RequestError, R = never>(
+  options: Options<E, R>
+) => Effect<HttpProvider<E>, InvalidOptions, HttpClient.HttpClient | R> = internal.make
 
 /**
  * A Layer for your own provider tag. The options may be an Effect (read from config, with a
@@ -265,12 +282,12 @@ export const make: <PE = never, PR = never>(
  * @category layers
  */
 export const layer: {
-  <I, PE = never, PR = never>(
-    tag: Context.Tag<I, HttpProvider<PE>>,
-    options: Options<PE, PR>
-  ): Layer<I, InvalidOptions, HttpClient.HttpClient | PR>
-  <I, E, R, PE = never, PR = never>(
-    tag: Context.Tag<I, HttpProvider<PE>>,
-    options: Effect<Options<PE, PR>, E, R>
-  ): Layer<I, InvalidOptions | E, HttpClient.HttpClient | PR | Exclude<R, Scope>>
+  <I, E = RequestError, R = never>(
+    tag: Context.Tag<I, HttpProvider<E>>,
+    options: Options<E, R>
+  ): Layer<I, InvalidOptions, HttpClient.HttpClient | R>
+  <I, E2, R2, E = RequestError, R = never>(
+    tag: Context.Tag<I, HttpProvider<E>>,
+    options: Effect<Options<E, R>, E2, R2>
+  ): Layer<I, InvalidOptions | E2, HttpClient.HttpClient | R | Exclude<R2, Scope>>
 } = internal.layer

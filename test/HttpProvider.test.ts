@@ -35,7 +35,7 @@ const baseOptions = { name: "payments", baseUrl: "https://payments.test" } as co
 const retrying = (times: number): HttpProvider.Policy => (self) => Effect.retry(self, { times, while: isTransient })
 
 /** An attempt timeout followed by retries, as `Timeout.attempt` + `Retry.transient` would give. */
-const timedRetrying = (times: number): HttpProvider.Policy<Timeout> => (self) =>
+const timedRetrying = (times: number): HttpProvider.Policy => (self) =>
   self.pipe(
     Effect.timeoutFail({
       duration: "1 second",
@@ -44,7 +44,21 @@ const timedRetrying = (times: number): HttpProvider.Policy<Timeout> => (self) =>
     Effect.retry({ times, while: isTransient })
   )
 
-const scripted = <A, E, PE = never>(
+/** The default tracer, keeping every span it makes (native spans expose `attributes`). */
+const recordingTracer = Effect.map(Effect.tracer, (tracer) => {
+  const spans: Array<any> = []
+  const recording = Tracer.make({
+    span: (...args) => {
+      const span = tracer.span(...args)
+      spans.push(span)
+      return span
+    },
+    context: (f, fiber) => tracer.context(f, fiber)
+  })
+  return { recording, spans }
+})
+
+const scripted = <A, E, PE = HttpProvider.RequestError>(
   steps: Iterable<ScriptedHttpClient.Step>,
   use: (
     provider: HttpProvider.HttpProvider<PE>,
@@ -523,16 +537,7 @@ describe("HttpProvider", () => {
         const logger = Logger.make(({ annotations, cause, message }) => {
           lines.push(JSON.stringify({ message, cause: Cause.pretty(cause), annotations: [...annotations] }))
         })
-        const spans: Array<Tracer.Span> = []
-        const tracer = yield* Effect.tracer
-        const recording = Tracer.make({
-          span: (...args) => {
-            const span = tracer.span(...args)
-            spans.push(span)
-            return span
-          },
-          context: (f, fiber) => tracer.context(f, fiber)
-        })
+        const { recording, spans } = yield* recordingTracer
         const credentials = yield* Credentials.rotating({ fetch: Effect.succeed(secret), every: "1 hour" })
         const errors = yield* scripted(
           [
@@ -571,16 +576,7 @@ describe("HttpProvider", () => {
   describe("spans", () => {
     it.effect("one span per attempt with method, route template, status, attempt number and provider", () =>
       Effect.gen(function*() {
-        const spans: Array<any> = []
-        const tracer = yield* Effect.tracer
-        const recording = Tracer.make({
-          span: (...args) => {
-            const span = tracer.span(...args)
-            spans.push(span)
-            return span
-          },
-          context: (f, fiber) => tracer.context(f, fiber)
-        })
+        const { recording, spans } = yield* recordingTracer
         const sent = yield* scripted(
           [ScriptedHttpClient.status(503), ScriptedHttpClient.ok(charge)],
           (p, script) =>

@@ -63,7 +63,7 @@ interface Config {
   readonly excerptLength: number
 }
 
-const validate = <PE, PR>(options: HttpProvider.Options<PE, PR>): Config => {
+const validate = (options: HttpProvider.Options<any, any>): Config => {
   const check = (option: string) => ({ module: "HttpProvider.make", option })
   const name = nonEmptyString(check("name"), options.name)
   let parsed: URL | undefined
@@ -197,9 +197,9 @@ const outcomeOf = (error: Failure): string =>
     : error._tag
 
 /** @internal */
-export const make = <PE = never, PR = never>(
-  options: HttpProvider.Options<PE, PR>
-): Effect.Effect<HttpProvider.HttpProvider<PE>, InvalidOptions, HttpClient.HttpClient | PR> =>
+export const make = <E = HttpProvider.RequestError, R = never>(
+  options: HttpProvider.Options<E, R>
+): Effect.Effect<HttpProvider.HttpProvider<E>, InvalidOptions, HttpClient.HttpClient | R> =>
   Effect.gen(function*() {
     const config = yield* validated(() => validate(options))
     const provider = config.name
@@ -207,8 +207,12 @@ export const make = <PE = never, PR = never>(
     // every header not in the redacted list; trace context is still propagated below.
     const client = HttpClient.withTracerDisabledWhen(yield* HttpClient.HttpClient, () => true)
     const connections = yield* Effect.makeSemaphore(config.maxConnections)
-    const policyContext = yield* Effect.context<PR>()
-    const policy = options.policy
+    const policyContext = yield* Effect.context<R>()
+    // The policy is typed over an opaque `Attempt` so it cannot invent a response; at run time it
+    // guards the real attempt and passes its value through.
+    const policy = options.policy as
+      | (<A>(self: Effect.Effect<A, Failure>) => Effect.Effect<A, E, R>)
+      | undefined
     const counter = attempts.pipe(Metric.tagged("provider", provider))
     const redactedNames = [config.credentialsHeader]
 
@@ -274,7 +278,7 @@ export const make = <PE = never, PR = never>(
       method: HttpProvider.Method,
       path: string,
       options: HttpProvider.RequestOptions<A, any> | HttpProvider.BodyOptions<A, any, any, any>
-    ): Effect.Effect<A, Failure | PE> =>
+    ): Effect.Effect<A, E | InvalidRequest> =>
       Effect.gen(function*() {
         const prepared = yield* prepare(config, method, path, options)
         const key = options.credentialsKey
@@ -352,16 +356,16 @@ export const make = <PE = never, PR = never>(
           })
         )
 
-        const guarded = policy === undefined
+        const guarded: Effect.Effect<A, E | Failure> = policy === undefined
           ? attempt
-          : Effect.provide(policy(attempt), policyContext) as Effect.Effect<A, Failure | PE>
+          : Effect.provide(policy(attempt), policyContext)
         return yield* Effect.catchAllCause(guarded, (cause) => {
           const refused = Cause.find(cause, (reason) =>
             reason._tag === "Die" && reason.defect instanceof ReplayRefused
               ? Option.some(reason.defect.error)
               : Option.none())
           return Option.isSome(refused) ? Effect.fail(refused.value) : Effect.failCause(cause)
-        })
+        }) as Effect.Effect<A, E | InvalidRequest>
       })
 
     const withBody = (method: HttpProvider.Method) => (path: string, options: HttpProvider.BodyOptions<any, any, any, any>) =>
@@ -377,14 +381,14 @@ export const make = <PE = never, PR = never>(
       put: withBody("PUT"),
       patch: withBody("PATCH"),
       request: run
-    } as HttpProvider.HttpProvider<PE>
+    } as HttpProvider.HttpProvider<E>
   })
 
 /** @internal */
-export const layer = <I, PE, PR, E, R>(
-  tag: Context.Tag<I, HttpProvider.HttpProvider<PE>>,
-  options: HttpProvider.Options<PE, PR> | Effect.Effect<HttpProvider.Options<PE, PR>, E, R>
-): Layer.Layer<I, InvalidOptions | E, any> =>
+export const layer = <I>(
+  tag: Context.Tag<I, HttpProvider.HttpProvider<any>>,
+  options: HttpProvider.Options<any, any> | Effect.Effect<HttpProvider.Options<any, any>, any, any>
+): Layer.Layer<I, any, any> =>
   Layer.scoped(
     tag,
     Effect.flatMap(

@@ -1,0 +1,153 @@
+import type { HttpClient } from "@effect/platform"
+import { Context, Effect, Schema } from "effect"
+import type { Layer, Scope } from "effect"
+import { describe, expectTypeOf, it } from "vitest"
+import * as Credentials from "../../src/Credentials.js"
+import type {
+  CircuitOpen,
+  ClientError,
+  InvalidOptions,
+  InvalidRequest,
+  InvalidResponse,
+  RateLimited,
+  Timeout,
+  Unavailable
+} from "../../src/Errors.js"
+import * as HttpProvider from "../../src/HttpProvider.js"
+
+const Charge = Schema.Struct({ id: Schema.String, amount: Schema.Number })
+const NewCharge = Schema.Struct({ amount: Schema.Positive, currency: Schema.String })
+
+class PaymentsBreaker extends Context.Tag("test/PaymentsBreaker")<PaymentsBreaker, { readonly open: boolean }>() {}
+declare const breaker: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | CircuitOpen, R | PaymentsBreaker>
+
+declare const plain: HttpProvider.HttpProvider
+declare const guarded: HttpProvider.HttpProvider<HttpProvider.RequestError | CircuitOpen>
+
+type Documented = RateLimited | Unavailable | Timeout | ClientError | InvalidRequest | InvalidResponse
+
+describe("HttpProvider", () => {
+  it("RequestError is exactly the documented union", () => {
+    expectTypeOf<HttpProvider.RequestError>().toEqualTypeOf<Documented>()
+  })
+
+  it("a request succeeds with the response Schema's type, fails with the union and needs nothing", () => {
+    const get = plain.get("/v1/charges/1", { response: Charge })
+    expectTypeOf(get).toEqualTypeOf<
+      Effect.Effect<{ readonly id: string; readonly amount: number }, Documented, never>
+    >()
+    const post = plain.post("/v1/charges", { request: NewCharge, body: { amount: 1, currency: "eur" }, response: Charge })
+    expectTypeOf(post).toEqualTypeOf<
+      Effect.Effect<{ readonly id: string; readonly amount: number }, Documented, never>
+    >()
+    expectTypeOf(plain.delete("/v1/charges/1", { response: Schema.Void })).toEqualTypeOf<
+      Effect.Effect<void, Documented, never>
+    >()
+  })
+
+  it("the body must match the request Schema", () => {
+    // @ts-expect-error: currency is missing
+    plain.post("/v1/charges", { request: NewCharge, body: { amount: 1 }, response: Charge })
+    // @ts-expect-error: a body needs its Schema
+    plain.post("/v1/charges", { body: { amount: 1, currency: "eur" }, response: Charge })
+  })
+
+  it("the policy's errors join every request's error channel", () => {
+    expectTypeOf(guarded.get("/x", { response: Charge })).toEqualTypeOf<
+      Effect.Effect<{ readonly id: string; readonly amount: number }, Documented | CircuitOpen, never>
+    >()
+  })
+
+  it("catchTags over the union leaves never", () => {
+    const handled = guarded.get("/x", { response: Charge }).pipe(
+      Effect.catchTags({
+        RateLimited: (e) => Effect.succeed(e.retryAfter),
+        Unavailable: (e) => Effect.succeed(e.reason),
+        Timeout: (e) => Effect.succeed(e.scope),
+        ClientError: (e) => Effect.succeed(e.status),
+        InvalidRequest: (e) => Effect.succeed(e.issue),
+        InvalidResponse: (e) => Effect.succeed(e.issue),
+        CircuitOpen: (e) => Effect.succeed(e.breaker)
+      })
+    )
+    expectTypeOf(handled).toHaveProperty("pipe")
+    expectTypeOf<Effect.Effect.Error<typeof handled>>().toEqualTypeOf<never>()
+    expectTypeOf<Effect.Effect.Context<typeof handled>>().toEqualTypeOf<never>()
+  })
+
+  it("make - the policy's requirements are needed once, at construction", () => {
+    const made = HttpProvider.make({ name: "payments", baseUrl: "https://p.test", policy: breaker })
+    expectTypeOf(made).toEqualTypeOf<
+      Effect.Effect<HttpProvider.HttpProvider<Documented | CircuitOpen>, InvalidOptions, HttpClient.HttpClient | PaymentsBreaker>
+    >()
+  })
+
+  it("make - a lambda policy composing guards is inferred", () => {
+    const made = HttpProvider.make({
+      name: "payments",
+      baseUrl: "https://p.test",
+      policy: (self) => self.pipe(breaker, Effect.retry({ times: 3 }))
+    })
+    expectTypeOf(made).toEqualTypeOf<
+      Effect.Effect<HttpProvider.HttpProvider<Documented | CircuitOpen>, InvalidOptions, HttpClient.HttpClient | PaymentsBreaker>
+    >()
+  })
+
+  it("make - a policy that handles a tag removes it from every request", () => {
+    const made = HttpProvider.make({
+      name: "payments",
+      baseUrl: "https://p.test",
+      policy: (self) => self.pipe(Effect.catchTag("RateLimited", () => Effect.die("unexpected 429")))
+    })
+    expectTypeOf(made).toEqualTypeOf<
+      Effect.Effect<
+        HttpProvider.HttpProvider<Exclude<Documented, RateLimited>>,
+        InvalidOptions,
+        HttpClient.HttpClient
+      >
+    >()
+  })
+
+  it("make - a policy cannot invent a response", () => {
+    HttpProvider.make({
+      name: "payments",
+      baseUrl: "https://p.test",
+      // @ts-expect-error: the policy only passes the opaque attempt through
+      policy: (self) => self.pipe(Effect.orElseSucceed(() => ({ id: "cached", amount: 0 })))
+    })
+  })
+
+  it("make - without a policy nothing is added", () => {
+    expectTypeOf(HttpProvider.make({ name: "payments", baseUrl: "https://p.test" })).toEqualTypeOf<
+      Effect.Effect<HttpProvider.HttpProvider<Documented>, InvalidOptions, HttpClient.HttpClient>
+    >()
+  })
+
+  it("layer - for the user's tag; an Effect of options adds its error and requirements, not Scope", () => {
+    class Payments extends Context.Tag("test/Payments")<
+      Payments,
+      HttpProvider.HttpProvider<HttpProvider.RequestError | CircuitOpen>
+    >() {}
+    const direct = HttpProvider.layer(Payments, { name: "payments", baseUrl: "https://p.test", policy: breaker })
+    expectTypeOf(direct).toEqualTypeOf<
+      Layer.Layer<Payments, InvalidOptions, HttpClient.HttpClient | PaymentsBreaker>
+    >()
+    class Partner extends Context.Tag("test/Partner")<Partner, HttpProvider.HttpProvider>() {}
+    const fromEffect = HttpProvider.layer(
+      Partner,
+      Effect.map(
+        Credentials.rotating({ fetch: Effect.fail(new Error("vault down")), every: "1 hour" }),
+        (credentials) => ({ name: "partner", baseUrl: "https://partner.test", credentials })
+      )
+    )
+    expectTypeOf(fromEffect).toEqualTypeOf<Layer.Layer<Partner, InvalidOptions | Error, HttpClient.HttpClient>>()
+  })
+})
+
+describe("Credentials", () => {
+  it("rotating carries the fetch's error and requirements, plus Scope", () => {
+    class Vault extends Context.Tag("test/Vault")<Vault, { readonly read: Effect.Effect<string> }>() {}
+    const made = Credentials.rotating({ fetch: Effect.flatMap(Vault, (v) => v.read), every: "5 minutes" })
+    expectTypeOf(made).toEqualTypeOf<Effect.Effect<Credentials.Credentials, InvalidOptions, Vault | Scope.Scope>>()
+  })
+})
