@@ -171,7 +171,9 @@ describe("Chaos", () => {
       ]
       const failures = yield* Effect.forEach(bad, (options) => Effect.flip(build(options)))
       expect(failures.every((e) => e instanceof InvalidOptions)).toBe(true)
-      expect(failures.map((e) => e.option)).toEqual(["errorRate", "errorRate", "latency.max", "latency.min", "provider"])
+      expect(failures.map((e) => e.option)).toEqual(
+        ["errorRate", "errorRate", "latency.max", "latency.min", "provider"]
+      )
       expect(failures[2]?.message).toBe(
         "Chaos.make: option latency.max must be a duration >= latency.min, got \"1 second\""
       )

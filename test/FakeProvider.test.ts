@@ -108,7 +108,9 @@ describe("FakeProvider", () => {
       expect(yield* statusOf(HttpClientRequest.get(`${provider.url}/v1/ping`))).toBe(200)
       expect((yield* Clock.currentTimeMillis) - start).toBeGreaterThanOrEqual(140)
 
-      const timedOut = yield* Effect.exit(statusOf(charge(provider.url, { amount: 5 })).pipe(Effect.timeout("30 millis")))
+      const timedOut = yield* Effect.exit(
+        statusOf(charge(provider.url, { amount: 5 })).pipe(Effect.timeout("30 millis"))
+      )
       expect(Exit.isFailure(timedOut)).toBe(true)
       yield* Effect.sleep("250 millis")
       expect(yield* provider.sideEffects).toBe(0)
@@ -201,7 +203,9 @@ describe("FakeProvider", () => {
       expect(done.status).toBe(201)
       expect(yield* done.json).toEqual({ id: "t1" })
 
-      const flaky = HttpClientRequest.put(`${provider.url}/v1/flaky`).pipe(HttpClientRequest.setHeader("Idempotency-Key", "f"))
+      const flaky = HttpClientRequest.put(`${provider.url}/v1/flaky`).pipe(
+        HttpClientRequest.setHeader("Idempotency-Key", "f")
+      )
       expect(yield* statuses(flaky, 3)).toEqual([500, 200, 200])
       expect(yield* provider.sideEffects).toBe(2)
     })))
@@ -238,7 +242,10 @@ describe("FakeProvider", () => {
         routes: [{
           method: "GET",
           path: "/v1/charges/:id",
-          handler: (request) => ({ body: { id: request.params.id, q: request.query.get("q") }, headers: { "x-custom": "1" } })
+          handler: (request) => ({
+            body: { id: request.params.id, q: request.query.get("q") },
+            headers: { "x-custom": "1" }
+          })
         }]
       })
       const response = yield* send(HttpClientRequest.get(`${provider.url}/v1/charges/a%20b?q=2`))
@@ -286,7 +293,9 @@ describe("transport errors", () => {
       const request = HttpClientRequest.get(`${provider.url}/v1/ping`)
       const real = transportCause(yield* Effect.flip(withClient(send(request))))
       const scripted = transportCause(
-        yield* Effect.flip(send(request).pipe(Effect.provide(ScriptedHttpClient.layer([ScriptedHttpClient.connectionReset]))))
+        yield* Effect.flip(
+          send(request).pipe(Effect.provide(ScriptedHttpClient.layer([ScriptedHttpClient.connectionReset])))
+        )
       )
       expect([scripted.code, scripted.errno, scripted.syscall, scripted.message]).toEqual([
         real.code,

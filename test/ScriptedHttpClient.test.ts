@@ -38,7 +38,10 @@ describe("ScriptedHttpClient", () => {
       expect(empty.status).toBe(204)
       expect(yield* empty.text).toBe("")
     }).pipe(
-      Effect.provide(S.layer([S.ok({ id: 1 }, { status: 201, headers: { "X-Request-Id": "r1" } }), S.ok(undefined, { status: 204 })]))
+      Effect.provide(S.layer([
+        S.ok({ id: 1 }, { status: 201, headers: { "X-Request-Id": "r1" } }),
+        S.ok(undefined, { status: 204 })
+      ]))
     ))
 
   it.effect("status - Retry-After from a duration is delta-seconds, a string is sent verbatim", () =>
@@ -59,7 +62,9 @@ describe("ScriptedHttpClient", () => {
       expect(response.status).toBe(422)
       expect(response.headers["ratelimit-reset"]).toBe("7")
       expect(yield* response.json).toEqual({ error: "email taken" })
-    }).pipe(Effect.provide(S.layer([S.status(422, { body: { error: "email taken" }, headers: { "RateLimit-Reset": "7" } })]))))
+    }).pipe(Effect.provide(S.layer([
+      S.status(422, { body: { error: "email taken" }, headers: { "RateLimit-Reset": "7" } })
+    ]))))
 
   it.effect("script - answers requests in order and records method, url, headers, body and Clock time", () =>
     Effect.gen(function*() {
@@ -185,7 +190,9 @@ describe("ScriptedHttpClient", () => {
     Effect.gen(function*() {
       const response = yield* HttpClient.HttpClient.pipe(
         Effect.flatMap((client) =>
-          client.execute(HttpClientRequest.post("https://api.test/x").pipe(HttpClientRequest.setHeader("idempotency-key", "k9")))
+          client.execute(
+            HttpClientRequest.post("https://api.test/x").pipe(HttpClientRequest.setHeader("idempotency-key", "k9"))
+          )
         )
       )
       expect(yield* response.json).toEqual({ key: "k9" })

@@ -127,7 +127,8 @@ export const make: (options: Options) => Effect.Effect<Service, InvalidOptions> 
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options): Layer.Layer<Chaos, InvalidOptions> => Layer.effect(Chaos, internal.make(options))
+export const layer = (options: Options): Layer.Layer<Chaos, InvalidOptions> =>
+  Layer.effect(Chaos, internal.make(options))
 
 /**
  * Run `self` through the provided {@link Chaos} service, if any: with it, some calls are delayed or

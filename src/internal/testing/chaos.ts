@@ -34,7 +34,9 @@ const latencyOf = (latency: Api.Latency | undefined): Config["latency"] => {
   }
   const min = Check.nonNegativeDuration({ module, option: "latency.min" }, latency.min)
   const max = Check.nonNegativeDuration({ module, option: "latency.max" }, latency.max)
-  if (Duration.lessThan(max, min)) Check.invalid({ module, option: "latency.max" }, latency.max, "a duration >= latency.min")
+  if (Duration.lessThan(max, min)) {
+    Check.invalid({ module, option: "latency.max" }, latency.max, "a duration >= latency.min")
+  }
   const from = Duration.toMillis(min)
   const span = Duration.toMillis(max) - from
   return (u) => Duration.millis(from + u * span)
@@ -61,7 +63,10 @@ export const make = (options: Api.Options): Effect.Effect<Api.Service, InvalidOp
       Effect.gen(function*() {
         const fault = (yield* Random.next) < config.errorRate
         const delay = config.latency === undefined ? undefined : config.latency(yield* Random.next)
-        const call = yield* Ref.modify(counts, (c) => [c.calls, { calls: c.calls + 1, faults: c.faults + (fault ? 1 : 0) }])
+        const call = yield* Ref.modify(counts, (c) => [c.calls, {
+          calls: c.calls + 1,
+          faults: c.faults + (fault ? 1 : 0)
+        }])
         if (delay !== undefined && Duration.greaterThan(delay, Duration.zero)) {
           yield* Metric.increment(delayed)
           yield* Effect.sleep(delay)

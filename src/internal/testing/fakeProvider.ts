@@ -31,7 +31,10 @@ export const outage = (options?: Api.OutageOptions): Api.Phase => ({
   headers: options?.retryAfter === undefined ? {} : { "retry-after": retryAfterHeader(options.retryAfter) }
 })
 
-export const slow = (latency: Duration.DurationInput): Api.Phase => ({ _tag: "Slow", latency: Duration.decode(latency) })
+export const slow = (latency: Duration.DurationInput): Api.Phase => ({
+  _tag: "Slow",
+  latency: Duration.decode(latency)
+})
 
 export const dropAfterCommit: Api.Phase = { _tag: "DropAfterCommit" }
 
@@ -184,7 +187,8 @@ export const make = (
       ...builtInRoutes().filter((route) => !custom.some((c) => c.method === route.method && c.path === route.path))
     ]
     const startedAt = yield* Clock.currentTimeMillis
-    const schedule = yield* Ref.make(scheduleOf(options?.phase === undefined ? [] : [{ phase: options.phase }], startedAt))
+    const initial = options?.phase === undefined ? [] : [{ phase: options.phase }]
+    const schedule = yield* Ref.make(scheduleOf(initial, startedAt))
     const received = yield* Ref.make<ReadonlyArray<Api.ReceivedRequest>>([])
     const sideEffects = yield* Ref.make(0)
     const keys = yield* Ref.make(new Map<string, Idempotency>())
@@ -302,10 +306,13 @@ export const make = (
     const address = server.address
     const url = address._tag === "TcpAddress" ? `http://${address.hostname}:${address.port}` : address.path
 
+    const setSchedule = (steps: Iterable<Api.PhaseStep>) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => Ref.set(schedule, scheduleOf(steps, now)))
+
     return {
       url,
-      setPhase: (phase) => Effect.flatMap(Clock.currentTimeMillis, (now) => Ref.set(schedule, scheduleOf([{ phase }], now))),
-      sequence: (steps) => Effect.flatMap(Clock.currentTimeMillis, (now) => Ref.set(schedule, scheduleOf(steps, now))),
+      setPhase: (phase) => setSchedule([{ phase }]),
+      sequence: setSchedule,
       phase: Effect.flatMap(Clock.currentTimeMillis, (now) => Ref.modify(schedule, (s) => {
         const current = advance(s, now)
         return [currentPhase(current), current]
