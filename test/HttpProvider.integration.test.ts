@@ -1,0 +1,121 @@
+import { describe, expect, it } from "@effect/vitest"
+import { HttpClient } from "@effect/platform"
+import { Clock, Duration, Effect, Schedule, Schema } from "effect"
+import * as net from "node:net"
+import * as Backoff from "../src/Backoff.js"
+import { isTransient, Timeout, Unavailable } from "../src/Errors.js"
+import * as HttpProvider from "../src/HttpProvider.js"
+import * as HttpProviderNode from "../src/HttpProviderNode.js"
+import * as FakeProvider from "../src/testing/FakeProvider.js"
+
+// Real sockets and real time: these run with it.live against FakeProvider on 127.0.0.1.
+
+const Ping = Schema.Struct({ ok: Schema.Boolean })
+const NewCharge = Schema.Struct({ amount: Schema.Positive, currency: Schema.String })
+const Charge = Schema.Struct({ id: Schema.String, amount: Schema.Number, currency: Schema.String })
+
+/** Retries transient failures, waiting at least the provider's Retry-After. */
+const honouring: HttpProvider.Policy = (self) =>
+  Effect.retry(self, {
+    schedule: Backoff.constant("20 millis").pipe(Backoff.honorRetryAfter(), Schedule.intersect(Schedule.recurs(3))),
+    while: isTransient
+  })
+
+const withAttemptTimeout: HttpProvider.Policy = (self) =>
+  self.pipe(
+    Effect.timeoutFail({
+      duration: "150 millis",
+      onTimeout: () => new Timeout({ provider: "fake", scope: "attempt", after: Duration.millis(150) })
+    }),
+    honouring
+  )
+
+const provider = (baseUrl: string, options: Partial<HttpProvider.Options> = {}) =>
+  Effect.flatMap(HttpProviderNode.makePool({ connections: 4 }), (client) =>
+    HttpProvider.make({ name: "fake", baseUrl, policy: honouring, ...options }).pipe(
+      Effect.provideService(HttpClient.HttpClient, client)
+    ))
+
+const closedPort = Effect.promise(() =>
+  new Promise<number>((resolve) => {
+    const server = net.createServer()
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo
+      server.close(() => resolve(port))
+    })
+  })
+)
+
+const charge = { amount: 500, currency: "eur" }
+
+describe("HttpProvider over real HTTP", () => {
+  it.live("429 with Retry-After: 1, then 200 - succeeds after at least 1 s", () =>
+    Effect.gen(function*() {
+      const fake = yield* FakeProvider.make()
+      yield* fake.sequence([{ phase: FakeProvider.rateLimited({ retryAfter: "1 second" }), requests: 1 }])
+      const p = yield* provider(fake.url)
+      const start = yield* Clock.currentTimeMillis
+      const result = yield* p.get("/v1/ping", { response: Ping })
+      const elapsed = (yield* Clock.currentTimeMillis) - start
+      expect(result).toEqual({ ok: true })
+      expect(elapsed).toBeGreaterThanOrEqual(1000)
+      expect(yield* fake.requests).toHaveLength(2)
+    }).pipe(Effect.scoped), { timeout: 8000 })
+
+  it.live("a closed port - Unavailable { reason: connection-refused }", () =>
+    Effect.gen(function*() {
+      const port = yield* closedPort
+      const p = yield* provider(`http://127.0.0.1:${port}`, { policy: (self) => self })
+      const error = yield* Effect.flip(p.get("/v1/ping", { response: Ping }))
+      expect(error).toEqual(new Unavailable({ provider: "fake", reason: "connection-refused", detail: "ECONNREFUSED" }))
+    }).pipe(Effect.scoped))
+
+  it.live("commit then drop - a non-idempotent POST is not re-sent: exactly one side effect", () =>
+    Effect.gen(function*() {
+      const fake = yield* FakeProvider.make()
+      yield* fake.sequence([{ phase: FakeProvider.dropAfterCommit, requests: 1 }])
+      const p = yield* provider(fake.url)
+      const error = yield* Effect.flip(p.post("/v1/charges", { request: NewCharge, body: charge, response: Charge }))
+      expect(error).toMatchObject({ _tag: "Unavailable", reason: "connection-reset" })
+      expect(yield* fake.requests).toHaveLength(1)
+      expect(yield* fake.sideEffects).toBe(1)
+    }).pipe(Effect.scoped))
+
+  it.live("commit then drop - an idempotent POST is re-sent with the same key and charged once", () =>
+    Effect.gen(function*() {
+      const fake = yield* FakeProvider.make()
+      yield* fake.sequence([{ phase: FakeProvider.dropAfterCommit, requests: 1 }])
+      const p = yield* provider(fake.url)
+      const result = yield* p.post("/v1/charges", { request: NewCharge, body: charge, response: Charge, idempotent: true })
+      expect(result).toMatchObject({ amount: 500, currency: "eur" })
+      const received = yield* fake.requests
+      expect(received).toHaveLength(2)
+      expect(received[0]!.headers["idempotency-key"]).toBeDefined()
+      expect(received[1]!.headers["idempotency-key"]).toBe(received[0]!.headers["idempotency-key"])
+      expect(yield* fake.sideEffects).toBe(1)
+    }).pipe(Effect.scoped))
+
+  it.live("a slow provider - a non-idempotent POST that timed out is not re-sent", () =>
+    Effect.gen(function*() {
+      const fake = yield* FakeProvider.make()
+      yield* fake.setPhase(FakeProvider.slow("400 millis"))
+      const p = yield* provider(fake.url, { policy: withAttemptTimeout })
+      const error = yield* Effect.flip(p.post("/v1/charges", { request: NewCharge, body: charge, response: Charge }))
+      expect(error).toMatchObject({ _tag: "Timeout", scope: "attempt" })
+      yield* Effect.sleep("500 millis")
+      expect(yield* fake.requests).toHaveLength(1)
+    }).pipe(Effect.scoped))
+
+  it.live("maxConnections - 8 calls through 2 connections to a 100 ms provider take at least 400 ms", () =>
+    Effect.gen(function*() {
+      const fake = yield* FakeProvider.make()
+      yield* fake.setPhase(FakeProvider.slow("100 millis"))
+      const p = yield* provider(fake.url, { maxConnections: 2 })
+      const start = yield* Clock.currentTimeMillis
+      const results = yield* Effect.all(Array.from({ length: 8 }, () => p.get("/v1/ping", { response: Ping })), {
+        concurrency: "unbounded"
+      })
+      expect(results).toHaveLength(8)
+      expect((yield* Clock.currentTimeMillis) - start).toBeGreaterThanOrEqual(400)
+    }).pipe(Effect.scoped))
+})
