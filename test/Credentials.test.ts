@@ -1,0 +1,176 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Deferred, Effect, Exit, Fiber, Logger, Option, Redacted, Ref, Scope, TestClock } from "effect"
+import * as Credentials from "../src/Credentials.js"
+import { InvalidOptions } from "../src/Errors.js"
+
+const reveal = (secret: Option.Option<Redacted.Redacted<string>>) => Option.map(secret, Redacted.value)
+
+/** A source that hands out "v1", "v2", ... and counts its fetches; `failing` makes the next fetches fail. */
+const source = Effect.gen(function*() {
+  const fetches = yield* Ref.make(0)
+  const failing = yield* Ref.make(false)
+  const fetch = Effect.gen(function*() {
+    if (yield* Ref.get(failing)) return yield* Effect.fail(new Error("vault unreachable"))
+    const n = yield* Ref.updateAndGet(fetches, (k) => k + 1)
+    return `v${n}`
+  })
+  return { fetch, fetches, failing }
+})
+
+describe("Credentials", () => {
+  describe("fixed", () => {
+    it.effect("always the same secret, Redacted; refresh gives none", () =>
+      Effect.gen(function*() {
+        const credentials = Credentials.fixed("sk_1")
+        expect(reveal(yield* credentials.get())).toEqual(Option.some("sk_1"))
+        expect(reveal(yield* credentials.get("any-key"))).toEqual(Option.some("sk_1"))
+        expect(yield* credentials.refresh(Redacted.make("sk_1"))).toEqual(Option.none())
+        expect(String(Option.getOrThrow(yield* credentials.get()))).toBe("<redacted>")
+      }))
+
+    it.effect("accepts a Redacted as is", () =>
+      Effect.gen(function*() {
+        const secret = Redacted.make("sk_2")
+        expect(Option.getOrThrow(yield* Credentials.fixed(secret).get())).toBe(secret)
+      }))
+  })
+
+  describe("rotating", () => {
+    it.scoped("fetches once when built, then every `every`", () =>
+      Effect.gen(function*() {
+        const { fetch, fetches } = yield* source
+        const credentials = yield* Credentials.rotating({ fetch, every: "10 minutes" })
+        expect(reveal(yield* credentials.get())).toEqual(Option.some("v1"))
+        yield* TestClock.adjust("9 minutes")
+        expect(yield* Ref.get(fetches)).toBe(1)
+        yield* TestClock.adjust("1 minute")
+        expect(reveal(yield* credentials.get())).toEqual(Option.some("v2"))
+        yield* TestClock.adjust("20 minutes")
+        expect(reveal(yield* credentials.get())).toEqual(Option.some("v4"))
+      }))
+
+    it.scoped("a failed scheduled fetch keeps the current secret and logs a warning without it", () =>
+      Effect.gen(function*() {
+        const { failing, fetch } = yield* source
+        const lines: Array<string> = []
+        const logger = Logger.make(({ logLevel, message }) => {
+          lines.push(`${logLevel.label} ${JSON.stringify(message)}`)
+        })
+        const credentials = yield* Credentials.rotating({ fetch, every: "1 minute", name: "payments" }).pipe(
+          Effect.provide(Logger.replace(Logger.defaultLogger, logger))
+        )
+        yield* Ref.set(failing, true)
+        yield* TestClock.adjust("1 minute")
+        expect(reveal(yield* credentials.get())).toEqual(Option.some("v1"))
+        expect(lines).toHaveLength(1)
+        expect(lines[0]).toContain("WARN")
+        expect(lines[0]).toContain("credentials payments could not be refreshed")
+        expect(lines[0]).not.toContain("v1")
+      }))
+
+    it.scoped("a failed first fetch fails the constructor", () =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(Credentials.rotating({ fetch: Effect.fail("down"), every: "1 minute" }))
+        expect(error).toBe("down")
+      }))
+
+    it.scoped.each([0, -1, Number.NaN, "soon"] as const)("every %s - InvalidOptions", (every) =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(Credentials.rotating({ fetch: Effect.succeed("k"), every: every as any }))
+        expect(error).toBeInstanceOf(InvalidOptions)
+        expect(error).toMatchObject({ module: "Credentials.rotating", option: "every" })
+      }))
+
+    it.scoped("refresh - fetches a fresh secret for a stale one", () =>
+      Effect.gen(function*() {
+        const { fetch } = yield* source
+        const credentials = yield* Credentials.rotating({ fetch, every: "1 hour" })
+        const stale = Option.getOrThrow(yield* credentials.get())
+        expect(reveal(yield* credentials.refresh(stale))).toEqual(Option.some("v2"))
+        expect(reveal(yield* credentials.get())).toEqual(Option.some("v2"))
+      }))
+
+    it.scoped("refresh - concurrent 401s on the same stale secret share one fetch", () =>
+      Effect.gen(function*() {
+        const { fetch, fetches } = yield* source
+        const gate = yield* Deferred.make<void>()
+        const slowFetch = Effect.zipRight(
+          Effect.whenEffect(Deferred.await(gate), Effect.map(Ref.get(fetches), (n) => n > 0)),
+          fetch
+        )
+        const credentials = yield* Credentials.rotating({ fetch: slowFetch, every: "1 hour" })
+        const stale = Option.getOrThrow(yield* credentials.get())
+        const fiber = yield* Effect.fork(
+          Effect.all(Array.from({ length: 5 }, () => credentials.refresh(stale)), { concurrency: "unbounded" })
+        )
+        yield* Deferred.succeed(gate, void 0)
+        const results = yield* Fiber.join(fiber)
+        expect(results.map(reveal)).toEqual(Array.from({ length: 5 }, () => Option.some("v2")))
+        expect(yield* Ref.get(fetches)).toBe(2)
+      }))
+
+    it.scoped("refresh - a failed fetch gives none and keeps the current secret", () =>
+      Effect.gen(function*() {
+        const { failing, fetch } = yield* source
+        const credentials = yield* Credentials.rotating({ fetch, every: "1 hour" })
+        const stale = Option.getOrThrow(yield* credentials.get())
+        yield* Ref.set(failing, true)
+        expect(yield* credentials.refresh(stale)).toEqual(Option.none())
+        expect(reveal(yield* credentials.get())).toEqual(Option.some("v1"))
+      }))
+
+    it.effect("closing the scope stops the rotation", () =>
+      Effect.gen(function*() {
+        const { fetch, fetches } = yield* source
+        const scope = yield* Scope.make()
+        yield* Credentials.rotating({ fetch, every: "1 minute" }).pipe(Scope.extend(scope))
+        yield* TestClock.adjust("1 minute")
+        expect(yield* Ref.get(fetches)).toBe(2)
+        yield* Scope.close(scope, Exit.void)
+        yield* TestClock.adjust("10 minutes")
+        expect(yield* Ref.get(fetches)).toBe(2)
+      }))
+  })
+
+  describe("byKey", () => {
+    const perRegion = Credentials.byKey(
+      { eu: Credentials.fixed("key-eu"), us: Credentials.fixed("key-us") },
+      { default: "us" }
+    )
+
+    it.effect("selects by key, and the default without one", () =>
+      Effect.gen(function*() {
+        expect(reveal(yield* perRegion.get("eu"))).toEqual(Option.some("key-eu"))
+        expect(reveal(yield* perRegion.get("us"))).toEqual(Option.some("key-us"))
+        expect(reveal(yield* perRegion.get())).toEqual(Option.some("key-us"))
+      }))
+
+    it.effect("an unknown key, or no key and no default, gives none", () =>
+      Effect.gen(function*() {
+        expect(yield* perRegion.get("apac")).toEqual(Option.none())
+        expect(yield* perRegion.get("toString")).toEqual(Option.none())
+        expect(yield* Credentials.byKey({ eu: Credentials.fixed("k") }).get()).toEqual(Option.none())
+      }))
+
+    it.scoped("refresh goes to the selected key's source only", () =>
+      Effect.gen(function*() {
+        const eu = yield* source
+        const us = yield* source
+        const credentials = Credentials.byKey({
+          eu: yield* Credentials.rotating({ fetch: eu.fetch, every: "1 hour" }),
+          us: yield* Credentials.rotating({ fetch: us.fetch, every: "1 hour" })
+        })
+        const stale = Option.getOrThrow(yield* credentials.get("eu"))
+        expect(reveal(yield* credentials.refresh(stale, "eu"))).toEqual(Option.some("v2"))
+        expect(yield* Ref.get(eu.fetches)).toBe(2)
+        expect(yield* Ref.get(us.fetches)).toBe(1)
+      }))
+  })
+
+  it.effect("isCredentials", () =>
+    Effect.sync(() => {
+      expect(Credentials.isCredentials(Credentials.fixed("k"))).toBe(true)
+      expect(Credentials.isCredentials({ get: () => Effect.void })).toBe(false)
+      expect(Credentials.isCredentials(null)).toBe(false)
+    }))
+})
