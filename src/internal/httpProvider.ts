@@ -114,7 +114,11 @@ export const randomUuid: Effect.Effect<string> = Effect.map(
 
 const placeholder = /\{([A-Za-z0-9_]+)\}/g
 
-const formatIssue = (error: ParseResult.ParseError): string => ParseResult.TreeFormatter.formatErrorSync(error)
+/** One line per issue, `path: message`, joined: "amount: Expected a positive number, actual -5". */
+const formatIssue = (error: ParseResult.ParseError): string =>
+  ParseResult.ArrayFormatter.formatErrorSync(error)
+    .map((issue) => issue.path.length === 0 ? issue.message : `${issue.path.join(".")}: ${issue.message}`)
+    .join("; ")
 
 /** Everything decided once per logical call, before the policy. */
 interface Prepared {
@@ -146,7 +150,7 @@ const prepare = (
     }
     let body: string | undefined
     if ("request" in options) {
-      const encoded = Schema.encodeUnknownEither(options.request)(options.body)
+      const encoded = Schema.encodeUnknownEither(options.request)(options.body, { errors: "all" })
       if (Either.isLeft(encoded)) {
         return yield* new InvalidRequest({ provider, issue: formatIssue(encoded.left) })
       }
@@ -184,7 +188,7 @@ const decodeBody = (
     }
   }
   return Either.mapLeft(
-    Schema.decodeUnknownEither(schema)(json),
+    Schema.decodeUnknownEither(schema)(json, { errors: "all" }),
     (error) => new InvalidResponse({ provider, status, issue: formatIssue(error) })
   )
 }
