@@ -17,12 +17,15 @@ import {
   TestClock,
   Tracer
 } from "effect"
+import * as Backoff from "../src/Backoff.js"
 import * as Credentials from "../src/Credentials.js"
 import { ClientError, InvalidOptions, InvalidRequest, isTransient, RateLimited, Timeout, Unavailable } from "../src/Errors.js"
 import * as HttpProvider from "../src/HttpProvider.js"
 import { currentDeadline } from "../src/internal/deadline.js"
 import { randomUuid } from "../src/internal/httpProvider.js"
+import * as Retry from "../src/Retry.js"
 import * as ScriptedHttpClient from "../src/testing/ScriptedHttpClient.js"
+import * as TimeoutGuard from "../src/Timeout.js"
 
 const Charge = Schema.Struct({ id: Schema.String, amount: Schema.Number })
 const NewCharge = Schema.Struct({ amount: Schema.Positive, currency: Schema.String })
@@ -607,6 +610,74 @@ describe("HttpProvider", () => {
         expect(attemptSpans[0].kind).toBe("client")
         // trace context is propagated to the provider
         expect(sent[0]!.headers.traceparent).toContain(attemptSpans[0].spanId)
+      }))
+  })
+
+  describe("with the library's guards", () => {
+    const guards: HttpProvider.Policy = (self) =>
+      self.pipe(
+        TimeoutGuard.attempt("1 second", { provider: "payments" }),
+        Retry.transient({ times: 3 }),
+        TimeoutGuard.total("30 seconds", { provider: "payments" })
+      )
+
+    it.effect("Retry.transient waits for the provider's Retry-After before re-sending", () =>
+      Effect.gen(function*() {
+        const fiber = yield* scripted(
+          [ScriptedHttpClient.status(429, { retryAfter: "2 seconds" }), ScriptedHttpClient.ok(charge)],
+          (p, script) => getCharge(p).pipe(Effect.zipRight(script.requests)),
+          { policy: guards }
+        ).pipe(Effect.fork)
+        yield* TestClock.adjust("1 minute")
+        const sent = yield* Fiber.join(fiber)
+        expect(sent).toHaveLength(2)
+        expect(sent[1]!.at).toBeGreaterThanOrEqual(2000)
+      }).pipe(Effect.withRandom(Random.make("jitter"))))
+
+    it.effect("Timeout.attempt then Retry.transient - a hung non-idempotent write is sent once", () =>
+      Effect.gen(function*() {
+        const fiber = yield* scripted(
+          [ScriptedHttpClient.hang, ScriptedHttpClient.ok(charge)],
+          (p, script) => Effect.all([Effect.flip(postCharge(p)), script.requests]),
+          { policy: guards }
+        ).pipe(Effect.fork)
+        yield* TestClock.adjust("1 minute")
+        const [error, sent] = yield* Fiber.join(fiber)
+        expect(sent).toHaveLength(1)
+        expect(error).toMatchObject({ _tag: "Timeout", scope: "attempt" })
+      }))
+
+    it.effect("Timeout.attempt then Retry.transient - a hung idempotent write is re-sent with its key", () =>
+      Effect.gen(function*() {
+        const fiber = yield* scripted(
+          [ScriptedHttpClient.hang, ScriptedHttpClient.ok(charge)],
+          (p, script) => Effect.all([postCharge(p, { idempotent: true }), script.requests]),
+          { policy: guards }
+        ).pipe(Effect.fork)
+        yield* TestClock.adjust("1 minute")
+        const [result, sent] = yield* Fiber.join(fiber)
+        expect(result).toEqual(charge)
+        expect(sent).toHaveLength(2)
+        expect(sent[1]!.headers["idempotency-key"]).toBe(sent[0]!.headers["idempotency-key"])
+      }))
+
+    it.effect("the deadline header carries the total budget left at each attempt", () =>
+      Effect.gen(function*() {
+        const fiber = yield* scripted(
+          [ScriptedHttpClient.delay("1 second", ScriptedHttpClient.status(503)), ScriptedHttpClient.ok(charge)],
+          (p, script) => getCharge(p).pipe(Effect.zipRight(script.requests)),
+          {
+            deadlineHeader: "X-Request-Timeout-Ms",
+            policy: (self) =>
+              self.pipe(
+                Retry.transient({ times: 2, backoff: Backoff.constant("500 millis") }),
+                TimeoutGuard.total("10 seconds")
+              )
+          }
+        ).pipe(Effect.fork)
+        yield* TestClock.adjust("1 minute")
+        const sent = yield* Fiber.join(fiber)
+        expect(sent.map((r) => r.headers["x-request-timeout-ms"])).toEqual(["10000", "8500"])
       }))
   })
 
