@@ -1,10 +1,47 @@
 /**
  * effect-resilience: typed resilience for Effect programs that call services they do not control.
  *
+ * Every guard is usable alone and composes in the order DESIGN.md gives (outermost first):
+ * Fallback, Timeout.total, Retry, CircuitBreaker, RateLimit, Bulkhead, Timeout.attempt, the call.
+ *
+ * Modules that need optional peers are not re-exported here, so importing the barrel never loads
+ * them: `effect-resilience/HttpProviderNode` (needs `@effect/platform-node`) and
+ * `effect-resilience/testing` (the scripted client, the fake provider server and chaos).
+ *
  * @since 0.1.0
  */
 
 /**
  * @since 0.1.0
  */
+export * as Backoff from "./Backoff.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as CircuitBreaker from "./CircuitBreaker.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Credentials from "./Credentials.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as Errors from "./Errors.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as HttpProvider from "./HttpProvider.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Retry from "./Retry.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Timeout from "./Timeout.js"
