@@ -86,7 +86,12 @@ describe("HttpProvider over real HTTP", () => {
       const fake = yield* FakeProvider.make()
       yield* fake.sequence([{ phase: FakeProvider.dropAfterCommit, requests: 1 }])
       const p = yield* provider(fake.url)
-      const result = yield* p.post("/v1/charges", { request: NewCharge, body: charge, response: Charge, idempotent: true })
+      const result = yield* p.post("/v1/charges", {
+        request: NewCharge,
+        body: charge,
+        response: Charge,
+        idempotent: true
+      })
       expect(result).toMatchObject({ amount: 500, currency: "eur" })
       const received = yield* fake.requests
       expect(received).toHaveLength(2)

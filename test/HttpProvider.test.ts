@@ -9,6 +9,7 @@ import {
   Layer,
   Logger,
   LogLevel,
+  Metric,
   Option,
   Random,
   Redacted,
@@ -19,10 +20,18 @@ import {
 } from "effect"
 import * as Backoff from "../src/Backoff.js"
 import * as Credentials from "../src/Credentials.js"
-import { ClientError, InvalidOptions, InvalidRequest, isTransient, RateLimited, Timeout, Unavailable } from "../src/Errors.js"
+import {
+  ClientError,
+  InvalidOptions,
+  InvalidRequest,
+  isTransient,
+  RateLimited,
+  Timeout,
+  Unavailable
+} from "../src/Errors.js"
 import * as HttpProvider from "../src/HttpProvider.js"
 import { currentDeadline } from "../src/internal/deadline.js"
-import { randomUuid } from "../src/internal/httpProvider.js"
+import { attempts, randomUuid } from "../src/internal/httpProvider.js"
 import * as Retry from "../src/Retry.js"
 import * as ScriptedHttpClient from "../src/testing/ScriptedHttpClient.js"
 import * as TimeoutGuard from "../src/Timeout.js"
@@ -75,7 +84,8 @@ const scripted = <A, E, PE = HttpProvider.RequestError>(
     return yield* use(provider, script)
   }).pipe(Effect.provide(ScriptedHttpClient.layer(steps)))
 
-const getCharge = (p: HttpProvider.HttpProvider<any>) => p.get("/v1/charges/{id}", { params: { id: "ch_1" }, response: Charge })
+const getCharge = (p: HttpProvider.HttpProvider<any>) =>
+  p.get("/v1/charges/{id}", { params: { id: "ch_1" }, response: Charge })
 const postCharge = (p: HttpProvider.HttpProvider<any>, extra: Partial<HttpProvider.RequestOptions<any, any>> = {}) =>
   p.post("/v1/charges", { request: NewCharge, body: newCharge, response: Charge, ...extra })
 
@@ -120,8 +130,11 @@ describe("HttpProvider", () => {
 
     it.effect("429 - RateLimited from the provider with the Retry-After hint", () =>
       Effect.gen(function*() {
-        const error = yield* Effect.flip(scripted([ScriptedHttpClient.status(429, { retryAfter: "1500 millis" })], getCharge))
-        expect(error).toEqual(new RateLimited({ provider: "payments", reason: "provider", retryAfter: Duration.millis(1500) }))
+        const step = ScriptedHttpClient.status(429, { retryAfter: "1500 millis" })
+        const error = yield* Effect.flip(scripted([step], getCharge))
+        expect(error).toEqual(
+          new RateLimited({ provider: "payments", reason: "provider", retryAfter: Duration.millis(1500) })
+        )
       }))
 
     it.effect("429 - an HTTP-date hint is read against the Clock", () =>
@@ -151,7 +164,8 @@ describe("HttpProvider", () => {
 
     it.effect("503 - a Retry-After is kept as the hint", () =>
       Effect.gen(function*() {
-        const error = yield* Effect.flip(scripted([ScriptedHttpClient.status(503, { retryAfter: "2 seconds" })], getCharge))
+        const step = ScriptedHttpClient.status(503, { retryAfter: "2 seconds" })
+        const error = yield* Effect.flip(scripted([step], getCharge))
         expect(error).toMatchObject({ _tag: "Unavailable", status: 503, retryAfter: Duration.seconds(2) })
       }))
 
@@ -176,7 +190,12 @@ describe("HttpProvider", () => {
       ["connection refused", ScriptedHttpClient.connectionRefused, "connection-refused", "ECONNREFUSED"],
       ["connection reset", ScriptedHttpClient.connectionReset, "connection-reset", "ECONNRESET"],
       ["DNS failure", ScriptedHttpClient.dnsFailure, "dns", "ENOTFOUND"],
-      ["socket closed (undici)", ScriptedHttpClient.transportError({ code: "UND_ERR_SOCKET" }), "connection-reset", "UND_ERR_SOCKET"],
+      [
+        "socket closed (undici)",
+        ScriptedHttpClient.transportError({ code: "UND_ERR_SOCKET" }),
+        "connection-reset",
+        "UND_ERR_SOCKET"
+      ],
       ["another transport error", ScriptedHttpClient.transportError({ code: "ETIMEDOUT" }), "transport", "ETIMEDOUT"]
     ] as const)("%s - Unavailable with reason", ([, step, reason, code]) =>
       Effect.gen(function*() {
@@ -213,7 +232,9 @@ describe("HttpProvider", () => {
       Effect.gen(function*() {
         const [error, sent] = yield* scripted([], (p, script) =>
           Effect.all([
-            Effect.flip(p.post("/v1/charges", { request: NewCharge, body: { amount: -5, currency: "eur" }, response: Charge })),
+            Effect.flip(
+              p.post("/v1/charges", { request: NewCharge, body: { amount: -5, currency: "eur" }, response: Charge })
+            ),
             script.requests
           ]))
         expect(error._tag).toBe("InvalidRequest")
@@ -322,7 +343,12 @@ describe("HttpProvider", () => {
     it.effect("idempotent - one key per logical call, identical on every retry", () =>
       Effect.gen(function*() {
         const sent = yield* scripted(
-          [ScriptedHttpClient.status(503), ScriptedHttpClient.connectionReset, ScriptedHttpClient.status(500), ScriptedHttpClient.ok(charge)],
+          [
+            ScriptedHttpClient.status(503),
+            ScriptedHttpClient.connectionReset,
+            ScriptedHttpClient.status(500),
+            ScriptedHttpClient.ok(charge)
+          ],
           (p, script) => postCharge(p, { idempotent: true }).pipe(Effect.zipRight(script.requests)),
           { policy: retrying(3) }
         )
@@ -525,7 +551,8 @@ describe("HttpProvider", () => {
       Effect.gen(function*() {
         const [error, sent] = yield* scripted(
           [ScriptedHttpClient.ok(charge)],
-          (p, script) => Effect.all([Effect.flip(p.get("/x", { response: Charge, credentialsKey: "apac" })), script.requests]),
+          (p, script) =>
+            Effect.all([Effect.flip(p.get("/x", { response: Charge, credentialsKey: "apac" })), script.requests]),
           { credentials: Credentials.byKey({ eu: Credentials.fixed("key-eu") }) }
         )
         expect(error).toEqual(new InvalidRequest({ provider: "payments", issue: "no credentials for key \"apac\"" }))
@@ -610,6 +637,25 @@ describe("HttpProvider", () => {
         expect(attemptSpans[0].kind).toBe("client")
         // trace context is propagated to the provider
         expect(sent[0]!.headers.traceparent).toContain(attemptSpans[0].spanId)
+      }))
+  })
+
+  describe("metrics", () => {
+    it.effect("resilience_http_provider_attempts_total counts attempts by provider and outcome", () =>
+      Effect.gen(function*() {
+        const counter = (outcome: string) =>
+          attempts.pipe(
+            Metric.tagged("provider", "metrics-test"),
+            Metric.tagged("outcome", outcome)
+          )
+        yield* scripted(
+          [ScriptedHttpClient.status(503), ScriptedHttpClient.connectionRefused, ScriptedHttpClient.ok(charge)],
+          getCharge,
+          { name: "metrics-test", policy: retrying(2) }
+        )
+        expect((yield* Metric.value(counter("503"))).count).toBe(1)
+        expect((yield* Metric.value(counter("connection-refused"))).count).toBe(1)
+        expect((yield* Metric.value(counter("success"))).count).toBe(1)
       }))
   })
 

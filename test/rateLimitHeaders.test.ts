@@ -27,7 +27,11 @@ describe("rateLimitHeaders", () => {
       expect(parseRetryAfter(value, now)).toBe(expected)
     })
 
-    it.each(["-1", "-0.5", "1e3", "Infinity", "NaN", "", " ", "abc", "1.", ".5", "1,5", "0x10", "86401", "99999999999"])(
+    it.each([
+      ..."-1|-0.5|1e3|Infinity|NaN|abc|1.|.5|1,5|0x10|86401|99999999999".split("|"),
+      "",
+      " "
+    ])(
       "%j -> no hint",
       (value) => {
         expect(parseRetryAfter(value, now)).toBeUndefined()

@@ -65,7 +65,10 @@ export const rotating = <E, R>(
         // provider's 401 says so on the next request. The cause is the fetch's, never a secret.
         Effect.catchAllCause((cause) =>
           Effect.as(
-            Effect.logWarning(`credentials ${name} could not be refreshed (${reason}); keeping the current secret`, cause),
+            Effect.logWarning(
+              `credentials ${name} could not be refreshed (${reason}); keeping the current secret`,
+              cause
+            ),
             Option.none()
           )
         ),

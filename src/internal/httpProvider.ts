@@ -33,7 +33,8 @@ const defaults = {
   excerptLength: 200
 }
 
-const attempts = Metric.counter("resilience_http_provider_attempts_total", {
+/** @internal */
+export const attempts = Metric.counter("resilience_http_provider_attempts_total", {
   description: "Attempts sent to a provider, by outcome (status code or failure reason)",
   incremental: true
 })
@@ -218,7 +219,6 @@ export const make = <E = HttpProvider.RequestError, R = never>(
       | (<A>(self: Effect.Effect<A, Failure>) => Effect.Effect<A, E, R>)
       | undefined
     const counter = attempts.pipe(Metric.tagged("provider", provider))
-    const redactedNames = [config.credentialsHeader]
 
     const authValue = (secret: Redacted.Redacted<string>) =>
       config.credentialsScheme === ""
@@ -252,7 +252,9 @@ export const make = <E = HttpProvider.RequestError, R = never>(
           ...(options.urlParams === undefined ? {} : { urlParams: options.urlParams })
         })
         if (Option.isSome(span)) request = HttpClientRequest.setHeaders(request, HttpTraceContext.toHeaders(span.value))
-        if (prepared.body !== undefined) request = HttpClientRequest.bodyText(request, prepared.body, "application/json")
+        if (prepared.body !== undefined) {
+          request = HttpClientRequest.bodyText(request, prepared.body, "application/json")
+        }
 
         const response = yield* markSent.pipe(
           Effect.zipRight(client.execute(request)),
@@ -276,7 +278,7 @@ export const make = <E = HttpProvider.RequestError, R = never>(
         }
         const short = excerpt(text, config.excerptLength, secret, Redacted.value)
         return { status, result: Either.left(fromStatus(answer, Duration.millis(now - start), short)) }
-      }).pipe(Effect.locally(Headers.currentRedactedNames, redactedNames))
+      }).pipe(Effect.locallyWith(Headers.currentRedactedNames, (names) => [...names, config.credentialsHeader]))
 
     const run = <A>(
       method: HttpProvider.Method,
@@ -307,7 +309,8 @@ export const make = <E = HttpProvider.RequestError, R = never>(
               const error = previous.value.error ??
                 new Timeout({ provider, scope: "attempt", after: Duration.millis(now - previous.value.sentAt) })
               yield* Effect.logDebug(
-                `${provider} ${method} ${path}: not re-sent, an earlier attempt of this non-idempotent write may have been processed`
+                `${provider} ${method} ${path}: not re-sent, an earlier attempt of this non-idempotent write ` +
+                  "may have been processed"
               )
               return yield* Effect.die(new ReplayRefused(error))
             }
@@ -372,10 +375,10 @@ export const make = <E = HttpProvider.RequestError, R = never>(
         }) as Effect.Effect<A, E | InvalidRequest>
       })
 
-    const withBody = (method: HttpProvider.Method) => (path: string, options: HttpProvider.BodyOptions<any, any, any, any>) =>
-      run(method, path, options)
-    const withoutBody = (method: HttpProvider.Method) => (path: string, options: HttpProvider.RequestOptions<any, any>) =>
-      run(method, path, options)
+    const withBody = (method: HttpProvider.Method) =>
+    (path: string, options: HttpProvider.BodyOptions<any, any, any, any>) => run(method, path, options)
+    const withoutBody = (method: HttpProvider.Method) =>
+    (path: string, options: HttpProvider.RequestOptions<any, any>) => run(method, path, options)
 
     return {
       name: provider,

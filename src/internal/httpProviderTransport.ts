@@ -60,7 +60,10 @@ export const fromClientError = (
   return new Unavailable({ provider, reason: reason ?? "transport", ...(code === undefined ? {} : { detail: code }) })
 }
 
-/** Whether a failure proves the provider did not process the request, so even a non-idempotent write may be sent again. */
+/**
+ * Whether a failure proves the provider did not process the request, so even a non-idempotent write
+ * may be sent again.
+ */
 export const provablyNotProcessed = (error: unknown): boolean => {
   if (Predicate.isTagged(error, "RateLimited")) return true
   if (error instanceof Unavailable) {

@@ -36,7 +36,11 @@ describe("HttpProvider", () => {
     expectTypeOf(get).toEqualTypeOf<
       Effect.Effect<{ readonly id: string; readonly amount: number }, Documented, never>
     >()
-    const post = plain.post("/v1/charges", { request: NewCharge, body: { amount: 1, currency: "eur" }, response: Charge })
+    const post = plain.post("/v1/charges", {
+      request: NewCharge,
+      body: { amount: 1, currency: "eur" },
+      response: Charge
+    })
     expectTypeOf(post).toEqualTypeOf<
       Effect.Effect<{ readonly id: string; readonly amount: number }, Documented, never>
     >()
@@ -78,7 +82,11 @@ describe("HttpProvider", () => {
   it("make - the policy's requirements are needed once, at construction", () => {
     const made = HttpProvider.make({ name: "payments", baseUrl: "https://p.test", policy: breaker })
     expectTypeOf(made).toEqualTypeOf<
-      Effect.Effect<HttpProvider.HttpProvider<Documented | CircuitOpen>, InvalidOptions, HttpClient.HttpClient | PaymentsBreaker>
+      Effect.Effect<
+        HttpProvider.HttpProvider<Documented | CircuitOpen>,
+        InvalidOptions,
+        HttpClient.HttpClient | PaymentsBreaker
+      >
     >()
   })
 
@@ -89,7 +97,11 @@ describe("HttpProvider", () => {
       policy: (self) => self.pipe(breaker, Effect.retry({ times: 3 }))
     })
     expectTypeOf(made).toEqualTypeOf<
-      Effect.Effect<HttpProvider.HttpProvider<Documented | CircuitOpen>, InvalidOptions, HttpClient.HttpClient | PaymentsBreaker>
+      Effect.Effect<
+        HttpProvider.HttpProvider<Documented | CircuitOpen>,
+        InvalidOptions,
+        HttpClient.HttpClient | PaymentsBreaker
+      >
     >()
   })
 
