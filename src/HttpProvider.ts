@@ -28,9 +28,12 @@
  * once an attempt of such a write may have reached the provider (a timeout, a reset mid-request, a
  * 500), the next attempt is refused before anything is sent and the call fails with that attempt's
  * error (for an attempt the policy timed out, a `Timeout { scope: "attempt" }` with the measured time).
- * The refusal travels as a defect, which retries do not retry, and is turned back into the error
- * above the policy, so the documented error types do not change. PUT, DELETE and GET are idempotent by
- * HTTP semantics and retried freely; pass `idempotent: false` to treat them as unsafe.
+ * The refusal travels through the policy as a defect, which retries do not retry and breakers do not
+ * count (the provider never saw it), and is turned back into the error above the policy, so the
+ * documented error types do not change. (A handler placed *above the retry inside the policy* would
+ * see that defect, not the error: keep fallbacks around the request, outside the policy, as the
+ * recommended order does.) PUT, DELETE and GET are idempotent by HTTP semantics and retried freely;
+ * pass `idempotent: false` to treat them as unsafe.
  *
  * **Credentials** come from a `Credentials` service, per attempt (a rotation is picked up at once),
  * selected by `credentialsKey` (tenant, region). A 401 asks the source for a fresh secret once and

@@ -19,6 +19,7 @@ import {
   Tracer
 } from "effect"
 import * as Backoff from "../src/Backoff.js"
+import * as CircuitBreaker from "../src/CircuitBreaker.js"
 import * as Credentials from "../src/Credentials.js"
 import {
   ClientError,
@@ -705,6 +706,22 @@ describe("HttpProvider", () => {
         expect(result).toEqual(charge)
         expect(sent).toHaveLength(2)
         expect(sent[1]!.headers["idempotency-key"]).toBe(sent[0]!.headers["idempotency-key"])
+      }))
+
+    it.scoped("a breaker below the retry counts the failed write once, not the refused re-send", () =>
+      Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make({ name: "payments", policy: CircuitBreaker.consecutive(2) })
+        const fiber = yield* scripted(
+          [ScriptedHttpClient.status(500), ScriptedHttpClient.ok(charge)],
+          (p, script) => Effect.all([Effect.flip(postCharge(p)), script.requests]),
+          { policy: (self) => self.pipe(CircuitBreaker.protect(breaker), Retry.transient({ times: 3 })) }
+        ).pipe(Effect.fork)
+        yield* TestClock.adjust("1 minute")
+        const [error, sent] = yield* Fiber.join(fiber)
+        expect(error).toMatchObject({ _tag: "Unavailable", status: 500 })
+        expect(sent).toHaveLength(1)
+        expect(yield* breaker.state).toBe("closed")
+        expect((yield* breaker.snapshot).failures).toBe(1)
       }))
 
     it.effect("the deadline header carries the total budget left at each attempt", () =>
