@@ -3,7 +3,7 @@ import { HttpClient } from "@effect/platform"
 import { Clock, Duration, Effect, Schedule, Schema } from "effect"
 import * as net from "node:net"
 import * as Backoff from "../src/Backoff.js"
-import { isTransient, Timeout, Unavailable } from "../src/Errors.js"
+import { InvalidOptions, isTransient, Timeout, Unavailable } from "../src/Errors.js"
 import * as HttpProvider from "../src/HttpProvider.js"
 import * as HttpProviderNode from "../src/HttpProviderNode.js"
 import * as FakeProvider from "../src/testing/FakeProvider.js"
@@ -123,4 +123,15 @@ describe("HttpProvider over real HTTP", () => {
       expect(results).toHaveLength(8)
       expect((yield* Clock.currentTimeMillis) - start).toBeGreaterThanOrEqual(400)
     }).pipe(Effect.scoped))
+
+  it.scoped.each([
+    ["connections", { connections: 0 }],
+    ["keepAlive", { keepAlive: -1 }],
+    ["connectTimeout", { connectTimeout: "soon" }]
+  ] as const)("makePool - InvalidOptions for a bad %s", ([option, bad]) =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(HttpProviderNode.makePool(bad as HttpProviderNode.PoolOptions))
+      expect(error).toBeInstanceOf(InvalidOptions)
+      expect(error).toMatchObject({ module: "HttpProviderNode.makePool", option })
+    }))
 })

@@ -711,10 +711,12 @@ describe("HttpProvider", () => {
     it.scoped("a breaker below the retry counts the failed write once, not the refused re-send", () =>
       Effect.gen(function*() {
         const breaker = yield* CircuitBreaker.make({ name: "payments", policy: CircuitBreaker.consecutive(2) })
+        const policy = (self: Effect.Effect<HttpProvider.Attempt, HttpProvider.RequestError>) =>
+          self.pipe(CircuitBreaker.protect(breaker), Retry.transient({ times: 3 }))
         const fiber = yield* scripted(
           [ScriptedHttpClient.status(500), ScriptedHttpClient.ok(charge)],
           (p, script) => Effect.all([Effect.flip(postCharge(p)), script.requests]),
-          { policy: (self) => self.pipe(CircuitBreaker.protect(breaker), Retry.transient({ times: 3 })) }
+          { policy }
         ).pipe(Effect.fork)
         yield* TestClock.adjust("1 minute")
         const [error, sent] = yield* Fiber.join(fiber)

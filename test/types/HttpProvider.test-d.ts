@@ -14,6 +14,7 @@ import type {
   Unavailable
 } from "../../src/Errors.js"
 import * as HttpProvider from "../../src/HttpProvider.js"
+import * as HttpProviderNode from "../../src/HttpProviderNode.js"
 
 const Charge = Schema.Struct({ id: Schema.String, amount: Schema.Number })
 const NewCharge = Schema.Struct({ amount: Schema.Positive, currency: Schema.String })
@@ -161,5 +162,16 @@ describe("Credentials", () => {
     class Vault extends Context.Tag("test/Vault")<Vault, { readonly read: Effect.Effect<string> }>() {}
     const made = Credentials.rotating({ fetch: Effect.flatMap(Vault, (v) => v.read), every: "5 minutes" })
     expectTypeOf(made).toEqualTypeOf<Effect.Effect<Credentials.Credentials, InvalidOptions, Vault | Scope.Scope>>()
+  })
+})
+
+describe("HttpProviderNode", () => {
+  it("a pool is an HttpClient that can fail only with InvalidOptions", () => {
+    expectTypeOf(HttpProviderNode.layerPool({ connections: 4 })).toEqualTypeOf<
+      Layer.Layer<HttpClient.HttpClient, InvalidOptions>
+    >()
+    expectTypeOf(HttpProviderNode.makePool()).toEqualTypeOf<
+      Effect.Effect<HttpClient.HttpClient, InvalidOptions, Scope.Scope>
+    >()
   })
 })
