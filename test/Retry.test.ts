@@ -1,10 +1,12 @@
 import { describe, expect, it } from "@effect/vitest"
 import {
   Cause,
+  Context,
   Duration,
   Effect,
   Exit,
   Fiber,
+  Layer,
   Logger,
   LogLevel,
   Metric,
@@ -235,6 +237,36 @@ describe("Retry", () => {
         expect(yield* budget.available).toBe(1)
         yield* TestClock.adjust("200 millis")
         expect(yield* budget.available).toBe(0)
+      }))
+
+    it.effect("budget - logs once when it runs dry and once when it has credit again", () =>
+      Effect.gen(function*() {
+        const lines: Array<string> = []
+        const logger = Logger.make(({ logLevel, message }) => {
+          lines.push(`${logLevel.label} ${String(message)}`)
+        })
+        const budget = yield* Retry.budget({ name: "crm", minPerSecond: 0, ratio: 1, ttl: "1 second" })
+        yield* Effect.gen(function*() {
+          expect(yield* budget.withdraw).toBe(false)
+          expect(yield* budget.withdraw).toBe(false)
+          yield* budget.deposit
+          expect(yield* budget.withdraw).toBe(true)
+        }).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+        expect(lines).toEqual([
+          "WARN retry budget crm is exhausted; failures are returned without retry",
+          "INFO retry budget crm has credit again; retries resume"
+        ])
+      }))
+
+    it.effect("budget - layerBudget provides a budget under the user's tag, or fails with InvalidOptions", () =>
+      Effect.gen(function*() {
+        class CrmBudget extends Context.Tag("test/CrmBudget")<CrmBudget, Retry.RetryBudget>() {}
+        const available = yield* Effect.flatMap(CrmBudget, (budget) => budget.available).pipe(
+          Effect.provide(Retry.layerBudget(CrmBudget, { minPerSecond: 2, ttl: "1 second" }))
+        )
+        expect(available).toBe(2)
+        const failed = yield* Effect.flip(Layer.build(Retry.layerBudget(CrmBudget, { ratio: -0.1 })).pipe(Effect.scoped))
+        expect(failed.option).toBe("ratio")
       }))
 
     it.effect("budget - invalid options fail with InvalidOptions, in the error channel", () =>
