@@ -215,12 +215,19 @@ export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE"
  * @category models
  */
 export interface HttpProvider<E = RequestError> {
+  /** The provider's name, as in its errors, spans and metrics. */
   readonly name: string
+  /** A GET (idempotent: retried freely, no idempotency key). */
   readonly get: <A, I>(path: string, options: RequestOptions<A, I>) => Effect<A, E | InvalidRequest>
+  /** A DELETE (idempotent by HTTP semantics unless `idempotent: false`). */
   readonly delete: <A, I>(path: string, options: RequestOptions<A, I>) => Effect<A, E | InvalidRequest>
+  /** A POST: non-idempotent unless `idempotent: true` or an `idempotencyKey` is given. */
   readonly post: <A, I, B, BI>(path: string, options: BodyOptions<A, I, B, BI>) => Effect<A, E | InvalidRequest>
+  /** A PUT (idempotent by HTTP semantics unless `idempotent: false`). */
   readonly put: <A, I, B, BI>(path: string, options: BodyOptions<A, I, B, BI>) => Effect<A, E | InvalidRequest>
+  /** A PATCH: non-idempotent unless `idempotent: true` or an `idempotencyKey` is given. */
   readonly patch: <A, I, B, BI>(path: string, options: BodyOptions<A, I, B, BI>) => Effect<A, E | InvalidRequest>
+  /** Any of the above by method name; a body needs `request` and `body`. */
   readonly request: <A, I, B = never, BI = never>(
     method: Method,
     path: string,
@@ -230,10 +237,11 @@ export interface HttpProvider<E = RequestError> {
 
 /**
  * Builds a provider client over the `HttpClient` in context, taken once and shared by every call.
- * What the policy needs (`PR`) is taken from the context here too, so requests need nothing.
+ * What the policy needs (`R`) is taken from the context here too, so requests need nothing.
  *
- * Fails with `InvalidOptions` for an empty name, a base URL that does not parse, or a
- * `maxConnections` / `excerptLength` that is not an integer >= 1.
+ * Fails with `InvalidOptions` for an empty name or header name, a base URL that is not an absolute
+ * http(s) URL or carries a query string or user info, or a `maxConnections` / `excerptLength` that is
+ * not an integer >= 1.
  *
  * @example
  * ```ts
