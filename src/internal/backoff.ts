@@ -20,10 +20,12 @@ export const defaults = {
 
 type Step<S = unknown> = readonly [S, Duration.Duration, ScheduleDecision.ScheduleDecision]
 
-// The output is computed from the same `start - now` the driver sleeps, so the two are equal to the last bit
-// even when `now` is a large epoch time and the delay is fractional.
+// The driver sleeps `Duration.millis(start - now)`, so that is the output too: the same value, to the nanosecond.
+// At epoch magnitudes `now + millis` rounds to a double up to ~120 ns short of the delay; one step up keeps a
+// delay that must not be early (a Retry-After hint) from being early.
 const continueAfter = <S>(state: S, now: number, millis: number): Step<S> => {
-  const start = now + millis
+  let start = now + millis
+  if (start - now < millis) start += Math.abs(start) * Number.EPSILON
   return [state, Duration.millis(start - now), ScheduleDecision.continueWith(ScheduleInterval.after(start))]
 }
 
@@ -101,11 +103,12 @@ export const decorrelatedJitter = (options: Backoff.Backoff.DecorrelatedJitterOp
   const module = "Backoff.decorrelatedJitter"
   const base = millisOf(module, "base", options.base, true)
   const cap = capOf(module, base, options.cap)
-  // prev stays in [base, cap], so prev * 3 is finite and the draw is in [base, prev * 3).
+  // prev is the delay actually slept, in [base, cap], so prev * 3 is finite. `prev * 3` is in the min() too:
+  // `base + (x - base)` can round one ulp above x.
   return Schedule.makeWithState(base, (now, _input: unknown, prev: number) =>
-    Effect.map(Random.next, (u) => {
-      const millis = Math.min(cap, base + u * (prev * 3 - base))
-      return continueAfter(millis, now, millis)
+    Effect.map(Random.next, (u): Step<number> => {
+      const [, delay, decision] = continueAfter(prev, now, Math.min(cap, prev * 3, base + u * (prev * 3 - base)))
+      return [Duration.toMillis(delay), delay, decision]
     }))
 }
 
