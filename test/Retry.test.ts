@@ -5,6 +5,7 @@ import {
   Duration,
   Effect,
   Exit,
+  FastCheck,
   Fiber,
   Layer,
   Logger,
@@ -177,6 +178,22 @@ describe("Retry", () => {
           expect(second! - first!).toBeLessThanOrEqual(2200)
         }
       }))
+
+    it.effect.prop(
+      "retry-after - for any hint up to maxRetryAfter, the wait is max(backoff, hint) plus at most 10% (<= 1 s)",
+      [FastCheck.integer({ min: 1, max: 10_000 }), FastCheck.integer()],
+      ([hint, seed]) =>
+        Effect.gen(function*() {
+          const error = new RateLimited({ provider: "p", reason: "provider", retryAfter: Duration.millis(hint) })
+          const { attempts, call } = yield* scripted([error, "ok"])
+          expect(yield* drive(call.pipe(Retry.transient()), "1 minute", seed)).toEqual(Exit.succeed(1))
+          const [wait] = gaps(yield* attempts)
+          expect(wait).toBeGreaterThanOrEqual(hint)
+          // the first default backoff is below 100 ms
+          expect(wait).toBeLessThanOrEqual(Math.max(hint, 100) + Math.min(hint * 0.1, 1000))
+        }),
+      { fastCheck: { numRuns: 50 } }
+    )
 
     it.effect("retry-after - a hint above maxRetryAfter is not waited for; the error keeps its hint", () =>
       Effect.gen(function*() {
