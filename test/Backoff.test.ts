@@ -4,9 +4,11 @@ import {
   Clock,
   Duration,
   Effect,
+  Either,
   Exit,
   FastCheck,
   Fiber,
+  identity,
   Option,
   Random,
   Schedule,
@@ -89,14 +91,11 @@ const expectSleptAsOutput = (times: ReadonlyArray<number>, outputs: ReadonlyArra
   for (let k = 1; k < times.length; k++) expect(times[k]).toBe(times[k - 1]! + outputs[k - 1]!)
 }
 
-const thrown = (f: () => unknown): InvalidOptions => {
-  try {
-    f()
-  } catch (error) {
-    if (error instanceof InvalidOptions) return error
-    throw error
-  }
-  throw new Error("expected InvalidOptions to be thrown")
+// The InvalidOptions `build` throws; the test fails if it returns or throws anything else.
+const thrown = (build: () => unknown): InvalidOptions => {
+  const error = Option.getOrUndefined(Either.getLeft(Either.try({ try: build, catch: identity })))
+  expect(error).toBeInstanceOf(InvalidOptions)
+  return error as InvalidOptions
 }
 
 // Options often come from configuration; validation must hold without the compiler's help.
@@ -202,49 +201,46 @@ describe("Backoff", () => {
       n: FastCheck.integer({ min: 1, max: 10_000 })
     }
 
-    it.effect.prop(
-      "full jitter - attempt n is in [0, min(cap, base * 2^n)]",
-      jitterArbs,
-      ({ base: input, extra, n, seed }) =>
-        Effect.gen(function*() {
-          const base = ns(input)
-          const cap = ns(base + extra)
-          const delays = yield* first(Backoff.exponential({ base, cap }).pipe(Backoff.fullJitter), n).pipe(seeded(seed))
-          expectAll(delays, (d, i) => d >= 0 && d <= ns(Math.min(cap, base * 2 ** i)))
-        }),
-      { fastCheck: { numRuns: 15 } }
-    )
+    // One property per formula: build the backoff from (base, cap), and the rule attempt n (from 0) must keep.
+    const formulas: ReadonlyArray<{
+      readonly name: string
+      readonly build: (base: number, cap: number) => Backoff.Backoff
+      readonly holds: (d: number, n: number, delays: ReadonlyArray<number>, base: number, cap: number) => boolean
+    }> = [
+      {
+        name: "full jitter - attempt n is in [0, min(cap, base * 2^n)]",
+        build: (base, cap) => Backoff.exponential({ base, cap }).pipe(Backoff.fullJitter),
+        holds: (d, n, _, base, cap) => d >= 0 && d <= ns(Math.min(cap, base * 2 ** n))
+      },
+      {
+        name: "equal jitter - attempt n is in [t/2, t] with t = min(cap, base * 2^n)",
+        build: (base, cap) => Backoff.exponential({ base, cap }).pipe(Backoff.equalJitter),
+        holds: (d, n, _, base, cap) => {
+          const t = Math.min(cap, base * 2 ** n)
+          return d >= ns(t / 2) && d <= ns(t)
+        }
+      },
+      {
+        name: "decorrelated jitter - each delay is in [base, min(cap, previous * 3)]",
+        build: (base, cap) => Backoff.decorrelatedJitter({ base, cap }),
+        holds: (d, n, delays, base, cap) => d >= base && d <= ns(Math.min(cap, (delays[n - 1] ?? base) * 3))
+      }
+    ]
 
-    it.effect.prop(
-      "equal jitter - attempt n is in [t/2, t] with t = min(cap, base * 2^n)",
-      jitterArbs,
-      ({ base: input, extra, n, seed }) =>
-        Effect.gen(function*() {
-          const base = ns(input)
-          const cap = ns(base + extra)
-          const delays = yield* first(Backoff.exponential({ base, cap }).pipe(Backoff.equalJitter), n).pipe(
-            seeded(seed)
-          )
-          expectAll(delays, (d, i) => {
-            const t = Math.min(cap, base * 2 ** i)
-            return d >= ns(t / 2) && d <= ns(t)
-          })
-        }),
-      { fastCheck: { numRuns: 15 } }
-    )
-
-    it.effect.prop(
-      "decorrelated jitter - each delay is in [base, min(cap, previous * 3)]",
-      jitterArbs,
-      ({ base: input, extra, n, seed }) =>
-        Effect.gen(function*() {
-          const base = ns(input)
-          const cap = ns(base + extra)
-          const delays = yield* first(Backoff.decorrelatedJitter({ base, cap }), n).pipe(seeded(seed))
-          expectAll(delays, (d, i) => d >= base && d <= ns(Math.min(cap, (delays[i - 1] ?? base) * 3)))
-        }),
-      { fastCheck: { numRuns: 15 } }
-    )
+    for (const { build, holds, name } of formulas) {
+      it.effect.prop(
+        name,
+        jitterArbs,
+        ({ base: input, extra, n, seed }) =>
+          Effect.gen(function*() {
+            const base = ns(input)
+            const cap = ns(base + extra)
+            const delays = yield* first(build(base, cap), n).pipe(seeded(seed))
+            expectAll(delays, (d, i) => holds(d, i, delays, base, cap))
+          }),
+        { fastCheck: { numRuns: 15 } }
+      )
+    }
 
     it.effect("full jitter - actually spreads: delays vary and use the whole range", () =>
       Effect.gen(function*() {
