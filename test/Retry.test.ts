@@ -282,7 +282,8 @@ describe("Retry", () => {
           Effect.provide(Retry.layerBudget(CrmBudget, { minPerSecond: 2, ttl: "1 second" }))
         )
         expect(available).toBe(2)
-        const failed = yield* Effect.flip(Layer.build(Retry.layerBudget(CrmBudget, { ratio: -0.1 })).pipe(Effect.scoped))
+        const invalid = Retry.layerBudget(CrmBudget, { ratio: -0.1 })
+        const failed = yield* Effect.flip(Effect.scoped(Layer.build(invalid)))
         expect(failed.option).toBe("ratio")
       }))
 
@@ -329,9 +330,8 @@ describe("Retry", () => {
     it.effect("deadline - attempt timeouts shrink to the time left, and the total Timeout ends the retries", () =>
       Effect.gen(function*() {
         const attempts = yield* Ref.make<ReadonlyArray<number>>([])
-        const hang = Effect.flatMap(TestClock.currentTimeMillis, (now) => Ref.update(attempts, (t) => [...t, now])).pipe(
-          Effect.zipRight(Effect.never)
-        )
+        const record = Effect.flatMap(TestClock.currentTimeMillis, (now) => Ref.update(attempts, (t) => [...t, now]))
+        const hang = Effect.zipRight(record, Effect.never)
         const program = hang.pipe(
           Timeout.attempt("300 millis"),
           Retry.transient({ times: 10, backoff: Backoff.constant("100 millis") }),

@@ -116,7 +116,7 @@ describe("Timeout", () => {
         const attempts = yield* Ref.make(0)
         const call = Ref.update(attempts, (n) => n + 1)
         // A daemon child outlives the total that set its deadline, then makes a guarded call.
-        const late = Effect.sleep("2 seconds").pipe(Effect.zipRight(call.pipe(Timeout.attempt("1 second"), Effect.flip)))
+        const late = Effect.zipRight(Effect.sleep("2 seconds"), call.pipe(Timeout.attempt("1 second"), Effect.flip))
         const parent = yield* Effect.fork(Effect.forkDaemon(late).pipe(Timeout.total("1 second")))
         const child = yield* Fiber.join(parent)
         yield* TestClock.adjust("2 seconds")
@@ -126,7 +126,9 @@ describe("Timeout", () => {
 
     it.effect("total - a nested total keeps the earlier deadline", () =>
       Effect.gen(function*() {
-        const shorterOutside = yield* Effect.fork(leftMillis.pipe(Timeout.total("5 seconds"), Timeout.total("1 second")))
+        const shorterOutside = yield* Effect.fork(
+          leftMillis.pipe(Timeout.total("5 seconds"), Timeout.total("1 second"))
+        )
         expect(yield* Fiber.join(shorterOutside)).toBe(1000)
         const shorterInside = yield* Effect.fork(leftMillis.pipe(Timeout.total("1 second"), Timeout.total("5 seconds")))
         expect(yield* Fiber.join(shorterInside)).toBe(1000)

@@ -14,7 +14,7 @@ import { isTransient, retryAfterOf } from "../Errors.js"
 import * as Deadline from "./deadline.js"
 import * as Options from "./options.js"
 import type * as Retry from "../Retry.js"
-import { isRetryBudget } from "./retryBudget.js"
+import { isRetryBudget, orDefault } from "./retryBudget.js"
 import { eagerDual, spanEvent } from "./timeout.js"
 
 type RetryOptions = Retry.Options<any, any>
@@ -64,15 +64,17 @@ interface Policy {
 
 const make = (options: RetryOptions | undefined): Policy => {
   const module = "Retry.transient"
-  const times = options?.times === undefined
-    ? defaults.times
-    : Options.integerAtLeast({ module, option: "times" }, options.times, 0)
-  const name = options?.name === undefined
-    ? defaults.name
-    : Options.nonEmptyString({ module, option: "name" }, options.name)
-  const maxHint = options?.maxRetryAfter === undefined
-    ? defaults.maxRetryAfter
-    : Options.nonNegativeDuration({ module, option: "maxRetryAfter" }, options.maxRetryAfter)
+  const times = orDefault(
+    options?.times,
+    defaults.times,
+    (n) => Options.integerAtLeast({ module, option: "times" }, n, 0)
+  )
+  const name = orDefault(options?.name, defaults.name, (n) => Options.nonEmptyString({ module, option: "name" }, n))
+  const maxHint = orDefault(
+    options?.maxRetryAfter,
+    defaults.maxRetryAfter,
+    (d) => Options.nonNegativeDuration({ module, option: "maxRetryAfter" }, d)
+  )
   if (options?.budget !== undefined && !isRetryBudget(options.budget)) {
     Options.invalid({ module, option: "budget" }, options.budget, "a RetryBudget made by Retry.budget")
   }

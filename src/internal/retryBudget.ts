@@ -79,18 +79,20 @@ class Bucket {
   }
 }
 
+/** An option's validated value, or its default when it was left out. @internal */
+export const orDefault = <A, B>(value: A | undefined, fallback: B, check: (value: A) => B): B =>
+  value === undefined ? fallback : check(value)
+
 const make = (options: BudgetOptions | undefined): RetryBudget => {
   const module = "Retry.budget"
-  const name = options?.name === undefined
-    ? defaults.name
-    : Options.nonEmptyString({ module, option: "name" }, options.name)
-  const ratio = options?.ratio === undefined ? defaults.ratio : Options.ratio({ module, option: "ratio" }, options.ratio)
-  const minPerSecond = options?.minPerSecond === undefined
-    ? defaults.minPerSecond
-    : Options.numberAtLeast({ module, option: "minPerSecond" }, options.minPerSecond, 0)
-  const ttl = options?.ttl === undefined
-    ? defaults.ttl
-    : Options.positiveDuration({ module, option: "ttl" }, options.ttl)
+  const name = orDefault(options?.name, defaults.name, (n) => Options.nonEmptyString({ module, option: "name" }, n))
+  const ratio = orDefault(options?.ratio, defaults.ratio, (r) => Options.ratio({ module, option: "ratio" }, r))
+  const minPerSecond = orDefault(
+    options?.minPerSecond,
+    defaults.minPerSecond,
+    (n) => Options.numberAtLeast({ module, option: "minPerSecond" }, n, 0)
+  )
+  const ttl = orDefault(options?.ttl, defaults.ttl, (d) => Options.positiveDuration({ module, option: "ttl" }, d))
   const ttlMillis = Duration.toMillis(ttl)
   const bucket = new Bucket(
     ttlMillis / SLOTS,

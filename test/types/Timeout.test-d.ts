@@ -13,12 +13,11 @@ declare const call: Effect.Effect<number, UserError, Db>
 
 describe("Timeout", () => {
   it("attempt and total add Timeout and keep A and R, in both forms", () => {
-    expectTypeOf(call.pipe(Timeout.attempt("1 second"))).toEqualTypeOf<Effect.Effect<number, UserError | TimeoutError, Db>>()
-    expectTypeOf(Timeout.attempt(call, "1 second")).toEqualTypeOf<Effect.Effect<number, UserError | TimeoutError, Db>>()
-    expectTypeOf(call.pipe(Timeout.total("1 second"))).toEqualTypeOf<Effect.Effect<number, UserError | TimeoutError, Db>>()
-    expectTypeOf(Timeout.total(call, "1 second", { provider: "db" })).toEqualTypeOf<
-      Effect.Effect<number, UserError | TimeoutError, Db>
-    >()
+    type Guarded = Effect.Effect<number, UserError | TimeoutError, Db>
+    expectTypeOf(call.pipe(Timeout.attempt("1 second"))).toEqualTypeOf<Guarded>()
+    expectTypeOf(Timeout.attempt(call, "1 second")).toEqualTypeOf<Guarded>()
+    expectTypeOf(call.pipe(Timeout.total("1 second"))).toEqualTypeOf<Guarded>()
+    expectTypeOf(Timeout.total(call, "1 second", { provider: "db" })).toEqualTypeOf<Guarded>()
   })
 
   it("catchTag over Timeout leaves the original E", () => {
