@@ -1,0 +1,146 @@
+import * as RateLimiter from "@effect/experimental/RateLimiter"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import { dual } from "effect/Function"
+import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
+import { type InvalidOptions, RateLimited } from "../Errors.js"
+import type * as RateLimit from "../RateLimit.js"
+import { remaining } from "./deadline.js"
+import * as options from "./options.js"
+import { isGate } from "./rateLimitGate.js"
+import * as metrics from "./rateLimitMetrics.js"
+import { guardValue, keyOfOption, localRefusal, oneOf, storeErrorPolicy } from "./rateLimitCommon.js"
+import { makeStoreHealth } from "./rateLimitStoreHealth.js"
+
+export const TypeId: RateLimit.TypeId = Symbol.for("effect-resilience/RateLimit") as RateLimit.TypeId
+
+export const defaults = {
+  algorithm: "token-bucket",
+  onExceeded: "delay"
+} as const
+
+const resolve = <Args>(o: RateLimit.RateLimit.Options<Args>) => {
+  const module = "RateLimit.make"
+  const name = options.nonEmptyString({ module, option: "name" }, o.name)
+  const limit = options.integerAtLeast({ module, option: "limit" }, o.limit, 1)
+  const window = options.positiveDuration({ module, option: "window" }, o.window)
+  return {
+    name,
+    keyOf: keyOfOption(module, o.key),
+    limit,
+    window,
+    algorithm: oneOf(module, "algorithm", ["token-bucket", "fixed-window"], o.algorithm, defaults.algorithm),
+    onExceeded: oneOf(module, "onExceeded", ["delay", "fail"], o.onExceeded, defaults.onExceeded),
+    maxWait: o.maxWait === undefined ? window : options.nonNegativeDuration({ module, option: "maxWait" }, o.maxWait),
+    onStoreError: storeErrorPolicy(module, o.onStoreError)
+  }
+}
+
+/** The time a caller may still wait: min(maxWait, time left until the active deadline). */
+export const waitBudget = (maxWait: Duration.Duration): Effect.Effect<Duration.Duration> =>
+  Effect.map(remaining, Option.match({ onNone: () => maxWait, onSome: (left) => Duration.min(left, maxWait) }))
+
+export const make = <Args = void>(
+  o: RateLimit.RateLimit.Options<Args>
+): Effect.Effect<RateLimit.RateLimit<Args>, InvalidOptions, RateLimiter.RateLimiterStore> =>
+  Effect.flatMap(options.validated(() => resolve(o)), (resolved) =>
+    Effect.map(RateLimiter.make, (limiter) => {
+      const { algorithm, keyOf, limit, maxWait, name, onExceeded, onStoreError, window } = resolved
+      const health = makeStoreHealth("limiter", name, onStoreError)
+      const admitted = Metric.tagged(metrics.admittedTotal, "limiter", name)
+      const refunded = Metric.tagged(metrics.refundedTotal, "limiter", name)
+      const waited = Metric.tagged(metrics.waitMillis, "limiter", name)
+      const rejectedLimit = metrics.rejected(name, "limit")
+      const rejectedWait = metrics.rejected(name, "wait")
+      const rejectedStore = metrics.rejected(name, "store")
+
+      const refuse = (retryAfter: Duration.Duration | undefined) => localRefusal(name, retryAfter)
+
+      const consume = (storeKey: string, tokens: number, mode: "delay" | "fail") =>
+        limiter.consume({ key: storeKey, limit, window, algorithm, onExceeded: mode, tokens })
+
+      // A refusal ("fail" mode) is a value; a store error stays an error, for the store health check.
+      const take = (storeKey: string) =>
+        Effect.catchAll(
+          Effect.map(consume(storeKey, 1, onExceeded), Either.right),
+          (error) => error.reason === "Exceeded" ? Effect.succeed(Either.left(error)) : Effect.fail(error)
+        )
+
+      // The experimental RateLimiter has no refund: a token is given back by consuming -1 through the
+      // same store ("delay" mode, so it is never refused). Fixed window: the counter and its TTL step
+      // back by one. Token bucket: the bucket gains one token. Best effort: a store error is ignored.
+      const refund = (storeKey: string) =>
+        Effect.zipRight(Effect.ignore(consume(storeKey, -1, "delay")), Metric.increment(refunded))
+
+      // Takes the token uninterruptibly (a Redis round trip that was sent may have counted), then runs
+      // `self` interruptibly. Until `self` has started, an interruption (during the delay, or right
+      // after the token was taken) gives the token back.
+      const protect = <A, E, R>(self: Effect.Effect<A, E, R>, args: Args): Effect.Effect<A, E | RateLimited, R> =>
+        Effect.uninterruptibleMask((restore) => {
+          const storeKey = `${name}:${keyOf(args)}`
+          return Effect.flatMap(
+            health.call(take(storeKey)),
+            (taken): Effect.Effect<A, E | RateLimited, R> => {
+              if (Option.isNone(taken)) {
+                return onStoreError === "allow"
+                  ? restore<A, E | RateLimited, R>(self)
+                  : Effect.zipRight(Metric.increment(rejectedStore), Effect.fail(refuse(undefined)))
+              }
+              const result = taken.value
+              if (result._tag === "Left") {
+                return Effect.zipRight(Metric.increment(rejectedLimit), Effect.fail(refuse(result.left.retryAfter)))
+              }
+              const delay = result.right.delay
+              const run = (wait: Effect.Effect<void>) => {
+                let started = false
+                return Effect.zipRight(
+                  Metric.increment(admitted),
+                  restore(Effect.zipRight(wait, Effect.suspend(() => {
+                    started = true
+                    return self
+                  }))).pipe(Effect.onExit(() => started ? Effect.void : refund(storeKey)))
+                )
+              }
+              if (Duration.isZero(delay)) return run(Effect.void)
+              return Effect.flatMap(waitBudget(maxWait), (budget): Effect.Effect<A, E | RateLimited, R> =>
+                Duration.greaterThan(delay, budget)
+                  ? Effect.zipRight(
+                    Effect.zipRight(refund(storeKey), Metric.increment(rejectedWait)),
+                    Effect.fail(refuse(delay))
+                  )
+                  : Effect.zipRight(
+                    Metric.update(waited, Duration.toMillis(delay)),
+                    run(Effect.sleep(delay))
+                  ))
+            }
+          )
+        })
+
+      return guardValue<RateLimit.RateLimit<Args>>(TypeId, { name, limit, window, algorithm, onExceeded, protect })
+    }))
+
+export const layer = <I, Args = void>(
+  tag: Context.Tag<I, RateLimit.RateLimit<Args>>,
+  o: RateLimit.RateLimit.Options<Args>
+): Layer.Layer<I, InvalidOptions, RateLimiter.RateLimiterStore> => Layer.effect(tag, make(o))
+
+export const isRateLimit = (u: unknown): u is RateLimit.RateLimit<unknown> => Predicate.hasProperty(u, TypeId)
+
+type Guard = {
+  readonly protect: (self: Effect.Effect<unknown, unknown, unknown>, args: unknown) => Effect.Effect<unknown, unknown>
+}
+
+const isGuardOrTag = (u: unknown): boolean => isRateLimit(u) || isGate(u) || Context.isTag(u)
+
+export const protect = dual(
+  (args: IArguments) => Effect.isEffect(args[0]) && !isGuardOrTag(args[0]),
+  (self: Effect.Effect<unknown, unknown, unknown>, guard: unknown, args?: unknown): Effect.Effect<unknown, unknown, unknown> =>
+    Context.isTag(guard)
+      ? Effect.flatMap(guard as Context.Tag<unknown, Guard>, (g) => g.protect(self, args))
+      : (guard as Guard).protect(self, args)
+) as any

@@ -1,0 +1,43 @@
+import * as Metric from "effect/Metric"
+import * as MetricBoundaries from "effect/MetricBoundaries"
+
+/** The metrics of limiters and gates, all tagged `limiter` with the guard's name. */
+export const admittedTotal = Metric.counter("resilience_ratelimit_admitted_total", {
+  description: "Calls that took a token and ran",
+  incremental: true
+})
+
+export const rejectedTotal = Metric.counter("resilience_ratelimit_rejected_total", {
+  description: "Calls refused with RateLimited before running (reason: limit, wait, store, gate)",
+  incremental: true
+})
+
+export const refundedTotal = Metric.counter("resilience_ratelimit_refunded_total", {
+  description: "Tokens given back because the call was interrupted or gave up before it ran",
+  incremental: true
+})
+
+export const waitMillis = Metric.histogram(
+  "resilience_ratelimit_wait_millis",
+  MetricBoundaries.exponential({ start: 1, factor: 4, count: 10 }),
+  "How long delayed calls waited for their token"
+)
+
+export const storeErrorsTotal = Metric.counter("resilience_ratelimit_store_errors_total", {
+  description: "Rate-limit store operations that failed or timed out (Redis unreachable, ...)",
+  incremental: true
+})
+
+export const gateClosedTotal = Metric.counter("resilience_ratelimit_gate_closed_total", {
+  description: "Times a gate was closed or its closing extended by a provider's Retry-After",
+  incremental: true
+})
+
+export const gateWaiting = Metric.gauge("resilience_ratelimit_gate_waiting", {
+  description: "Callers currently waiting for a gate to reopen"
+})
+
+export type RejectReason = "limit" | "wait" | "store" | "gate"
+
+export const rejected = (name: string, reason: RejectReason) =>
+  Metric.tagged(Metric.tagged(rejectedTotal, "limiter", name), "reason", reason)

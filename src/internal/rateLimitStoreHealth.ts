@@ -1,0 +1,62 @@
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
+import * as metrics from "./rateLimitMetrics.js"
+
+/**
+ * How a limiter or a gate treats a store it cannot reach: `"allow"` lets the call through unlimited
+ * (fail open), `"reject"` refuses it (fail closed).
+ */
+export type StoreErrorPolicy = "allow" | "reject"
+
+/** After a store error, the store is skipped for this long, so an outage costs one timeout, not one per call. */
+export const storeCooldownMillis = 1_000
+
+
+/**
+ * Tracks whether a store answers. `call` runs a store operation and returns `None` when the store is
+ * down (the operation failed, or one failed less than `storeCooldownMillis` ago): the caller then
+ * applies its `StoreErrorPolicy`. The outage is logged once when it starts and once when it ends.
+ */
+export interface StoreHealth {
+  readonly call: <A, E>(operation: Effect.Effect<A, E>) => Effect.Effect<Option.Option<A>>
+}
+
+export const makeStoreHealth = (
+  kind: "limiter" | "gate",
+  name: string,
+  policy: StoreErrorPolicy
+): StoreHealth => {
+  let downUntil = 0
+  let down = false
+  const errors = Metric.tagged(metrics.storeErrorsTotal, "limiter", name)
+  const annotations = { limiter: name, store: kind, onStoreError: policy }
+  const onFailure = (cause: unknown) =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      downUntil = now + storeCooldownMillis
+      const log = down ? Effect.void : Effect.logWarning(
+        policy === "allow"
+          ? `rate-limit ${kind} store for ${name} is unreachable; letting calls through unlimited (fail open)`
+          : `rate-limit ${kind} store for ${name} is unreachable; refusing calls (fail closed)`,
+        cause
+      )
+      down = true
+      return Effect.as(Effect.zipRight(Metric.increment(errors), Effect.annotateLogs(log, annotations)), Option.none())
+    })
+  const onSuccess = <A>(a: A) => {
+    if (!down) return Effect.succeed(Option.some(a))
+    down = false
+    return Effect.as(
+      Effect.annotateLogs(Effect.logInfo(`rate-limit ${kind} store for ${name} answers again`), annotations),
+      Option.some(a)
+    )
+  }
+  return {
+    call: (operation) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        now < downUntil
+          ? Effect.succeedNone
+          : Effect.matchEffect(operation, { onFailure, onSuccess }))
+  }
+}
