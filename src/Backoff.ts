@@ -6,7 +6,8 @@
  * Its output is the delay it applies (exactly what the driver sleeps), so `Schedule.run` or a tap on the
  * output shows what happened. The constructors never end on their own: limiting attempts is the job of
  * `times`, a retry budget or a deadline. Delays are finite, non-negative and never NaN at any attempt:
- * `exponential` clamps to its cap, which is finite even when left out.
+ * `exponential` clamps to its cap, which is finite even when left out. Every duration option is at most
+ * 24 days: Effect's clock never wakes from a sleep past the JavaScript timer limit (24.8 days).
  *
  * **Why full jitter.** Marc Brooker's "Exponential Backoff And Jitter" (AWS Architecture Blog, 2015)
  * simulated clients contending for one resource: without jitter, clients that failed together retry
@@ -133,7 +134,7 @@ export type RetryAfterInput =
 /**
  * The same delay before every attempt.
  *
- * Throws `InvalidOptions` when `delay` is negative, NaN, infinite or not a duration.
+ * Throws `InvalidOptions` when `delay` is negative, NaN, longer than 24 days or not a duration.
  *
  * @example
  * ```ts
@@ -151,7 +152,7 @@ export const constant: (delay: Duration.DurationInput) => Backoff = internal.con
  * A delay that grows by `step` after each attempt: `min(cap, base + step * n)` for the n-th retry
  * (counting from 0).
  *
- * Throws `InvalidOptions` for a negative, NaN or unparseable duration, or a `cap` below `base`.
+ * Throws `InvalidOptions` for a negative, NaN, unparseable or over-24-day duration, or a `cap` below `base`.
  *
  * @example
  * ```ts
@@ -172,7 +173,7 @@ export const linear: (options: Backoff.LinearOptions) => Backoff = internal.line
  * pass the cap (or overflow) the delay stays at the cap, at attempt 10,000 as at attempt 10.
  *
  * Throws `InvalidOptions` when `base` is not above zero, `factor` is below 1 or not finite, `cap` is
- * below `base`, or a duration is negative, NaN or unparseable.
+ * below `base`, or a duration is negative, NaN, unparseable or longer than 24 days.
  *
  * @example
  * ```ts
@@ -229,7 +230,7 @@ export const equalJitter: <In, R>(self: Backoff<In, R>) => Backoff<In, R> = inte
  * It grows from the delay actually slept rather than from the attempt number, so retries spread out
  * without a schedule shared by every client. Randomness comes from Effect's `Random` service.
  *
- * Throws `InvalidOptions` when `base` is not above zero or `cap` is below `base`.
+ * Throws `InvalidOptions` when `base` is not above zero, `cap` is below `base` or longer than 24 days.
  *
  * @example
  * ```ts

@@ -433,9 +433,8 @@ describe("Backoff", () => {
           Schedule.intersect(Schedule.recurs(2)),
           Schedule.map(([d]) => d)
         )
-        expect(yield* steps(twice.pipe(Backoff.honorRetryAfter()), [unavailable, rateLimited(50), unavailable])).toEqual(
-          [10, expect.any(Number), "done"]
-        )
+        const delays = yield* steps(twice.pipe(Backoff.honorRetryAfter()), [unavailable, rateLimited(50), unavailable])
+        expect(delays).toEqual([10, expect.any(Number), "done"])
       }))
 
     it.effect("honorRetryAfter - data-first and data-last are the same schedule", () =>
@@ -452,26 +451,31 @@ describe("Backoff", () => {
   })
 
   describe("bad input", () => {
-    const cases: Array<readonly [string, () => unknown, string, string]> = [
-      ["constant - negative delay", () => Backoff.constant(-1), "delay", "-1"],
-      ["constant - NaN delay", () => Backoff.constant(NaN), "delay", "NaN"],
-      ["constant - unparseable string", () => Backoff.constant(untyped("100ms")), "delay", "\"100ms\""],
-      ["linear - negative base", () => Backoff.linear({ base: untyped("-5 millis") }), "base", "\"-5 millis\""],
-      ["linear - NaN step", () => Backoff.linear({ base: 100, step: NaN }), "step", "NaN"],
-      ["linear - cap below base", () => Backoff.linear({ base: "2 seconds", cap: "1 second" }), "cap", "\"1 second\""],
-      ["exponential - zero base", () => Backoff.exponential({ base: 0 }), "base", "0"],
-      ["exponential - factor below 1", () => Backoff.exponential({ base: 100, factor: 0.5 }), "factor", "0.5"],
-      ["exponential - NaN factor", () => Backoff.exponential({ base: 100, factor: NaN }), "factor", "NaN"],
-      ["exponential - infinite factor", () => Backoff.exponential({ base: 100, factor: Infinity }), "factor", "Infinity"],
-      ["exponential - cap below base", () => Backoff.exponential({ base: 500, cap: 100 }), "cap", "100"],
-      ["exponential - infinite cap", () => Backoff.exponential({ base: 1, cap: Duration.infinity }), "cap", "Infinity"],
-      ["decorrelatedJitter - negative base", () => Backoff.decorrelatedJitter({ base: -1, cap: 10 }), "base", "-1"],
-      ["decorrelatedJitter - cap below base", () => Backoff.decorrelatedJitter({ base: 10, cap: 5 }), "cap", "5"],
-      ["honorRetryAfter - NaN maxHint", () => Backoff.honorRetryAfter({ maxHint: NaN }), "maxHint", "NaN"],
-      ["honorRetryAfter - unparseable maxHint", () => Backoff.honorRetryAfter({ maxHint: untyped("1m") }), "maxHint", "\"1m\""]
+    const honorRetryAfter = Backoff.honorRetryAfter
+    // [case, option, the value as the message shows it, the call]
+    const cases: Array<readonly [string, string, string, () => unknown]> = [
+      ["constant - negative delay", "delay", "-1", () => Backoff.constant(-1)],
+      ["constant - NaN delay", "delay", "NaN", () => Backoff.constant(NaN)],
+      ["constant - unparseable string", "delay", "\"100ms\"", () => Backoff.constant(untyped("100ms"))],
+      ["constant - longer than a timer can sleep", "delay", "\"25 days\"", () => Backoff.constant("25 days")],
+      ["linear - negative base", "base", "\"-5 millis\"", () => Backoff.linear({ base: untyped("-5 millis") })],
+      ["linear - NaN step", "step", "NaN", () => Backoff.linear({ base: 100, step: NaN })],
+      ["linear - cap below base", "cap", "\"1 second\"", () => Backoff.linear({ base: "2 seconds", cap: "1 second" })],
+      ["exponential - zero base", "base", "0", () => Backoff.exponential({ base: 0 })],
+      ["exponential - factor below 1", "factor", "0.5", () => Backoff.exponential({ base: 100, factor: 0.5 })],
+      ["exponential - NaN factor", "factor", "NaN", () => Backoff.exponential({ base: 100, factor: NaN })],
+      ["exponential - infinite factor", "factor", "Infinity", () => Backoff.exponential({ base: 1, factor: Infinity })],
+      ["exponential - cap below base", "cap", "100", () => Backoff.exponential({ base: 500, cap: 100 })],
+      ["exponential - infinite cap", "cap", "Infinity", () => Backoff.exponential({ base: 1, cap: Duration.infinity })],
+      ["exponential - cap too long", "cap", "\"4 weeks\"", () => Backoff.exponential({ base: 1, cap: "4 weeks" })],
+      ["decorrelatedJitter - negative base", "base", "-1", () => Backoff.decorrelatedJitter({ base: -1, cap: 10 })],
+      ["decorrelatedJitter - cap below base", "cap", "5", () => Backoff.decorrelatedJitter({ base: 10, cap: 5 })],
+      ["honorRetryAfter - NaN maxHint", "maxHint", "NaN", () => Backoff.honorRetryAfter({ maxHint: NaN })],
+      ["honorRetryAfter - unparseable maxHint", "maxHint", "\"1m\"", () => honorRetryAfter({ maxHint: untyped("1m") })],
+      ["honorRetryAfter - maxHint too long", "maxHint", "\"30 days\"", () => honorRetryAfter({ maxHint: "30 days" })]
     ]
 
-    it.each(cases)("%s - throws InvalidOptions naming the option and the value", (_, build, option, value) => {
+    it.each(cases)("%s - throws InvalidOptions naming the option and the value", (_, option, value, build) => {
       const error = thrown(build)
       expect(error.option).toBe(option)
       expect(error.value).toBe(value)

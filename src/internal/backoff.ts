@@ -18,6 +18,10 @@ export const defaults = {
   hintJitterMax: Duration.seconds(1)
 } as const
 
+// Effect's default clock treats a sleep past 2^31 - 1 ms (24.8 days, the JavaScript timer limit) as infinite.
+// Every input is at most 24 days, so a delay (at most a cap or maxHint, plus 1 s of hint jitter) always wakes.
+const longest = Duration.toMillis(Duration.days(24))
+
 type Step<S = unknown> = readonly [S, Duration.Duration, ScheduleDecision.ScheduleDecision]
 
 // The driver sleeps `Duration.millis(start - now)`, so that is the output too: the same value, to the nanosecond.
@@ -32,12 +36,15 @@ const continueAfter = <S>(state: S, now: number, millis: number): Step<S> => {
 const delayOf = (now: number, decision: ScheduleDecision.Continue): number =>
   Math.max(0, ScheduleIntervals.start(decision.intervals) - now)
 
-const millisOf = (module: string, option: string, input: Duration.DurationInput, positive = false): number =>
-  Duration.toMillis(
-    positive ?
-      Options.positiveDuration({ module, option }, input) :
-      Options.nonNegativeDuration({ module, option }, input)
+const millisOf = (module: string, option: string, input: Duration.DurationInput, positive = false): number => {
+  const check = { module, option }
+  const millis = Duration.toMillis(
+    positive ? Options.positiveDuration(check, input) : Options.nonNegativeDuration(check, input)
   )
+  return millis <= longest
+    ? millis
+    : Options.invalid(check, input, "a duration of at most 24 days (longer timers never fire)")
+}
 
 const capOf = (module: string, base: number, input: Duration.DurationInput | undefined): number => {
   if (input === undefined) return Math.max(base, Duration.toMillis(defaults.cap))
@@ -112,7 +119,10 @@ export const decorrelatedJitter = (options: Backoff.Backoff.DecorrelatedJitterOp
     }))
 }
 
-const honor = <In, R>(self: Backoff.Backoff<In, R>, maxHint: number): Backoff.Backoff<In & Backoff.RetryAfterInput, R> =>
+const honor = <In, R>(
+  self: Backoff.Backoff<In, R>,
+  maxHint: number
+): Backoff.Backoff<In & Backoff.RetryAfterInput, R> =>
   Schedule.makeWithState(self.initial, (now, input: In & Backoff.RetryAfterInput, state) =>
     Effect.flatMap(self.step(now, input, state), ([state, out, decision]): Effect.Effect<Step> => {
       if (ScheduleDecision.isDone(decision)) return Effect.succeed([state, out, decision])
@@ -141,7 +151,9 @@ export const honorRetryAfter: {
   ): Backoff.Backoff<In & Backoff.RetryAfterInput, R>
 } = function() {
   // Not `dual`: the options are validated when `honorRetryAfter(options)` is called, not when it is applied.
-  if (Schedule.isSchedule(arguments[0])) return honor(arguments[0] as Backoff.Backoff<any, any>, maxHintOf(arguments[1]))
+  if (Schedule.isSchedule(arguments[0])) {
+    return honor(arguments[0] as Backoff.Backoff<any, any>, maxHintOf(arguments[1]))
+  }
   const maxHint = maxHintOf(arguments[0])
   return (self: Backoff.Backoff<any, any>) => honor(self, maxHint)
 } as any

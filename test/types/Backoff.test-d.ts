@@ -64,7 +64,7 @@ describe("Backoff", () => {
       .toEqualTypeOf<Effect.Effect<string, { readonly retryAfter?: Duration.Duration }>>()
   })
 
-  it("honorRetryAfter - an error whose retryAfter is not a Duration is a type error, not a silently ignored hint", () => {
+  it("honorRetryAfter - a retryAfter that is not a Duration is a type error, not a silently ignored hint", () => {
     const backoff = exp.pipe(Backoff.honorRetryAfter())
     // @ts-expect-error retryAfter in seconds would never be read
     Effect.retry(effectFailingWith<{ readonly retryAfter: number }>(), backoff)
