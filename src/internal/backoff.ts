@@ -140,20 +140,21 @@ const maxHintOf = (options: Backoff.Backoff.HonorRetryAfterOptions | undefined):
     ? Duration.toMillis(defaults.maxHint)
     : millisOf("Backoff.honorRetryAfter", "maxHint", options.maxHint)
 
+// Not `dual`: the options are validated when `honorRetryAfter(options)` is called, not when it is applied.
 /** @internal */
-export const honorRetryAfter: {
-  (options?: Backoff.Backoff.HonorRetryAfterOptions): <In, R>(
-    self: Backoff.Backoff<In, R>
-  ) => Backoff.Backoff<In & Backoff.RetryAfterInput, R>
-  <In, R>(
-    self: Backoff.Backoff<In, R>,
-    options?: Backoff.Backoff.HonorRetryAfterOptions
-  ): Backoff.Backoff<In & Backoff.RetryAfterInput, R>
-} = function() {
-  // Not `dual`: the options are validated when `honorRetryAfter(options)` is called, not when it is applied.
-  if (Schedule.isSchedule(arguments[0])) {
-    return honor(arguments[0] as Backoff.Backoff<any, any>, maxHintOf(arguments[1]))
-  }
-  const maxHint = maxHintOf(arguments[0])
-  return (self: Backoff.Backoff<any, any>) => honor(self, maxHint)
-} as any
+export function honorRetryAfter(
+  options?: Backoff.Backoff.HonorRetryAfterOptions
+): <In, R>(self: Backoff.Backoff<In, R>) => Backoff.Backoff<In & Backoff.RetryAfterInput, R>
+/** @internal */
+export function honorRetryAfter<In, R>(
+  self: Backoff.Backoff<In, R>,
+  options?: Backoff.Backoff.HonorRetryAfterOptions
+): Backoff.Backoff<In & Backoff.RetryAfterInput, R>
+export function honorRetryAfter<In, R>(
+  selfOrOptions?: Backoff.Backoff<In, R> | Backoff.Backoff.HonorRetryAfterOptions,
+  options?: Backoff.Backoff.HonorRetryAfterOptions
+) {
+  if (Schedule.isSchedule(selfOrOptions)) return honor(selfOrOptions as Backoff.Backoff<In, R>, maxHintOf(options))
+  const maxHint = maxHintOf(selfOrOptions)
+  return <In, R>(self: Backoff.Backoff<In, R>) => honor(self, maxHint)
+}
