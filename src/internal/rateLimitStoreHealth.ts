@@ -2,6 +2,7 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
 import * as metrics from "./rateLimitMetrics.js"
 
 /**
@@ -23,6 +24,16 @@ export interface StoreHealth {
   readonly call: <A, E>(operation: Effect.Effect<A, E>) => Effect.Effect<Option.Option<A>>
 }
 
+const messageOf = (u: unknown): string | undefined =>
+  Predicate.hasProperty(u, "message") && typeof u.message === "string" && u.message !== "" ? u.message : undefined
+
+/** "Failed to execute ...: connect ECONNREFUSED 127.0.0.1:6379": the store's error and its cause. */
+const describe = (error: unknown): string => {
+  const own = messageOf(error) ?? String(error)
+  const cause = Predicate.hasProperty(error, "cause") ? messageOf(error.cause) : undefined
+  return cause === undefined ? own : `${own}: ${cause}`
+}
+
 export const makeStoreHealth = (
   kind: "limiter" | "gate",
   name: string,
@@ -32,17 +43,16 @@ export const makeStoreHealth = (
   let down = false
   const errors = Metric.tagged(metrics.storeErrorsTotal, "limiter", name)
   const annotations = { limiter: name, store: kind, onStoreError: policy }
-  const onFailure = (cause: unknown) =>
+  const onFailure = (error: unknown) =>
     Effect.flatMap(Clock.currentTimeMillis, (now) => {
       downUntil = now + storeCooldownMillis
       const log = down ? Effect.void : Effect.logWarning(
         policy === "allow"
           ? `rate-limit ${kind} store for ${name} is unreachable; letting calls through unlimited (fail open)`
-          : `rate-limit ${kind} store for ${name} is unreachable; refusing calls (fail closed)`,
-        cause
-      )
+          : `rate-limit ${kind} store for ${name} is unreachable; refusing calls (fail closed)`
+      ).pipe(Effect.annotateLogs({ ...annotations, error: describe(error) }))
       down = true
-      return Effect.as(Effect.zipRight(Metric.increment(errors), Effect.annotateLogs(log, annotations)), Option.none())
+      return Effect.as(Effect.zipRight(Metric.increment(errors), log), Option.none())
     })
   const onSuccess = <A>(a: A) => {
     if (!down) return Effect.succeed(Option.some(a))

@@ -1,0 +1,107 @@
+/**
+ * Redis stores for `RateLimit`: one quota and one not-before gate shared by every replica.
+ *
+ * A provider's quota belongs to its API key, so replicas that count alone each believe they have
+ * the whole quota. `layerStore` is `@effect/experimental`'s Redis `RateLimiterStore` (its Lua token
+ * bucket and fixed window); `layerGate` keeps each closed gate as a Redis key whose TTL is the time
+ * left, read on Redis's clock, so replicas with skewed clocks agree on when it reopens.
+ *
+ * **Redis down.** Never a crash, never a hang: every command (queued ones too) is bounded by
+ * `timeout`, connecting by `connectTimeout`, and a command fails at the first failed reconnection
+ * instead of after ioredis's default 20. Reconnection goes on in the background. What a limiter or a
+ * gate then does is its `onStoreError` option: `"allow"` (the default) lets calls through with one
+ * warning per outage, `"reject"` refuses them.
+ *
+ * This is its own entry point so that `effect-resilience/RateLimit` does not load `ioredis`.
+ *
+ * @since 0.1.0
+ */
+import type * as RateLimiter from "@effect/experimental/RateLimiter"
+import type * as Duration from "effect/Duration"
+import type * as Layer from "effect/Layer"
+import type * as Redacted from "effect/Redacted"
+import type { RedisOptions } from "ioredis"
+import type { InvalidOptions } from "./Errors.js"
+import * as internal from "./internal/rateLimitRedis.js"
+import type * as RateLimit from "./RateLimit.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /**
+   * `redis://[user:password@]host[:port][/db]`, or `rediss://` for TLS. Pass a `Redacted` when it
+   * carries a password. Defaults to ioredis's `127.0.0.1:6379`.
+   */
+  readonly url?: string | Redacted.Redacted<string> | undefined
+  /**
+   * Prefix of every key; limiter and gate names follow it, so apps sharing a Redis need different
+   * prefixes only when they reuse names. Defaults to `"resilience:ratelimit:"`.
+   */
+  readonly prefix?: string | undefined
+  /** Bound on every command, queued ones included (ioredis `commandTimeout`). Defaults to `"500 millis"`. */
+  readonly timeout?: Duration.DurationInput | undefined
+  /** Bound on establishing the connection (ioredis `connectTimeout`). Defaults to `"2 seconds"`. */
+  readonly connectTimeout?: Duration.DurationInput | undefined
+  /** Further ioredis options, applied last (they override the ones above). Defaults to `{}`. */
+  readonly redis?: RedisOptions | undefined
+}
+
+/**
+ * The shared quota store: `@effect/experimental`'s Redis `RateLimiterStore`, with bounded commands.
+ * Fails with `InvalidOptions` for a bad URL or timeout.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Redacted } from "effect"
+ * import * as RateLimit from "effect-resilience/RateLimit"
+ * import * as RateLimitRedis from "effect-resilience/RateLimitRedis"
+ *
+ * const limiter = RateLimit.make({ name: "stripe", key: "acct_1", limit: 100, window: "1 second" }).pipe(
+ *   Effect.provide(RateLimitRedis.layerStore({ url: Redacted.make("redis://:secret@redis:6379/0") }))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerStore: (options?: Options) => Layer.Layer<RateLimiter.RateLimiterStore, InvalidOptions> =
+  internal.layerStore
+
+/**
+ * The shared gate store: a closed gate is a Redis key with a TTL.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import * as RateLimit from "effect-resilience/RateLimit"
+ * import * as RateLimitRedis from "effect-resilience/RateLimitRedis"
+ *
+ * const gate = RateLimit.gate({ name: "stripe", key: "acct_1" }).pipe(
+ *   Effect.scoped,
+ *   Effect.provide(RateLimitRedis.layerGate({ url: "redis://127.0.0.1:6379" }))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerGate: (options?: Options) => Layer.Layer<RateLimit.GateStore, InvalidOptions> = internal.layerGate
+
+/**
+ * Both stores (two connections: the experimental store owns its own client).
+ *
+ * @example
+ * ```ts
+ * import * as RateLimitRedis from "effect-resilience/RateLimitRedis"
+ *
+ * const stores = RateLimitRedis.layer({ url: "redis://127.0.0.1:6379", prefix: "app:" })
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: (
+  options?: Options
+) => Layer.Layer<RateLimiter.RateLimiterStore | RateLimit.GateStore, InvalidOptions> = internal.layer

@@ -1,0 +1,73 @@
+/**
+ * Finds the Redis the Redis tests talk to (`REDIS_URL`, default redis://127.0.0.1:6379). When it is
+ * absent the tests are skipped with a visible warning, unless `REQUIRE_REDIS=1` (CI), where they fail.
+ */
+import { Redis } from "ioredis"
+import { createServer } from "node:net"
+
+export const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379"
+export const redisRequired = process.env.REQUIRE_REDIS === "1"
+
+const probe = async (): Promise<string | undefined> => {
+  const client = new Redis(redisUrl, {
+    lazyConnect: true,
+    connectTimeout: 1_000,
+    commandTimeout: 1_000,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    retryStrategy: () => null
+  })
+  let firstError: Error | undefined
+  client.on("error", (error: Error) => {
+    firstError ??= error
+  })
+  try {
+    await client.connect()
+    await client.ping()
+    return undefined
+  } catch (error) {
+    return (firstError ?? (error instanceof Error ? error : new Error(String(error)))).message
+  } finally {
+    client.disconnect()
+  }
+}
+
+/** Why Redis cannot be used, or `undefined` when it answers. */
+export const redisUnavailable: string | undefined = await probe()
+
+if (redisUnavailable !== undefined && !redisRequired) {
+  console.warn(`Redis tests SKIPPED: no Redis at ${redisUrl} (${redisUnavailable}). Set REQUIRE_REDIS=1 to fail instead.`)
+}
+
+let counter = 0
+/** A key prefix no other test (or earlier run) uses. */
+export const uniquePrefix = (name: string): string =>
+  `test:resilience:${name}:${process.pid}:${Date.now()}:${counter++}:`
+
+/** Deletes every key under `prefix` (token buckets have no TTL). */
+export const deleteKeys = async (prefix: string): Promise<void> => {
+  const client = new Redis(redisUrl, { maxRetriesPerRequest: 0, commandTimeout: 2_000 })
+  client.on("error", () => {})
+  try {
+    let cursor = "0"
+    do {
+      const [next, keys] = await client.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 500)
+      if (keys.length > 0) await client.del(...keys)
+      cursor = next
+    } while (cursor !== "0")
+  } finally {
+    await client.quit().catch(() => client.disconnect())
+  }
+}
+
+/** A local TCP port nothing listens on: bound, then closed. */
+export const closedPort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      const port = typeof address === "object" && address !== null ? address.port : 0
+      server.close(() => resolve(port))
+    })
+  })
