@@ -1,0 +1,87 @@
+import type { RateLimiterStore } from "@effect/experimental/RateLimiter"
+import type { Layer, Scope } from "effect"
+import { Context, Effect } from "effect"
+import { describe, expectTypeOf, it } from "vitest"
+import type { InvalidOptions, RateLimited } from "../../src/Errors.js"
+import * as RateLimit from "../../src/RateLimit.js"
+import * as RateLimitRedis from "../../src/RateLimitRedis.js"
+
+class Boom {
+  readonly _tag = "Boom"
+}
+declare const call: Effect.Effect<number, Boom, "Http">
+declare const limiter: RateLimit.RateLimit
+declare const perTenant: RateLimit.RateLimit<string>
+declare const gate: RateLimit.Gate
+class ApiLimit extends Context.Tag("test/ApiLimit")<ApiLimit, RateLimit.RateLimit<string>>() {}
+class ApiGate extends Context.Tag("test/ApiGate")<ApiGate, RateLimit.Gate>() {}
+
+describe("RateLimit", () => {
+  it("make needs the experimental RateLimiterStore and may fail with InvalidOptions", () => {
+    expectTypeOf(RateLimit.make({ name: "a", key: "k", limit: 1, window: "1 second" })).toEqualTypeOf<
+      Effect.Effect<RateLimit.RateLimit<void>, InvalidOptions, RateLimiterStore>
+    >()
+  })
+
+  it("a key function fixes the argument type", () => {
+    expectTypeOf(RateLimit.make({ name: "a", key: (tenant: string) => tenant, limit: 1, window: "1 second" }))
+      .toEqualTypeOf<Effect.Effect<RateLimit.RateLimit<string>, InvalidOptions, RateLimiterStore>>()
+  })
+
+  it("gate needs a GateStore and a Scope", () => {
+    expectTypeOf(RateLimit.gate({ name: "a", key: "k" })).toEqualTypeOf<
+      Effect.Effect<RateLimit.Gate<void>, InvalidOptions, RateLimit.GateStore | Scope.Scope>
+    >()
+  })
+
+  it("protect adds RateLimited to E and leaves A and R", () => {
+    expectTypeOf(call.pipe(RateLimit.protect(limiter))).toEqualTypeOf<Effect.Effect<number, Boom | RateLimited, "Http">>()
+    expectTypeOf(RateLimit.protect(call, gate)).toEqualTypeOf<Effect.Effect<number, Boom | RateLimited, "Http">>()
+    expectTypeOf(call.pipe(limiter.protect)).toEqualTypeOf<Effect.Effect<number, Boom | RateLimited, "Http">>()
+    expectTypeOf(call.pipe(RateLimit.protect(perTenant, "tenant-a"))).toEqualTypeOf<
+      Effect.Effect<number, Boom | RateLimited, "Http">
+    >()
+  })
+
+  it("protect through a tag adds the tag to R", () => {
+    expectTypeOf(call.pipe(RateLimit.protect(ApiLimit, "t"), RateLimit.protect(ApiGate))).toEqualTypeOf<
+      Effect.Effect<number, Boom | RateLimited, "Http" | ApiLimit | ApiGate>
+    >()
+    expectTypeOf(RateLimit.protect(call, ApiLimit, "t")).toEqualTypeOf<
+      Effect.Effect<number, Boom | RateLimited, "Http" | ApiLimit>
+    >()
+  })
+
+  it("the key arguments are checked", () => {
+    // @ts-expect-error a per-tenant limiter needs the tenant
+    RateLimit.protect(perTenant)
+    // @ts-expect-error a fixed-key limiter takes no argument
+    RateLimit.protect(limiter, "tenant-a")
+    // @ts-expect-error the tenant is a string
+    RateLimit.protect(perTenant, 42)
+  })
+
+  it("layers carry InvalidOptions and their store requirement", () => {
+    expectTypeOf(RateLimit.layer(ApiLimit, { name: "a", key: (t) => t, limit: 1, window: "1 second" })).toEqualTypeOf<
+      Layer.Layer<ApiLimit, InvalidOptions, RateLimiterStore>
+    >()
+    expectTypeOf(RateLimit.layerGate(ApiGate, { name: "a", key: "k" })).toEqualTypeOf<
+      Layer.Layer<ApiGate, InvalidOptions, RateLimit.GateStore>
+    >()
+    expectTypeOf(RateLimit.layerMemory).toEqualTypeOf<Layer.Layer<RateLimiterStore | RateLimit.GateStore>>()
+    expectTypeOf(RateLimitRedis.layer({ url: "redis://127.0.0.1:6379" })).toEqualTypeOf<
+      Layer.Layer<RateLimiterStore | RateLimit.GateStore, InvalidOptions>
+    >()
+  })
+
+  it("providing the memory stores removes the requirement", () => {
+    const program = Effect.scoped(
+      Effect.gen(function*() {
+        const l = yield* RateLimit.make({ name: "a", key: "k", limit: 1, window: "1 second" })
+        const g = yield* RateLimit.gate({ name: "a", key: "k" })
+        return yield* call.pipe(RateLimit.protect(l), RateLimit.protect(g))
+      })
+    ).pipe(Effect.provide(RateLimit.layerMemory))
+    expectTypeOf(program).toEqualTypeOf<Effect.Effect<number, Boom | RateLimited | InvalidOptions, "Http">>()
+  })
+})
