@@ -66,10 +66,10 @@ export const make = <Args = void>(
 
       // A refusal ("fail" mode) is a value; a store error stays an error, for the store health check.
       const take = (storeKey: string) =>
-        Effect.catchAll(
-          Effect.map(consume(storeKey, 1, onExceeded), Either.right),
-          (error) => error.reason === "Exceeded" ? Effect.succeed(Either.left(error)) : Effect.fail(error)
-        )
+        Effect.matchEffect(consume(storeKey, 1, onExceeded), {
+          onFailure: (error) => error.reason === "Exceeded" ? Effect.succeed(Either.left(error)) : Effect.fail(error),
+          onSuccess: (result) => Effect.succeed(Either.right(result))
+        })
 
       // The experimental RateLimiter has no refund: a token is given back by consuming -1 through the
       // same store ("delay" mode, so it is never refused). Fixed window: the counter and its TTL step
