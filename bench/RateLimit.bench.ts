@@ -9,7 +9,9 @@ import { bench, describe } from "vitest"
 import * as RateLimit from "../src/RateLimit.js"
 
 const scope = Effect.runSync(Scope.make())
-const build = <A, E>(effect: Effect.Effect<A, E, RateLimit.GateStore | Scope.Scope | import("@effect/experimental/RateLimiter").RateLimiterStore>) =>
+const build = <A, E>(
+  effect: Effect.Effect<A, E, RateLimit.GateStore | Scope.Scope | RateLimiter.RateLimiterStore>
+) =>
   Effect.runSync(Effect.provide(Scope.extend(effect, scope), Layer.fresh(RateLimit.layerMemory)))
 
 const huge = { limit: 1_000_000_000, window: "1 second" } as const

@@ -121,7 +121,10 @@ export declare namespace RateLimit {
    * @category models
    */
   export interface Options<Args = void> {
-    /** Names the limiter in errors (`RateLimited.provider`), metrics (tag `limiter`) and logs; part of the store key. */
+    /**
+     * Names the limiter in errors (`RateLimited.provider`), metrics (tag `limiter`) and logs; part of the
+     * store key.
+     */
     readonly name: string
     /**
      * The quota a call spends: a fixed string (one provider API key shared by every caller), or a
@@ -290,8 +293,9 @@ export interface GateStoreError {
  *   window: "1 minute",
  *   onExceeded: "fail"
  * })
- * const program = Effect.flatMap(perTenant, (limiter) => Effect.succeed("ok").pipe(RateLimit.protect(limiter, "tenant-a")))
- *   .pipe(Effect.provide(RateLimit.layerStoreMemory))
+ * const program = Effect.flatMap(perTenant, (limiter) =>
+ *   Effect.succeed("ok").pipe(RateLimit.protect(limiter, "tenant-a"))
+ * ).pipe(Effect.provide(RateLimit.layerStoreMemory))
  * ```
  *
  * @since 0.1.0
@@ -310,8 +314,12 @@ export const make: <Args = void>(
  * import * as RateLimit from "effect-resilience/RateLimit"
  *
  * class StripeLimit extends Context.Tag("app/StripeLimit")<StripeLimit, RateLimit.RateLimit>() {}
- * const StripeLimitLive = RateLimit.layer(StripeLimit, { name: "stripe", key: "sk-live", limit: 100, window: "1 second" })
- *   .pipe(Layer.provide(RateLimit.layerStoreMemory))
+ * const StripeLimitLive = RateLimit.layer(StripeLimit, {
+ *   name: "stripe",
+ *   key: "acct_1",
+ *   limit: 100,
+ *   window: "1 second"
+ * }).pipe(Layer.provide(RateLimit.layerStoreMemory))
  * ```
  *
  * @since 0.1.0
@@ -353,7 +361,9 @@ export const gate: <Args = void>(
  * import * as RateLimit from "effect-resilience/RateLimit"
  *
  * class CrmGate extends Context.Tag("app/CrmGate")<CrmGate, RateLimit.Gate>() {}
- * const CrmGateLive = RateLimit.layerGate(CrmGate, { name: "crm", key: "crm" }).pipe(Layer.provide(RateLimit.layerGateMemory))
+ * const CrmGateLive = RateLimit.layerGate(CrmGate, { name: "crm", key: "crm" }).pipe(
+ *   Layer.provide(RateLimit.layerGateMemory)
+ * )
  * ```
  *
  * @since 0.1.0

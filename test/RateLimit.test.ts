@@ -156,7 +156,13 @@ describe("RateLimit", () => {
 
   it.effect("refund - a call interrupted while waiting for its token gives it back and never runs", () =>
     Effect.gen(function*() {
-      const limiter = yield* RateLimit.make({ name: "api", key: "k", limit: 1, window: "1 second", maxWait: "3 seconds" })
+      const limiter = yield* RateLimit.make({
+        name: "api",
+        key: "k",
+        limit: 1,
+        window: "1 second",
+        maxWait: "3 seconds"
+      })
       const { call, times } = yield* scripted()
       yield* call.pipe(limiter.protect) // t=0, bucket empty
       const waiting = yield* Effect.fork(call.pipe(limiter.protect)) // would run at 1000
@@ -198,16 +204,13 @@ describe("RateLimit", () => {
     }))
 
   describe("store down", () => {
-    const brokenStore = (calls: Ref.Ref<number>) =>
-      Layer.succeed(
-        RateLimiterStore,
-        RateLimiterStore.of({
-          fixedWindow: () =>
-            Effect.zipRight(Ref.update(calls, (n) => n + 1), Effect.fail(new RateLimiter.RateLimitStoreError({ message: "down" }))),
-          tokenBucket: () =>
-            Effect.zipRight(Ref.update(calls, (n) => n + 1), Effect.fail(new RateLimiter.RateLimitStoreError({ message: "down" })))
-        })
+    const brokenStore = (calls: Ref.Ref<number>) => {
+      const down = Effect.zipRight(
+        Ref.update(calls, (n) => n + 1),
+        Effect.fail(new RateLimiter.RateLimitStoreError({ message: "down" }))
       )
+      return Layer.succeed(RateLimiterStore, RateLimiterStore.of({ fixedWindow: () => down, tokenBucket: () => down }))
+    }
 
     it.effect("allow (default) - calls go through, one warning per outage, the store is skipped for a second", () =>
       Effect.gen(function*() {
@@ -222,18 +225,24 @@ describe("RateLimit", () => {
           expect(yield* Ref.get(calls)).toBe(2)
         }).pipe(Effect.provide(Layer.merge(brokenStore(calls), logs.layer)))
         const warnings = (yield* logs.lines).filter((l) => l.startsWith("WARN"))
-        expect(warnings).toEqual(["WARN rate-limit limiter store for api is unreachable; letting calls through unlimited (fail open)"])
+        expect(warnings).toEqual([
+          "WARN rate-limit limiter store for api is unreachable; letting calls through unlimited (fail open)"
+        ])
       }))
 
     it.effect("reject - calls fail with RateLimited local and the effect does not run", () =>
       Effect.gen(function*() {
-        const calls = yield* Ref.make(0)
-        const limiter = yield* RateLimit.make({ name: "api", key: "k", limit: 1, window: "1 minute", onStoreError: "reject" })
+        const limiter = yield* RateLimit.make({
+          name: "api",
+          key: "k",
+          limit: 1,
+          window: "1 minute",
+          onStoreError: "reject"
+        })
         const { call, times } = yield* scripted()
         const refused = yield* Effect.flip(call.pipe(limiter.protect))
         expect(refused).toEqual(new RateLimited({ provider: "api", reason: "local" }))
         expect(yield* times).toEqual([])
-        void calls
       }).pipe(Effect.provide(Layer.unwrapEffect(Effect.map(Ref.make(0), brokenStore)))))
   })
 
@@ -284,7 +293,10 @@ describe("RateLimit", () => {
       Effect.gen(function*() {
         class Limit extends Context.Tag("test/Limit")<Limit, RateLimit.RateLimit>() {}
         const error = yield* Effect.flip(
-          Effect.provide(Limit, RateLimit.layer(Limit, { ...base, limit: 0 }).pipe(Layer.provide(RateLimit.layerStoreMemory)))
+          Effect.provide(
+            Limit,
+            RateLimit.layer(Limit, { ...base, limit: 0 }).pipe(Layer.provide(RateLimit.layerStoreMemory))
+          )
         )
         expect(error.message).toBe("RateLimit.make: option limit must be an integer >= 1, got 0")
       }))
@@ -295,7 +307,7 @@ describe("RateLimit.gate", () => {
   const tooMany = (seconds: number) =>
     new RateLimited({ provider: "crm", reason: "provider", retryAfter: Duration.seconds(seconds) })
 
-  it.scoped("gate - the first 429 closes it and the other 99 callers send nothing until it reopens, released staggered", () =>
+  it.scoped("gate - the first 429 closes it; the other 99 callers send nothing until it reopens, then staggered", () =>
     Effect.gen(function*() {
       const gate = yield* RateLimit.gate({ name: "crm", key: "crm", releaseOver: "1 second" })
       const { call, times } = yield* scripted((i) => (i === 0 ? tooMany(10) : undefined))
@@ -351,7 +363,12 @@ describe("RateLimit.gate", () => {
       expect(yield* gate.closedFor()).toEqual(Option.some(Duration.seconds(30)))
       yield* TestClock.adjust("30 seconds")
       expect(yield* gate.closedFor()).toEqual(Option.none())
-      const unavailable = new Unavailable({ provider: "crm", reason: "status", status: 503, retryAfter: Duration.seconds(5) })
+      const unavailable = new Unavailable({
+        provider: "crm",
+        reason: "status",
+        status: 503,
+        retryAfter: Duration.seconds(5)
+      })
       yield* Effect.either(Effect.fail(unavailable).pipe(gate.protect))
       expect(yield* gate.closedFor()).toEqual(Option.some(Duration.seconds(5)))
     }).pipe(Effect.provide(RateLimit.layerGateMemory)))
@@ -405,7 +422,13 @@ describe("RateLimit.gate", () => {
 
   it.scoped("gate and limiter - the gate outside the limiter spends no token while closed", () =>
     Effect.gen(function*() {
-      const limiter = yield* RateLimit.make({ name: "crm", key: "crm", limit: 1, window: "1 minute", onExceeded: "fail" })
+      const limiter = yield* RateLimit.make({
+        name: "crm",
+        key: "crm",
+        limit: 1,
+        window: "1 minute",
+        onExceeded: "fail"
+      })
       const gate = yield* RateLimit.gate({ name: "crm", key: "crm", maxWait: 0 })
       yield* gate.close("5 seconds")
       const refused = yield* Effect.flip(Effect.void.pipe(RateLimit.protect(limiter), RateLimit.protect(gate)))
@@ -423,7 +446,10 @@ describe("RateLimit.gate", () => {
         RateLimit.layer(CrmLimit, { name: "crm", key: (t) => t, limit: 1, window: "1 minute", onExceeded: "fail" })
       ).pipe(Layer.provide(RateLimit.layerMemory))
       const once = Effect.succeed("ok").pipe(RateLimit.protect(CrmLimit, "a"), RateLimit.protect(CrmGate))
-      expect(yield* Effect.provide(Effect.zip(once, Effect.either(RateLimit.protect(Effect.succeed(1), CrmLimit, "a"))), layer))
-        .toEqual(["ok", Either.left(new RateLimited({ provider: "crm", reason: "local", retryAfter: Duration.minutes(1) }))])
+      const twice = Effect.zip(once, Effect.either(RateLimit.protect(Effect.succeed(1), CrmLimit, "a")))
+      expect(yield* Effect.provide(twice, layer)).toEqual([
+        "ok",
+        Either.left(new RateLimited({ provider: "crm", reason: "local", retryAfter: Duration.minutes(1) }))
+      ])
     }))
 })

@@ -112,18 +112,24 @@ describe("RateLimitRedis (Redis down: a closed port)", () => {
     )
   }))
 
-  it.scopedLive("allow (default) - calls go through in bounded time with one warning; reject - they fail with RateLimited", () =>
+  it.scopedLive("allow - calls go through in bounded time, one warning; reject - they fail with RateLimited", () =>
     Effect.gen(function*() {
       const port = yield* Effect.promise(closedPort)
       const warnings = yield* captureWarnings
       const stores = yield* instance({ url: `redis://127.0.0.1:${port}`, timeout: "200 millis" })
-      const open = yield* Effect.provide(RateLimit.make({ name: "open", key: "k", limit: 1, window: "1 minute" }), stores)
+      const open = yield* Effect.provide(
+        RateLimit.make({ name: "open", key: "k", limit: 1, window: "1 minute" }),
+        stores
+      )
       const closed = yield* Effect.provide(
         RateLimit.make({ name: "closed", key: "k", limit: 1, window: "1 minute", onStoreError: "reject" }),
         stores
       )
       const gate = yield* Effect.provide(RateLimit.gate({ name: "gate", key: "k" }), stores)
-      const strictGate = yield* Effect.provide(RateLimit.gate({ name: "strict", key: "k", onStoreError: "reject" }), stores)
+      const strictGate = yield* Effect.provide(
+        RateLimit.gate({ name: "strict", key: "k", onStoreError: "reject" }),
+        stores
+      )
 
       const [waited, results] = yield* elapsedMillis(
         Effect.all([
@@ -155,8 +161,12 @@ describe("RateLimitRedis (Redis down: a closed port)", () => {
       )
       const error = yield* Effect.flip(Effect.provide(Limit, layer))
       expect(error._tag).toBe("InvalidOptions")
-      expect(error.message).toBe("RateLimitRedis.layerStore: option url must be a redis:// or rediss:// URL, got \"http:\"")
-      const garbage = yield* Effect.flip(Layer.build(RateLimitRedis.layerGate({ url: "::secret::" })).pipe(Effect.scoped))
+      expect(error.message).toBe(
+        "RateLimitRedis.layerStore: option url must be a redis:// or rediss:// URL, got \"http:\""
+      )
+      const garbage = yield* Effect.flip(
+        Layer.build(RateLimitRedis.layerGate({ url: "::secret::" })).pipe(Effect.scoped)
+      )
       expect(garbage.message).not.toContain("secret")
     }))
 })

@@ -139,7 +139,11 @@ const isGuardOrTag = (u: unknown): boolean => isRateLimit(u) || isGate(u) || Con
 
 export const protect = dual(
   (args: IArguments) => Effect.isEffect(args[0]) && !isGuardOrTag(args[0]),
-  (self: Effect.Effect<unknown, unknown, unknown>, guard: unknown, args?: unknown): Effect.Effect<unknown, unknown, unknown> =>
+  (
+    self: Effect.Effect<unknown, unknown, unknown>,
+    guard: unknown,
+    args?: unknown
+  ): Effect.Effect<unknown, unknown, unknown> =>
     Context.isTag(guard)
       ? Effect.flatMap(guard as Context.Tag<unknown, Guard>, (g) => g.protect(self, args))
       : (guard as Guard).protect(self, args)

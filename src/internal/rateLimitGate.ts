@@ -185,7 +185,9 @@ export const make = <Args = void>(
           ? Effect.zipRight(
             Effect.annotateLogs(
               Effect.logWarning(
-                `rate-limit gate ${name} closed for ${Duration.format(Duration.millis(millis))}: callers wait instead of calling`
+                `rate-limit gate ${name} closed for ${
+                  Duration.format(Duration.millis(millis))
+                }: callers wait instead of calling`
               ),
               {
                 limiter: name,

@@ -66,7 +66,10 @@ const resolve = (module: string, o: RateLimitRedis.Options) => {
 const wholeMillis = (store: RateLimiter.RateLimiterStore["Type"]): RateLimiter.RateLimiterStore["Type"] =>
   RateLimiter.RateLimiterStore.of({
     fixedWindow: (o) =>
-      store.fixedWindow({ ...o, refillRate: Duration.millis(Math.max(1, Math.round(Duration.toMillis(o.refillRate)))) }),
+      store.fixedWindow({
+        ...o,
+        refillRate: Duration.millis(Math.max(1, Math.round(Duration.toMillis(o.refillRate))))
+      }),
     tokenBucket: store.tokenBucket
   })
 
@@ -117,7 +120,9 @@ const acquireClient = (redis: RedisOptions): Effect.Effect<GateRedis, never, Sco
     }),
     (client) =>
       Effect.promise(() =>
-        client.status === "ready" ? client.quit().then(() => undefined, () => client.disconnect()) : Promise.resolve(client.disconnect())
+        client.status === "ready"
+          ? client.quit().then(() => undefined, () => client.disconnect())
+          : Promise.resolve(client.disconnect())
       )
   )
 

@@ -36,7 +36,9 @@ const probe = async (): Promise<string | undefined> => {
 export const redisUnavailable: string | undefined = await probe()
 
 if (redisUnavailable !== undefined && !redisRequired) {
-  console.warn(`Redis tests SKIPPED: no Redis at ${redisUrl} (${redisUnavailable}). Set REQUIRE_REDIS=1 to fail instead.`)
+  console.warn(
+    `Redis tests SKIPPED: no Redis at ${redisUrl} (${redisUnavailable}). Set REQUIRE_REDIS=1 to fail instead.`
+  )
 }
 
 let counter = 0

@@ -35,7 +35,9 @@ describe("RateLimit", () => {
   })
 
   it("protect adds RateLimited to E and leaves A and R", () => {
-    expectTypeOf(call.pipe(RateLimit.protect(limiter))).toEqualTypeOf<Effect.Effect<number, Boom | RateLimited, "Http">>()
+    expectTypeOf(call.pipe(RateLimit.protect(limiter))).toEqualTypeOf<
+      Effect.Effect<number, Boom | RateLimited, "Http">
+    >()
     expectTypeOf(RateLimit.protect(call, gate)).toEqualTypeOf<Effect.Effect<number, Boom | RateLimited, "Http">>()
     expectTypeOf(call.pipe(limiter.protect)).toEqualTypeOf<Effect.Effect<number, Boom | RateLimited, "Http">>()
     expectTypeOf(call.pipe(RateLimit.protect(perTenant, "tenant-a"))).toEqualTypeOf<
