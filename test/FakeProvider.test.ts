@@ -210,6 +210,32 @@ describe("FakeProvider", () => {
       expect(yield* provider.sideEffects).toBe(2)
     })))
 
+  it.scopedLive("idempotency - a refusal before execution (401) is not stored, so the retry runs", () =>
+    withClient(Effect.gen(function*() {
+      const provider = yield* FakeProvider.make({
+        routes: [{
+          method: "POST",
+          path: "/v1/secure",
+          handler: (request) =>
+            request.headers["authorization"] === "Bearer fresh"
+              ? { status: 201, body: { ok: true } }
+              : { status: 401, body: { error: "expired_token" } }
+        }]
+      })
+      const secure = (token: string) =>
+        HttpClientRequest.post(`${provider.url}/v1/secure`).pipe(
+          HttpClientRequest.setHeader("Idempotency-Key", "same"),
+          HttpClientRequest.setHeader("Authorization", `Bearer ${token}`),
+          HttpClientRequest.bodyUnsafeJson({ amount: 1 })
+        )
+      expect(yield* statusOf(secure("stale"))).toBe(401)
+      const retried = yield* send(secure("fresh"))
+      expect(retried.status).toBe(201)
+      expect(retried.headers["idempotent-replayed"]).toBeUndefined()
+      expect(yield* statusOf(secure("fresh"))).toBe(201)
+      expect(yield* provider.sideEffects).toBe(1)
+    })))
+
   it.scopedLive("dropAfterCommit - the client sees ECONNRESET, the retry replays, exactly one side effect", () =>
     withClient(Effect.gen(function*() {
       const provider = yield* FakeProvider.make()

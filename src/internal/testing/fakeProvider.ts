@@ -165,6 +165,10 @@ const stored = (reply: Api.Reply): StoredReply => ({
   body: reply.body === undefined ? undefined : JSON.stringify(reply.body)
 })
 
+const refusedBeforeExecution = new Set([401, 403, 429])
+
+const isKept = (status: number): boolean => status < 500 && !refusedBeforeExecution.has(status)
+
 const toResponse = (reply: StoredReply): HttpServerResponse.HttpServerResponse =>
   reply.body === undefined
     ? HttpServerResponse.empty({ status: reply.status, headers: reply.headers })
@@ -214,8 +218,9 @@ export const make = (
     }
 
     // Same key: the stored reply, without running the handler again. A key still in flight answers 409 and
-    // a key reused for another request 422, as Stripe does. A 5xx or an interrupted handler is not
-    // stored, so the retry runs it again.
+    // a key reused for another request 422, as Stripe does. Like Stripe, a reply is kept only when the
+    // endpoint ran: a 5xx, an interrupted handler, or a refusal before execution (401, 403, 429) is not
+    // stored, so a retry after a credential refresh or a back-off runs it again.
     const idempotent = (key: string, request: Api.RouteRequest): Effect.Effect<StoredReply> => {
       const fingerprint = `${request.method} ${request.path} ${request.text}`
       return Effect.flatten(Ref.modify(keys, (map): [Effect.Effect<StoredReply>, Map<string, Idempotency>] => {
@@ -225,7 +230,7 @@ export const make = (
             Effect.onExit((exit) =>
               Ref.update(keys, (current) => {
                 const next = new Map(current)
-                if (Exit.isSuccess(exit) && exit.value.status < 500) next.set(key, { fingerprint, reply: exit.value })
+                if (Exit.isSuccess(exit) && isKept(exit.value.status)) next.set(key, { fingerprint, reply: exit.value })
                 else next.delete(key)
                 return next
               })
