@@ -5,7 +5,8 @@
  * Fallback, Timeout.total, Retry, CircuitBreaker, RateLimit, Bulkhead, Timeout.attempt, the call.
  *
  * Modules that need optional peers are not re-exported here, so importing the barrel never loads
- * them: `effect-resilience/HttpProviderNode` (needs `@effect/platform-node`) and
+ * them: `effect-resilience/HttpProviderNode` (needs `@effect/platform-node`),
+ * `effect-resilience/RateLimitRedis` (needs `ioredis`) and
  * `effect-resilience/testing` (the scripted client, the fake provider server and chaos).
  *
  * @since 0.1.0
@@ -35,6 +36,11 @@ export * as Errors from "./Errors.js"
  * @since 0.1.0
  */
 export * as HttpProvider from "./HttpProvider.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as RateLimit from "./RateLimit.js"
 
 /**
  * @since 0.1.0
