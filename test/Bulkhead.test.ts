@@ -14,7 +14,8 @@ import {
   Option,
   Random,
   Ref,
-  TestClock
+  TestClock,
+  Tracer
 } from "effect"
 import * as Bulkhead from "../src/Bulkhead.js"
 import { BulkheadFull, InvalidOptions } from "../src/Errors.js"
@@ -367,6 +368,33 @@ describe("Bulkhead", () => {
           "WARN bulkhead noisy is full, rejecting calls: no free slot and no room in the queue",
           "INFO bulkhead noisy has a free slot again (rejected 5 calls while full)"
         ])
+      }))
+  })
+
+  describe("tracing", () => {
+    it.scoped("a traced caller that waits gets a Bulkhead.wait span; an admitted one does not", () =>
+      Effect.gen(function*() {
+        const base = yield* Effect.tracer
+        const spans: Array<string> = []
+        const recording = Tracer.make({
+          span: (name, ...rest) => {
+            spans.push(name)
+            return base.span(name, ...rest)
+          },
+          context: (f, fiber) => base.context(f, fiber)
+        })
+        const bulkhead = yield* Bulkhead.make({ name: "traced", maxConcurrent: 1, maxQueued: 1 })
+        const traced = <A, E>(name: string, effect: Effect.Effect<A, E>) =>
+          Effect.withSpan(bulkhead(effect), name).pipe(Effect.withTracer(recording))
+        const gate = yield* Deferred.make<void>()
+        const first = yield* Effect.fork(traced("first", Deferred.await(gate)))
+        yield* until(bulkhead, (s) => s.active === 1)
+        const second = yield* Effect.fork(traced("second", Effect.void))
+        yield* until(bulkhead, (s) => s.queued === 1)
+        yield* Deferred.succeed(gate, void 0)
+        yield* Fiber.join(first)
+        yield* Fiber.join(second)
+        expect(spans).toEqual(["first", "second", "Bulkhead.wait"])
       }))
   })
 

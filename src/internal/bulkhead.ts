@@ -1,15 +1,17 @@
 import type * as Cause from "effect/Cause"
 import type * as Clock from "effect/Clock"
-import type * as Context from "effect/Context"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as MetricLabel from "effect/MetricLabel"
+import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as RcMap from "effect/RcMap"
 import * as Scope from "effect/Scope"
+import * as Tracer from "effect/Tracer"
 import type * as Api from "../Bulkhead.js"
 import { BulkheadFull, type InvalidOptions } from "../Errors.js"
 import { Waiter, WaiterQueue } from "./bulkheadQueue.js"
@@ -79,6 +81,7 @@ class BulkheadState {
   readonly reasonLabels: Record<Reason, ReadonlyArray<MetricLabel.MetricLabel>>
   readonly release: Effect.Effect<void>
   readonly stats: Effect.Effect<Api.Bulkhead.Stats>
+  readonly spanOptions: { readonly attributes: Record<string, string> }
 
   constructor(
     readonly config: Config,
@@ -92,6 +95,7 @@ class BulkheadState {
       "queue-timeout": [...labels, MetricLabel.make("reason", "queue-timeout")]
     }
     this.release = Effect.suspend(() => this.releaseUnsafe())
+    this.spanOptions = { attributes: { "bulkhead.name": config.name } }
     this.stats = Effect.sync(() => ({
       active: this.active,
       queued: this.queue.length,
@@ -115,7 +119,15 @@ class BulkheadState {
       }
       if (this.queue.length >= this.config.maxQueued) return this.reject("queue-full")
       const waiter = new Waiter()
-      return Effect.matchCauseEffect(restore(Effect.async<void, BulkheadFull>((resume) => this.enter(waiter, resume))), {
+      const wait = Effect.async<void, BulkheadFull>((resume) => this.enter(waiter, resume))
+      // Time in the queue is what a trace should show, so a waiting caller that is traced gets a
+      // child span; untraced callers do not pay for a root span nobody will look at.
+      const traced = Effect.contextWithEffect((context: Context.Context<never>) =>
+        Option.isSome(Context.getOption(context, Tracer.ParentSpan))
+          ? Effect.withSpan(wait, "Bulkhead.wait", this.spanOptions)
+          : wait
+      )
+      return Effect.matchCauseEffect(restore(traced), {
         onFailure: (cause) => this.abandon(waiter, cause),
         // The slot is ours from the moment of the grant; `ensuring` takes over its release.
         onSuccess: () => Effect.ensuring(restore(self), this.release)
