@@ -160,6 +160,10 @@ export interface KeyedBulkhead<K extends string | number = string> {
  * integer >= 1, `maxQueued` not an integer >= 0, `queueTimeout` not a finite duration > 0, or
  * `name` is empty.
  *
+ * The scope owns the fiber that enforces `queueTimeout`: once it closes, calls still get slots in
+ * order as running ones end, but queued calls no longer time out. Close it when the bulkhead is no
+ * longer used (a `layer` does this for you).
+ *
  * @example
  * ```ts
  * import { Effect } from "effect"
