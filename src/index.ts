@@ -1,8 +1,8 @@
 /**
  * effect-resilience: typed resilience for Effect programs that call services they do not control.
  *
- * Every guard is usable alone and composes in the order DESIGN.md gives (outermost first):
- * Fallback, Timeout.total, Retry, CircuitBreaker, RateLimit, Bulkhead, Timeout.attempt, the call.
+ * Every guard is usable alone and composes in this order (outermost first): your fallback (a
+ * `catchTags`), Timeout.total, Retry, CircuitBreaker, RateLimit, Bulkhead, Timeout.attempt, the call.
  *
  * Modules that need optional peers are not re-exported here, so importing the barrel never loads
  * them: `effect-resilience/HttpProviderNode` (needs `@effect/platform-node`),
@@ -16,6 +16,11 @@
  * @since 0.1.0
  */
 export * as Backoff from "./Backoff.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Bulkhead from "./Bulkhead.js"
 
 /**
  * @since 0.1.0
