@@ -1,10 +1,11 @@
 /**
  * Memory of keyed breakers: heap per idle keyed breaker at 100,000 keys (target <= 1 KB per key), and
- * the heap once they are evicted, side by side with the heap before any key existed.
+ * the heap once they are evicted, side by side with the heap before any key existed. Time is a
+ * `TestClock`, so no key expires while the others are created, however slow the machine.
  *
  * Run: `node --expose-gc --import tsx bench/CircuitBreaker.memory.ts`
  */
-import { Effect, Scope } from "effect"
+import { Effect, Scope, TestClock, TestContext } from "effect"
 import * as CircuitBreaker from "../src/CircuitBreaker.js"
 
 const KEYS = 100_000
@@ -20,7 +21,7 @@ const heap = () => {
   for (let i = 0; i < 3; i++) gc()
   return process.memoryUsage().heapUsed
 }
-const kb = (bytes: number) => `${(bytes / 1024).toFixed(0)} KB`.padStart(10)
+const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`.padStart(10)
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`.padStart(10)
 
 const main = Effect.gen(function*() {
@@ -35,7 +36,7 @@ const main = Effect.gen(function*() {
   )
   // warm up: one key through its whole life, so code and shared structures are not counted per key
   yield* perKey.protect(Effect.void, "warm-up")
-  yield* Effect.sleep(TTL_MS + 500)
+  yield* TestClock.adjust(TTL_MS + 500)
 
   const before = heap()
   yield* Effect.forEach(
@@ -46,12 +47,12 @@ const main = Effect.gen(function*() {
   const idle = heap()
   const keysLive = (yield* perKey.keys).length
 
-  yield* Effect.sleep(TTL_MS + 1_000)
+  yield* TestClock.adjust(TTL_MS + 1_000)
   const evicted = heap()
   const keysAfter = (yield* perKey.keys).length
   yield* Scope.close(scope, Effect.void.pipe(Effect.exit) as never)
 
-  const perKeyBytes = (idle - before) / KEYS
+  const perKeyBytes = (idle - before) / keysLive
   console.log(`keyed breakers, ${KEYS.toLocaleString("en")} keys, consecutive(5), idleTimeToLive ${TTL_MS} ms`)
   console.log(`  heap before (baseline)       ${mb(before)}`)
   console.log(`  heap with ${KEYS} idle keys  ${mb(idle)}   (${keysLive} keys live)`)
@@ -60,4 +61,4 @@ const main = Effect.gen(function*() {
   console.log(`  left after eviction          ${kb(evicted - before)}   vs baseline`)
 })
 
-Effect.runPromise(main)
+Effect.runPromise(Effect.provide(main, TestContext.TestContext))

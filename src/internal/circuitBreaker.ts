@@ -15,7 +15,6 @@ import * as MetricLabel from "effect/MetricLabel"
 import type * as MetricState from "effect/MetricState"
 import * as Predicate from "effect/Predicate"
 import * as PubSub from "effect/PubSub"
-import * as RcMap from "effect/RcMap"
 import * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as Schema from "effect/Schema"
@@ -26,6 +25,7 @@ import type { Outcome } from "../CircuitBreaker.js"
 import { CircuitOpen, InvalidOptions, isRejected, isTransient, retryAfterOf } from "../Errors.js"
 import * as machine from "./circuitBreaker/machine.js"
 import { consecutive } from "./circuitBreaker/policy.js"
+import * as keyedMap from "./keyedMap.js"
 import * as options from "./options.js"
 
 export const TypeId: api.TypeId = Symbol.for("effect-resilience/CircuitBreaker") as api.TypeId
@@ -570,32 +570,24 @@ export const keyed = <K = string>(
     )
     const nameOf = opts.nameOf ?? ((key: K) => `${name}/${String(key)}`)
     const shared = yield* makeShared(resolved, true)
-    const map = yield* RcMap.make({
-      // Scope.addFinalizer rather than Effect.addFinalizer: the latter keeps the lookup fiber's FiberRefs
-      // alive for the finalizer (about 2 KB per key).
-      lookup: (key: K) =>
-        Effect.flatMap(Effect.orDie(makeBreaker(shared, nameOf(key), module)), (breaker) =>
-          Effect.flatMap(Effect.scope, (scope) =>
-            Effect.zipRight(
-              Effect.zipRight(
-                moveGauge(shared, undefined, breaker.core.state),
-                Scope.addFinalizer(scope, Effect.suspend(() => moveGauge(shared, breaker.core.state, undefined)))
-              ),
-              Effect.succeed(breaker as api.CircuitBreaker)
-            ))),
+    // The gauge follows each key's breaker: +1 in its state when built, -1 in its state when evicted.
+    const map = yield* keyedMap.make<K, BreakerImpl>({
+      lookup: (key) =>
+        Effect.tap(Effect.orDie(makeBreaker(shared, nameOf(key), module)), (breaker) =>
+          moveGauge(shared, undefined, breaker.core.state)),
+      release: (breaker) => moveGauge(shared, breaker.core.state, undefined),
       idleTimeToLive
     })
-    const get = (key: K) => RcMap.get(map, key)
     const protectKey: api.Keyed<K>["protect"] = dual(
       2,
       <A, E, R>(self: Effect.Effect<A, E, R>, key: K): Effect.Effect<A, E | CircuitOpen, R> =>
-        Effect.scoped(Effect.flatMap(get(key), (breaker) => breaker.protect(self)))
+        map.use(key, (breaker) => protectWith(breaker, self))
     )
     return {
-      get,
+      get: map.get,
       protect: protectKey,
       changes: Stream.fromPubSub(shared.pubsub),
-      keys: RcMap.keys(map)
+      keys: map.keys
     } satisfies api.Keyed<K>
   })
 

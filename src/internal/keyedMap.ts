@@ -161,7 +161,9 @@ class KeyedMapImpl<K, A, E> implements KeyedMap<K, A, E> {
         if (this.closed) return Effect.interrupt
         const entry = this.checkIn(key, clock.unsafeCurrentTimeMillis())
         return Effect.onExit(
-          Effect.flatMap(this.valueOf(key, entry, restore), (value) => restore(f(value))),
+          entry.building === undefined
+            ? restore(f(entry.value as A))
+            : Effect.flatMap(this.valueOf(key, entry, restore), (value) => restore(f(value))),
           () => this.checkOut(key, entry, clock)
         )
       })
