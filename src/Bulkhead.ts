@@ -26,7 +26,7 @@
  *
  * A bulkhead is a value, `Effect -> Effect`, built in a `Scope` (the scope owns the one fiber that
  * enforces `queueTimeout`). Per downstream, declare your own tag and build it with `layer`.
- * `keyed` gives one bulkhead per key (a tenant, a region) on effect's `RcMap`, evicting idle ones.
+ * `keyed` gives one bulkhead per key (a tenant, a region), evicting idle ones.
  *
  * Observability: gauges `resilience_bulkhead_active` and `resilience_bulkhead_queued` and the
  * counter `resilience_bulkhead_rejected_total` (with a `reason` tag), all tagged `bulkhead` (and
@@ -133,8 +133,9 @@ export declare namespace Bulkhead {
 
 /**
  * One bulkhead per key (per tenant, per region), each with the same options, so a tenant that
- * floods its own pool does not take slots from the others. Built on effect's `RcMap`: a key's
- * bulkhead lives while a call holds it and for `idleTimeToLive` after the last one ends.
+ * floods its own pool does not take slots from the others. A key's bulkhead lives while a call holds
+ * it and for `idleTimeToLive` after the last one ends; one sweeper fiber per keyed bulkhead evicts idle
+ * keys (no fiber per key). Keys are compared as JS `Map` keys.
  *
  * The bulkhead of key `k` is named `${name}/${k}` in errors and logs; its metrics carry the tags
  * `bulkhead=name` and `key=k`, so a dashboard can sum over keys. Each key seen adds metric series.

@@ -3,18 +3,19 @@ import type * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as MetricLabel from "effect/MetricLabel"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
-import * as RcMap from "effect/RcMap"
 import * as Scope from "effect/Scope"
 import * as Tracer from "effect/Tracer"
 import type * as Api from "../Bulkhead.js"
 import { BulkheadFull, type InvalidOptions } from "../Errors.js"
 import { Waiter, WaiterQueue } from "./bulkheadQueue.js"
+import * as keyedMap from "./keyedMap.js"
 import * as options from "./options.js"
 
 /** @internal */
@@ -325,25 +326,31 @@ export const keyed = <K extends string | number = string>(
         input.idleTimeToLive
       )
     }))
-    const map = yield* RcMap.make({
-      lookup: (key: K) =>
-        fromConfig({ ...config, name: `${config.name}/${key}` }, [
-          MetricLabel.make("bulkhead", config.name),
-          MetricLabel.make("key", String(key))
-        ]),
+    // A key's bulkhead lives in a Scope of its own (its queue-timeout reaper is forked there), closed
+    // when the key is evicted or the keyed bulkhead's scope closes.
+    const map = yield* keyedMap.make<K, readonly [Api.Bulkhead, Scope.CloseableScope]>({
+      lookup: (key) =>
+        Effect.flatMap(Scope.make(), (scope) =>
+          Effect.map(
+            Scope.extend(
+              fromConfig({ ...config, name: `${config.name}/${key}` }, [
+                MetricLabel.make("bulkhead", config.name),
+                MetricLabel.make("key", String(key))
+              ]),
+              scope
+            ),
+            (bulkhead) => [bulkhead, scope] as const
+          )),
+      release: ([, scope]) => Scope.close(scope, Exit.void),
       idleTimeToLive
     })
-    const get = (key: K) => RcMap.get(map, key)
-    // The key's bulkhead is held (not evictable) for exactly as long as the call waits or runs. A
-    // scope of our own, not `Effect.scoped`, so a `self` that needs a Scope still gets the caller's.
+    const get = (key: K) => Effect.map(map.get(key), ([bulkhead]) => bulkhead)
+    // The key's bulkhead is held (not evictable) for exactly as long as the call waits or runs; `self`
+    // runs with the caller's context (a Scope it needs is the caller's).
     const protectKey = dual(
       2,
       <A, E, R>(self: Effect.Effect<A, E, R>, key: K): Effect.Effect<A, E | BulkheadFull, R> =>
-        Effect.acquireUseRelease(
-          Scope.make(),
-          (scope) => Effect.flatMap(Scope.extend(get(key), scope), (bulkhead) => bulkhead(self)),
-          (scope, exit) => Scope.close(scope, exit)
-        )
+        map.use(key, ([bulkhead]) => bulkhead(self))
     )
-    return { name: config.name, get, protect: protectKey, keys: RcMap.keys(map) }
+    return { name: config.name, get, protect: protectKey, keys: map.keys }
   })
