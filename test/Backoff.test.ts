@@ -4,11 +4,9 @@ import {
   Clock,
   Duration,
   Effect,
-  Either,
   Exit,
   FastCheck,
   Fiber,
-  identity,
   Option,
   Random,
   Schedule,
@@ -18,6 +16,7 @@ import {
 } from "effect"
 import * as Backoff from "../src/Backoff.js"
 import { ClientError, InvalidOptions, RateLimited, Unavailable } from "../src/Errors.js"
+import { thrown, untyped } from "./support/invalidOptions.js"
 
 // Steps a schedule by hand, one input per step, as a driver would, from `from` on the clock: "done" when it
 // ends. Each delay must be the one the driver sleeps, `Duration.millis(start - now)` of the decision.
@@ -92,14 +91,6 @@ const expectSleptAsOutput = (times: ReadonlyArray<number>, outputs: ReadonlyArra
 }
 
 // The InvalidOptions `build` throws; the test fails if it returns or throws anything else.
-const thrown = (build: () => unknown): InvalidOptions => {
-  const error = Option.getOrUndefined(Either.getLeft(Either.try({ try: build, catch: identity })))
-  expect(error).toBeInstanceOf(InvalidOptions)
-  return error as InvalidOptions
-}
-
-// Options often come from configuration; validation must hold without the compiler's help.
-const untyped = (input: unknown): Duration.DurationInput => input as Duration.DurationInput
 
 describe("Backoff", () => {
   describe("sequences", () => {

@@ -19,6 +19,7 @@ import {
 } from "effect"
 import * as Backoff from "../src/Backoff.js"
 import * as CircuitBreaker from "../src/CircuitBreaker.js"
+import { thrown } from "./support/invalidOptions.js"
 import { BulkheadFull, CircuitOpen, ClientError, InvalidOptions, RateLimited, Unavailable } from "../src/Errors.js"
 
 const unavailable = new Unavailable({ provider: "p", reason: "status", status: 503 })
@@ -629,15 +630,6 @@ describe("CircuitBreaker", () => {
   describe("bad options", () => {
     const invalid = (build: () => Effect.Effect<unknown, InvalidOptions, any>) =>
       Effect.flip(Effect.scoped(Effect.suspend(build)))
-    const thrown = (f: () => unknown): InvalidOptions => {
-      try {
-        f()
-      } catch (error) {
-        if (error instanceof InvalidOptions) return error
-        throw error
-      }
-      throw new Error("expected InvalidOptions")
-    }
 
     it.effect("make - names the option and the value", () =>
       Effect.gen(function*() {

@@ -1,22 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Either } from "effect"
-import { InvalidOptions } from "../src/Errors.js"
 import * as Options from "../src/internal/options.js"
+import { thrown, untyped } from "./support/invalidOptions.js"
 
 const check = { module: "Test.make", option: "window" }
-
-// Options often come from configuration or untyped callers; the validators must hold without the compiler.
-const untyped = (input: unknown): Duration.DurationInput => input as Duration.DurationInput
-
-const thrown = (f: () => unknown): InvalidOptions => {
-  try {
-    f()
-  } catch (error) {
-    if (error instanceof InvalidOptions) return error
-    throw error
-  }
-  throw new Error("expected InvalidOptions to be thrown")
-}
 
 describe("options", () => {
   it("durations - NaN, negative, infinite and unparseable inputs are rejected, not clamped to zero", () => {

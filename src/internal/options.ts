@@ -71,6 +71,10 @@ export const threshold = (check: Check, value: number): number =>
 export const nonEmptyString = (check: Check, value: string): string =>
   typeof value === "string" && value.length > 0 ? value : reject(check, value, "a non-empty string")
 
+/** An option's validated value, or its default when it was left out. */
+export const orDefault = <A, B>(value: A | undefined, fallback: B, check: (value: A) => B): B =>
+  value === undefined ? fallback : check(value)
+
 /** Fails with any other rule a module needs ("cap must be >= base"). */
 export const invalid = (check: Check, value: unknown, expected: string): never => reject(check, value, expected)
 

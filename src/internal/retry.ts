@@ -14,8 +14,9 @@ import { isTransient, retryAfterOf } from "../Errors.js"
 import * as Deadline from "./deadline.js"
 import * as Options from "./options.js"
 import type * as Retry from "../Retry.js"
-import { isRetryBudget, orDefault } from "./retryBudget.js"
-import { eagerDual, spanEvent } from "./timeout.js"
+import { eagerDual } from "./eagerDual.js"
+import { isRetryBudget } from "./retryBudget.js"
+import { spanEvent } from "./spanEvent.js"
 
 type RetryOptions = Retry.Options<any, any>
 
@@ -64,13 +65,13 @@ interface Policy {
 
 const make = (options: RetryOptions | undefined): Policy => {
   const module = "Retry.transient"
-  const times = orDefault(
+  const times = Options.orDefault(
     options?.times,
     defaults.times,
     (n) => Options.integerAtLeast({ module, option: "times" }, n, 0)
   )
-  const name = orDefault(options?.name, defaults.name, (n) => Options.nonEmptyString({ module, option: "name" }, n))
-  const maxHint = orDefault(
+  const name = Options.orDefault(options?.name, defaults.name, (n) => Options.nonEmptyString({ module, option: "name" }, n))
+  const maxHint = Options.orDefault(
     options?.maxRetryAfter,
     defaults.maxRetryAfter,
     (d) => Options.nonNegativeDuration({ module, option: "maxRetryAfter" }, d)

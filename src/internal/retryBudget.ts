@@ -79,20 +79,16 @@ class Bucket {
   }
 }
 
-/** An option's validated value, or its default when it was left out. @internal */
-export const orDefault = <A, B>(value: A | undefined, fallback: B, check: (value: A) => B): B =>
-  value === undefined ? fallback : check(value)
-
 const make = (options: BudgetOptions | undefined): RetryBudget => {
   const module = "Retry.budget"
-  const name = orDefault(options?.name, defaults.name, (n) => Options.nonEmptyString({ module, option: "name" }, n))
-  const ratio = orDefault(options?.ratio, defaults.ratio, (r) => Options.ratio({ module, option: "ratio" }, r))
-  const minPerSecond = orDefault(
+  const name = Options.orDefault(options?.name, defaults.name, (n) => Options.nonEmptyString({ module, option: "name" }, n))
+  const ratio = Options.orDefault(options?.ratio, defaults.ratio, (r) => Options.ratio({ module, option: "ratio" }, r))
+  const minPerSecond = Options.orDefault(
     options?.minPerSecond,
     defaults.minPerSecond,
     (n) => Options.numberAtLeast({ module, option: "minPerSecond" }, n, 0)
   )
-  const ttl = orDefault(options?.ttl, defaults.ttl, (d) => Options.positiveDuration({ module, option: "ttl" }, d))
+  const ttl = Options.orDefault(options?.ttl, defaults.ttl, (d) => Options.positiveDuration({ module, option: "ttl" }, d))
   const ttlMillis = Duration.toMillis(ttl)
   const bucket = new Bucket(
     ttlMillis / SLOTS,

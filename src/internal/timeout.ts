@@ -6,7 +6,9 @@ import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import { Timeout } from "../Errors.js"
 import * as Deadline from "./deadline.js"
+import { eagerDual } from "./eagerDual.js"
 import * as Options from "./options.js"
+import { spanEvent } from "./spanEvent.js"
 
 /** @internal */
 export interface TimeoutOptions {
@@ -14,26 +16,6 @@ export interface TimeoutOptions {
 }
 
 type Scope = "attempt" | "total"
-
-/**
- * Builds a combinator that is both data-first and data-last, validating its options when it is
- * called (not when the returned function is applied), so bad options throw where they are written.
- *
- * @internal
- */
-export const eagerDual = <Args extends ReadonlyArray<unknown>, F extends (self: any) => any>(
-  build: (...args: Args) => F
-): any =>
-  function(...args: ReadonlyArray<unknown>) {
-    return Effect.isEffect(args[0]) ? build(...(args.slice(1) as unknown as Args))(args[0]) : build(...(args as Args))
-  }
-
-/** @internal */
-export const spanEvent = (name: string, attributes: Record<string, unknown>): Effect.Effect<void> =>
-  Effect.flatMap(Effect.option(Effect.currentSpan), (span) =>
-    Option.isNone(span)
-      ? Effect.void
-      : Effect.map(Clock.currentTimeNanos, (now) => span.value.event(name, now, attributes)))
 
 /**
  * The duration of the `Timeout.total` that set the active deadline. A guard that hits that deadline
