@@ -177,8 +177,10 @@ const program = Effect.gen(function*() {
   yield* Console.log("Boardly rotates the EU key; the vault already has the new one.")
   validKeys.set("eu", "key-eu-2")
   yield* Ref.set(vault, "key-eu-2")
-  yield* Console.log("read after one 401 and one refresh:", yield* board.item("c-eu-1", "eu"))
-  yield* Console.log("moved with the new key:", yield* board.proceed("c-eu-1", "doing", "eu"))
+  // An idempotent write: the 401 proves nothing was processed, so after one refresh the same
+  // Idempotency-Key is sent again with the new key and the move happens once.
+  yield* Console.log("moved after one 401 and one refresh:", yield* board.proceed("c-eu-1", "doing", "eu"))
+  yield* Console.log("read with the new key:", yield* board.item("c-eu-1", "eu"))
 
   const bad = yield* Effect.flip(board.item("c-eu-bad", "eu"))
   yield* Console.log("a card Boardly sends in a shape we do not accept:", bad.reason)
