@@ -7,22 +7,10 @@
  */
 import { Effect, Scope, TestClock, TestContext } from "effect"
 import * as CircuitBreaker from "../src/CircuitBreaker.js"
+import { heap, kb, mb } from "./support/heap.js"
 
 const KEYS = 100_000
 const TTL_MS = 2_000
-
-const gc = (globalThis as { gc?: () => void }).gc
-if (gc === undefined) {
-  console.error("run with: node --expose-gc --import tsx bench/CircuitBreaker.memory.ts")
-  process.exit(1)
-}
-
-const heap = () => {
-  for (let i = 0; i < 3; i++) gc()
-  return process.memoryUsage().heapUsed
-}
-const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`.padStart(10)
-const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`.padStart(10)
 
 const main = Effect.gen(function*() {
   const scope = yield* Scope.make()

@@ -4,8 +4,9 @@
  * **Why a client-side limit.** A provider's quota belongs to an API key, not to a process or a
  * customer. Spending it evenly (and per tenant, so one tenant cannot spend everyone's) is cheaper
  * than finding the edge with 429s. The counting is `@effect/experimental`'s `RateLimiter` (token
- * bucket and fixed window) over its `RateLimiterStore`: `layerStoreMemory` for one process, the
- * Redis store (`effect-resilience/RateLimitRedis`) to share one quota between replicas. This module
+ * bucket and fixed window) over a `RateLimiterStore`: `layerStoreMemory` for one process (ours, with
+ * memory bounded by the keys in use), the Redis store (`effect-resilience/RateLimitRedis`) to share
+ * one quota between replicas. This module
  * adds what a call site needs on top: a typed `RateLimited { reason: "local" }` instead of the
  * store's error, waits that respect the active `Timeout.total` deadline, tokens given back when a call
  * is interrupted before it ran, and a documented answer when the store is down.
@@ -375,8 +376,12 @@ export const layerGate: <I, Args = void>(
 ) => Layer.Layer<I, InvalidOptions, GateStore> = gateInternal.layer
 
 /**
- * The in-memory `RateLimiterStore` of `@effect/experimental`: quotas of one process, on `Clock` (so
- * `TestClock` drives them).
+ * The in-memory `RateLimiterStore`: quotas of one process, on `Clock` (so `TestClock` drives them).
+ * It counts as `@effect/experimental`'s in-memory store does, but forgets a key once its entry is at
+ * rest (a fixed window that has passed, a token bucket that has refilled): a sweeper deletes those once
+ * a minute, so a limiter keyed by tenant holds the tenants of the last window, not every tenant ever
+ * seen. Two stricter corner cases in the token bucket: a full bucket has no refill phase, and a refund
+ * never lifts it above its limit.
  *
  * @example
  * ```ts
@@ -391,7 +396,7 @@ export const layerGate: <I, Args = void>(
 export const layerStoreMemory: Layer.Layer<RateLimiter.RateLimiterStore> = memory.layerStoreMemory
 
 /**
- * Gate state of one process, on `Clock`.
+ * Gate state of one process, on `Clock`; reopened gates are deleted by a sweeper once a minute.
  *
  * @example
  * ```ts
@@ -403,10 +408,10 @@ export const layerStoreMemory: Layer.Layer<RateLimiter.RateLimiterStore> = memor
  * @since 0.1.0
  * @category layers
  */
-export const layerGateMemory: Layer.Layer<GateStore> = gateInternal.layerGateMemory
+export const layerGateMemory: Layer.Layer<GateStore> = memory.layerGateMemory
 
 /**
- * Both in-memory stores: what limiters and gates of one process need.
+ * Both in-memory stores, over one sweeper: what limiters and gates of one process need.
  *
  * @example
  * ```ts

@@ -39,33 +39,6 @@ export const GateStore: Context.Tag<RateLimit.GateStore, RateLimit.GateStore> = 
   RateLimit.GateStore
 >("effect-resilience/RateLimit/GateStore")
 
-/** One process: a map from key to the epoch millisecond (on `Clock`) at which its gate reopens. */
-export const layerGateMemory: Layer.Layer<RateLimit.GateStore> = Layer.sync(GateStore, () => {
-  const reopenAt = new Map<string, number>()
-  return GateStore.of({
-    closedFor: (key) =>
-      Effect.clockWith((clock) =>
-        Effect.sync(() => {
-          const at = reopenAt.get(key)
-          if (at === undefined) return 0
-          const left = at - clock.unsafeCurrentTimeMillis()
-          if (left > 0) return left
-          reopenAt.delete(key)
-          return 0
-        })
-      ),
-    close: (key, millis) =>
-      Effect.clockWith((clock) =>
-        Effect.sync(() => {
-          const until = clock.unsafeCurrentTimeMillis() + millis
-          if ((reopenAt.get(key) ?? 0) >= until) return false
-          reopenAt.set(key, until)
-          return true
-        })
-      )
-  })
-})
-
 /** The default signal: the provider's own word (a 429, or a 5xx that sent Retry-After). */
 export const defaultSignal = (error: unknown): Duration.Duration | undefined =>
   (Predicate.isTagged(error, "RateLimited") && Predicate.hasProperty(error, "reason") && error.reason === "provider") ||
