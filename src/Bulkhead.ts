@@ -137,8 +137,10 @@ export declare namespace Bulkhead {
  * it and for `idleTimeToLive` after the last one ends; one sweeper fiber per keyed bulkhead evicts idle
  * keys (no fiber per key). Keys are compared as JS `Map` keys.
  *
- * The bulkhead of key `k` is named `${name}/${k}` in errors and logs; its metrics carry the tags
- * `bulkhead=name` and `key=k`, so a dashboard can sum over keys. Each key seen adds metric series.
+ * The bulkhead of key `k` is named `${name}/${k}` in errors and logs. Metrics are the group's: one
+ * series tagged `bulkhead=name` whose gauges sum over the live keys (Effect's metric registry never
+ * forgets a series, so a series per tenant would grow with every tenant ever seen); `get(k).stats`
+ * gives one key's figures.
  *
  * @since 0.1.0
  * @category models

@@ -457,6 +457,38 @@ describe("Bulkhead", () => {
         expect(yield* tenants.keys).toEqual([])
       }))
 
+    it.scoped("metrics are the group's totals: one series whatever the number of keys", () =>
+      Effect.gen(function*() {
+        const name = "keyed-metrics"
+        const tenants = yield* Bulkhead.keyed({ name, maxConcurrent: 1, maxQueued: 1, idleTimeToLive: "1 minute" })
+        const gauge = (metric: Metric.Metric.Gauge<number>) =>
+          Effect.map(Metric.value(metric.pipe(Metric.tagged("bulkhead", name))), (state) => state.value)
+        const gates = yield* Effect.all([Deferred.make<void>(), Deferred.make<void>()])
+        const running = yield* Effect.forEach(
+          ["acme", "globex"] as const,
+          (tenant, i) => Effect.fork(tenants.protect(Deferred.await(gates[i]!), tenant))
+        )
+        const acme = yield* tenants.get("acme")
+        yield* until(acme, (s) => s.active === 1)
+        const waiting = yield* Effect.fork(tenants.protect(Effect.void, "acme"))
+        yield* until(acme, (s) => s.queued === 1)
+        const globex = yield* tenants.get("globex")
+        yield* until(globex, (s) => s.active === 1)
+        expect([yield* gauge(Bulkhead.metrics.active), yield* gauge(Bulkhead.metrics.queued)]).toEqual([2, 1])
+
+        yield* Effect.forEach(gates, (gate) => Deferred.succeed(gate, void 0))
+        yield* Fiber.joinAll([...running, waiting])
+        for (let i = 0; i < 100; i++) yield* tenants.protect(Effect.void, `tenant-${i}`)
+        expect([yield* gauge(Bulkhead.metrics.active), yield* gauge(Bulkhead.metrics.queued)]).toEqual([0, 0])
+        const series = (yield* Metric.snapshot).filter((pair) =>
+          pair.metricKey.name === "resilience_bulkhead_active" &&
+          pair.metricKey.tags.some((tag) => tag.key === "bulkhead" && tag.value === name)
+        )
+        expect(series.map((pair) => pair.metricKey.tags.map((tag) => `${tag.key}=${tag.value}`))).toEqual([
+          [`bulkhead=${name}`]
+        ])
+      }))
+
     it.scoped("a key used again after eviction gets a fresh bulkhead", () =>
       Effect.gen(function*() {
         const tenants = yield* Bulkhead.keyed({ name: "fresh", maxConcurrent: 1, idleTimeToLive: 0 })

@@ -62,6 +62,44 @@ const validate = (module: string, input: Api.Bulkhead.Options): Config => {
 }
 
 /**
+ * The metric series a bulkhead reports to: its own, or for a keyed bulkhead the group's, shared by
+ * every key. Effect's metric registry never forgets a series, so a series per tenant key would grow
+ * with every key ever seen; the group's totals (active and queued summed over the live keys) do not.
+ */
+class Series {
+  active = 0
+  queued = 0
+  // One array per series, reused on every update: `Metric.unsafeUpdate` caches its hook by the
+  // identity of the label array, so this keeps the metrics off the registry lookup path.
+  readonly reasonLabels: Record<Reason, ReadonlyArray<MetricLabel.MetricLabel>>
+
+  constructor(readonly labels: ReadonlyArray<MetricLabel.MetricLabel>) {
+    this.reasonLabels = {
+      "queue-full": [...labels, MetricLabel.make("reason", "queue-full")],
+      "queue-timeout": [...labels, MetricLabel.make("reason", "queue-timeout")]
+    }
+    metrics.active.unsafeUpdate(0, labels)
+    metrics.queued.unsafeUpdate(0, labels)
+    metrics.rejected.unsafeUpdate(0, this.reasonLabels["queue-full"])
+    metrics.rejected.unsafeUpdate(0, this.reasonLabels["queue-timeout"])
+  }
+
+  addActive(delta: number): void {
+    this.active += delta
+    metrics.active.unsafeUpdate(this.active, this.labels)
+  }
+
+  addQueued(delta: number): void {
+    this.queued += delta
+    metrics.queued.unsafeUpdate(this.queued, this.labels)
+  }
+
+  reject(reason: Reason): void {
+    metrics.rejected.unsafeUpdate(1, this.reasonLabels[reason])
+  }
+}
+
+/**
  * The state of one bulkhead. Every method below runs synchronously, so each one is atomic with
  * respect to every other fiber; the comments give the invariants the races rely on.
  *
@@ -79,22 +117,17 @@ class BulkheadState {
   readonly queue = new WaiterQueue()
   /** Resumes the reaper when it is parked on an empty queue. */
   wakeReaper: (() => void) | undefined = undefined
-  readonly reasonLabels: Record<Reason, ReadonlyArray<MetricLabel.MetricLabel>>
+  /** The queue length last reported to the series. */
+  reportedQueued = 0
   readonly release: Effect.Effect<void>
   readonly stats: Effect.Effect<Api.Bulkhead.Stats>
   readonly spanOptions: { readonly attributes: Record<string, string> }
 
   constructor(
     readonly config: Config,
-    readonly labels: ReadonlyArray<MetricLabel.MetricLabel>,
+    readonly series: Series,
     readonly clock: Clock.Clock
   ) {
-    // One array per series, reused on every update: `Metric.unsafeUpdate` caches its hook by the
-    // identity of the label array, so this keeps the metrics off the registry lookup path.
-    this.reasonLabels = {
-      "queue-full": [...labels, MetricLabel.make("reason", "queue-full")],
-      "queue-timeout": [...labels, MetricLabel.make("reason", "queue-timeout")]
-    }
     this.release = Effect.suspend(() => this.releaseUnsafe())
     this.spanOptions = { attributes: { "bulkhead.name": config.name } }
     this.stats = Effect.sync(() => ({
@@ -104,10 +137,6 @@ class BulkheadState {
       maxConcurrent: this.config.maxConcurrent,
       maxQueued: this.config.maxQueued
     }))
-    metrics.active.unsafeUpdate(0, labels)
-    metrics.queued.unsafeUpdate(0, labels)
-    metrics.rejected.unsafeUpdate(0, this.reasonLabels["queue-full"])
-    metrics.rejected.unsafeUpdate(0, this.reasonLabels["queue-timeout"])
   }
 
   protect<A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | BulkheadFull, R> {
@@ -217,7 +246,7 @@ class BulkheadState {
 
   reject(reason: Reason): Effect.Effect<never, BulkheadFull> {
     this.rejected++
-    metrics.rejected.unsafeUpdate(1, this.reasonLabels[reason])
+    this.series.reject(reason)
     const error = Effect.fail(new BulkheadFull({ bulkhead: this.config.name, reason }))
     if (this.saturated) return error
     this.saturated = true
@@ -249,12 +278,13 @@ class BulkheadState {
   })
 
   setActive(active: number): void {
+    this.series.addActive(active - this.active)
     this.active = active
-    metrics.active.unsafeUpdate(active, this.labels)
   }
 
   setQueued(): void {
-    metrics.queued.unsafeUpdate(this.queue.length, this.labels)
+    this.series.addQueued(this.queue.length - this.reportedQueued)
+    this.reportedQueued = this.queue.length
   }
 
   log(level: "Info" | "Warning", message: string): Effect.Effect<void> {
@@ -265,10 +295,10 @@ class BulkheadState {
 
 const fromConfig = (
   config: Config,
-  labels: ReadonlyArray<MetricLabel.MetricLabel>
+  series: Series
 ): Effect.Effect<Api.Bulkhead, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const state = new BulkheadState(config, labels, yield* Effect.clock)
+    const state = new BulkheadState(config, series, yield* Effect.clock)
     if (config.queueTimeout !== undefined && config.maxQueued > 0) {
       // Bound to the bulkhead's scope; interruptible even when built inside an uninterruptible Layer.
       yield* Effect.forkScoped(Effect.interruptible(Effect.forever(state.reap)))
@@ -285,7 +315,7 @@ const fromConfig = (
 export const make = (input: Api.Bulkhead.Options): Effect.Effect<Api.Bulkhead, InvalidOptions, Scope.Scope> =>
   Effect.flatMap(
     options.validated(() => validate("Bulkhead.make", input)),
-    (config) => fromConfig(config, [MetricLabel.make("bulkhead", config.name)])
+    (config) => fromConfig(config, new Series([MetricLabel.make("bulkhead", config.name)]))
   )
 
 /** @internal */
@@ -326,6 +356,7 @@ export const keyed = <K extends string | number = string>(
         input.idleTimeToLive
       )
     }))
+    const series = new Series([MetricLabel.make("bulkhead", config.name)])
     // A key's bulkhead lives in a Scope of its own (its queue-timeout reaper is forked there), closed
     // when the key is evicted or the keyed bulkhead's scope closes.
     const map = yield* keyedMap.make<K, readonly [Api.Bulkhead, Scope.CloseableScope]>({
@@ -333,10 +364,7 @@ export const keyed = <K extends string | number = string>(
         Effect.flatMap(Scope.make(), (scope) =>
           Effect.map(
             Scope.extend(
-              fromConfig({ ...config, name: `${config.name}/${key}` }, [
-                MetricLabel.make("bulkhead", config.name),
-                MetricLabel.make("key", String(key))
-              ]),
+              fromConfig({ ...config, name: `${config.name}/${key}` }, series),
               scope
             ),
             (bulkhead) => [bulkhead, scope] as const
