@@ -216,8 +216,9 @@ export declare namespace Gate {
      */
     readonly maxWait?: Duration.DurationInput | undefined
     /**
-     * At reopening each waiter is released after a random offset in [0, releaseOver), so they do
-     * not all call in the same millisecond. `0` releases them together. Defaults to `"1 second"`.
+     * At reopening each waiter is released after a random offset in [0, releaseOver) (or in the
+     * shorter room its `maxWait` or deadline leaves), so they do not all call in the same
+     * millisecond. `0` releases them together. Defaults to `"1 second"`.
      */
     readonly releaseOver?: Duration.DurationInput | undefined
     /**

@@ -328,6 +328,24 @@ describe("RateLimit.gate", () => {
       expect(new Set(released).size).toBeGreaterThan(50)
     }).pipe(Effect.provide(RateLimit.layerGateMemory), Effect.withRandom(Random.make("gate-stagger"))))
 
+  it.scoped("gate - waiters whose maxWait ends inside the release interval are spread over what is left", () =>
+    Effect.gen(function*() {
+      const gate = yield* RateLimit.gate({ name: "crm", key: "crm", releaseOver: "2 seconds", maxWait: "6 seconds" })
+      const { call, times } = yield* scripted()
+      yield* gate.close("5 seconds")
+      const all = yield* Effect.fork(
+        Effect.forEach(Array.from({ length: 100 }), () => Effect.either(gate.protect(call)), { concurrency: "unbounded" })
+      )
+      yield* TestClock.adjust("10 seconds")
+      expect((yield* Fiber.join(all)).every(Either.isRight)).toBe(true)
+      const released = yield* times
+      expect(released.every((t) => t >= 5_000 && t < 6_000)).toBe(true)
+      // not a crowd at the budget's edge: no millisecond holds more than a few of the 100
+      const perMillis = new Map<number, number>()
+      for (const t of released) perMillis.set(t, (perMillis.get(t) ?? 0) + 1)
+      expect(Math.max(...perMillis.values())).toBeLessThanOrEqual(3)
+    }).pipe(Effect.provide(RateLimit.layerGateMemory), Effect.withRandom(Random.make("gate-budget"))))
+
   it.scoped("gate - callers arriving while it is closed wait for it, then check it again", () =>
     Effect.gen(function*() {
       const gate = yield* RateLimit.gate({ name: "crm", key: "crm", releaseOver: 0 })

@@ -111,6 +111,27 @@ describe("Timeout", () => {
         expect(yield* Ref.get(attempts)).toBe(1)
       }))
 
+    it.effect("total - an attempt whose limit ends exactly at the deadline fails as the total, not retryable", () =>
+      Effect.gen(function*() {
+        // the second attempt starts with exactly its own limit left
+        const program = Effect.never.pipe(
+          Timeout.attempt("1 second"),
+          Effect.catchTag("Timeout", (error) => error.scope === "attempt" ? Effect.never.pipe(Timeout.attempt("1 second")) : Effect.fail(error)),
+          Timeout.total("2 seconds"),
+          Effect.flip
+        )
+        const fiber = yield* Effect.fork(program)
+        yield* TestClock.adjust("2 seconds")
+        expect(yield* Fiber.join(fiber)).toEqual(new TimeoutError({ scope: "total", after: Duration.seconds(2) }))
+      }))
+
+    it.effect("attempt - a duration past the timer limit (24 days) is refused: it would never fire", () =>
+      Effect.sync(() => {
+        expect(() => Timeout.attempt("25 days")).toThrow(InvalidOptions)
+        expect(() => Timeout.total("30 days")).toThrow(/at most 24 days/)
+        expect(() => Timeout.attempt("24 days")).not.toThrow()
+      }))
+
     it.effect("total - an attempt started with no time left fails at once without running the work", () =>
       Effect.gen(function*() {
         const attempts = yield* Ref.make(0)

@@ -18,9 +18,8 @@ export const defaults = {
   hintJitterMax: Duration.seconds(1)
 } as const
 
-// Effect's default clock treats a sleep past 2^31 - 1 ms (24.8 days, the JavaScript timer limit) as infinite.
-// Every input is at most 24 days, so a delay (at most a cap or maxHint, plus 1 s of hint jitter) always wakes.
-const longest = Duration.toMillis(Duration.days(24))
+// Every input is at most 24 days (Options.longestTimer), so a delay (at most a cap or maxHint, plus 1 s of
+// hint jitter) always wakes.
 
 type Step<S = unknown> = readonly [S, Duration.Duration, ScheduleDecision.ScheduleDecision]
 
@@ -38,12 +37,7 @@ const delayOf = (now: number, decision: ScheduleDecision.Continue): number =>
 
 const millisOf = (module: string, option: string, input: Duration.DurationInput, positive = false): number => {
   const check = { module, option }
-  const millis = Duration.toMillis(
-    positive ? Options.positiveDuration(check, input) : Options.nonNegativeDuration(check, input)
-  )
-  return millis <= longest
-    ? millis
-    : Options.invalid(check, input, "a duration of at most 24 days (longer timers never fire)")
+  return Duration.toMillis(positive ? Options.positiveDuration(check, input) : Options.nonNegativeDuration(check, input))
 }
 
 const capOf = (module: string, base: number, input: Duration.DurationInput | undefined): number => {

@@ -7,7 +7,9 @@ import { InvalidOptions } from "../Errors.js"
  * `InvalidOptions` it throws reads "Bulkhead.make: option maxConcurrent must be an integer >= 1, got 0".
  *
  * `Duration.decode` silently turns NaN and negative inputs into zero, so durations are checked on the
- * raw input before decoding.
+ * raw input before decoding. Every duration is at most 24 days: Effect's clock never wakes from a
+ * sleep past the JavaScript timer limit (2^31 - 1 ms, 24.8 days), so a longer timeout, break or
+ * wait would silently never end.
  */
 export interface Check {
   readonly module: string
@@ -25,6 +27,9 @@ const reject = (check: Check, value: unknown, expected: string): never => {
   throw new InvalidOptions({ module: check.module, option: check.option, value: show(value), expected })
 }
 
+/** The longest duration an option may take. */
+export const longestTimer: Duration.Duration = Duration.days(24)
+
 const isNonNegativeFinite = (n: unknown): n is number => typeof n === "number" && Number.isFinite(n) && n >= 0
 
 const decodeDuration = (check: Check, input: Duration.DurationInput, expected: string): Duration.Duration => {
@@ -38,7 +43,10 @@ const decodeDuration = (check: Check, input: Duration.DurationInput, expected: s
   } catch {
     return reject(check, input, `${expected} (e.g. "100 millis", "2 seconds")`)
   }
-  return Duration.isFinite(decoded) ? decoded : reject(check, input, expected)
+  if (!Duration.isFinite(decoded)) return reject(check, input, expected)
+  return Duration.lessThanOrEqualTo(decoded, longestTimer)
+    ? decoded
+    : reject(check, input, `${expected} of at most 24 days (longer timers never fire)`)
 }
 
 /** A finite duration >= 0. */

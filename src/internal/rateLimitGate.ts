@@ -127,7 +127,9 @@ export const make = <Args = void>(
               yield* Metric.increment(rejectedGate)
               return yield* Effect.fail(refuse(closedMillis))
             }
-            const offset = releaseOverMillis > 0 ? yield* Random.nextIntBetween(0, releaseOverMillis) : 0
+            // Spread over the room the budget leaves, or the waiters cut short by it would all call together.
+            const room = Math.min(releaseOverMillis, Math.floor(budget - closedMillis))
+            const offset = room > 0 ? yield* Random.nextIntBetween(0, room) : 0
             yield* Effect.acquireUseRelease(
               setWaiting(1),
               () => Effect.sleep(Duration.millis(Math.min(closedMillis + offset, budget))),

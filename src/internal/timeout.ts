@@ -81,8 +81,8 @@ const totalAfter = (deadline: number, left: number): Effect.Effect<Duration.Dura
 
 /**
  * Runs `self` bounded by min(own, time left until the active deadline). When the deadline is the
- * tighter bound, expiry is the total's, not the attempt's: retrying cannot help, and the outer
- * `Timeout.total` (whose timer fires at the same instant) reports the same error.
+ * tighter bound, or a tie, expiry is the total's, not the attempt's: retrying cannot help, and the
+ * outer `Timeout.total` (whose timer fires at the same instant) reports the same error.
  */
 const bounded = <A, E, R>(
   self: Effect.Effect<A, E, R>,
@@ -96,7 +96,7 @@ const bounded = <A, E, R>(
     }
     return Effect.flatMap(Clock.currentTimeMillis, (now): Effect.Effect<A, E | Timeout, R> => {
       const left = deadline.value - now
-      if (left >= Duration.toMillis(own)) {
+      if (left > Duration.toMillis(own)) {
         return guard(self, own, () => timeoutError(ownScope, own, provider))
       }
       return Effect.flatMap(totalAfter(deadline.value, left), (after) =>
