@@ -155,7 +155,7 @@ export interface Options<E = RequestError, R = never> {
   readonly deadlineHeader?: string | undefined
   /** The header an idempotency key is sent in. Defaults to `"Idempotency-Key"`. */
   readonly idempotencyHeader?: string | undefined
-  /** The longest body excerpt kept in a `ClientError`. Defaults to `200`. */
+  /** The longest body excerpt kept in a `ClientError`, and the longest line of an `InvalidResponse` issue. Defaults to `200`. */
   readonly excerptLength?: number | undefined
 }
 

@@ -575,13 +575,16 @@ describe("HttpProvider", () => {
             // a provider that echoes the key back in its error body
             ScriptedHttpClient.status(401, { body: { error: `invalid key ${secret}` } }),
             ScriptedHttpClient.status(400, { body: `Authorization: Bearer ${secret}` }),
-            ScriptedHttpClient.connectionReset
+            ScriptedHttpClient.connectionReset,
+            // a 2xx that echoes the request headers and fails its Schema: the issue quotes the value
+            ScriptedHttpClient.ok({ id: { authorization: `Bearer ${secret}` }, amount: 1 })
           ],
           (p) =>
             Effect.all([
               Effect.flip(getCharge(p)),
               Effect.flip(p.get("/x", { response: Charge, urlParams: { token: secret } })),
-              Effect.flip(postCharge(p))
+              Effect.flip(postCharge(p)),
+              Effect.flip(getCharge(p))
             ]),
           { credentials, policy: retrying(2) }
         ).pipe(
@@ -591,6 +594,7 @@ describe("HttpProvider", () => {
         )
         expect(lines.some((line) => line.includes("refreshed"))).toBe(true)
         for (const line of lines) expect(line).not.toContain(secret)
+        expect(errors.map((error) => error._tag)).toContain("InvalidResponse")
         for (const error of errors) {
           expect(error.message).not.toContain(secret)
           expect(JSON.stringify(error)).not.toContain(secret)

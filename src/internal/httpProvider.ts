@@ -115,10 +115,14 @@ export const randomUuid: Effect.Effect<string> = Effect.map(
 
 const placeholder = /\{([A-Za-z0-9_]+)\}/g
 
-/** One line per issue, `path: message`, joined: "amount: Expected a positive number, actual -5". */
-const formatIssue = (error: ParseResult.ParseError): string =>
+/**
+ * One line per issue, `path: message`, joined: "amount: Expected a positive number, actual -5". Each
+ * line goes through `clean`, since a message quotes the value it got (a provider's reply may echo
+ * our credentials, and a whole body can be the "actual").
+ */
+const formatIssue = (error: ParseResult.ParseError, clean: (line: string) => string = (line) => line): string =>
   ParseResult.ArrayFormatter.formatErrorSync(error)
-    .map((issue) => issue.path.length === 0 ? issue.message : `${issue.path.join(".")}: ${issue.message}`)
+    .map((issue) => clean(issue.path.length === 0 ? issue.message : `${issue.path.join(".")}: ${issue.message}`))
     .join("; ")
 
 /** Everything decided once per logical call, before the policy. */
@@ -178,7 +182,8 @@ const decodeBody = (
   provider: string,
   status: number,
   text: string,
-  schema: Schema.Schema<any, any>
+  schema: Schema.Schema<any, any>,
+  clean: (line: string) => string
 ): Either.Either<unknown, InvalidResponse> => {
   let json: unknown = undefined
   if (text.trim() !== "") {
@@ -190,7 +195,7 @@ const decodeBody = (
   }
   return Either.mapLeft(
     Schema.decodeUnknownEither(schema)(json, { errors: "all" }),
-    (error) => new InvalidResponse({ provider, status, issue: formatIssue(error) })
+    (error) => new InvalidResponse({ provider, status, issue: formatIssue(error, clean) })
   )
 }
 
@@ -273,10 +278,11 @@ export const make = <E = HttpProvider.RequestError, R = never>(
         }
         const classified: RateLimited | Unavailable | Timeout | ClientError | undefined = config.classify?.(answer)
         if (classified !== undefined) return { status, result: Either.left(classified) }
+        const clean = (line: string) => excerpt(line, config.excerptLength, secret, Redacted.value)
         if (status >= 200 && status < 300) {
-          return { status, result: decodeBody(provider, status, text, options.response) }
+          return { status, result: decodeBody(provider, status, text, options.response, clean) }
         }
-        const short = excerpt(text, config.excerptLength, secret, Redacted.value)
+        const short = clean(text)
         return { status, result: Either.left(fromStatus(answer, Duration.millis(now - start), short)) }
       }).pipe(Effect.locallyWith(Headers.currentRedactedNames, (names) => [...names, config.credentialsHeader]))
 
