@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Fiber, Logger, Option, Redacted, Ref, Scope, TestClock } from "effect"
+import { Deferred, Effect, Exit, Fiber, Logger, LogLevel, Option, Redacted, Ref, Scope, TestClock } from "effect"
 import * as Credentials from "../src/Credentials.js"
 import { InvalidOptions } from "../src/Errors.js"
 
@@ -107,6 +107,33 @@ describe("Credentials", () => {
         const results = yield* Fiber.join(fiber)
         expect(results.map(reveal)).toEqual(Array.from({ length: 5 }, () => Option.some("v2")))
         expect(yield* Ref.get(fetches)).toBe(2)
+      }))
+
+    it.scoped("refresh - concurrent 401s during a token endpoint outage share one failed fetch", () =>
+      Effect.gen(function*() {
+        const attempts = yield* Ref.make(0)
+        const down = yield* Ref.make(false)
+        const fetch = Effect.flatMap(Ref.get(down), (isDown) =>
+          isDown
+            ? Effect.zipRight(Ref.update(attempts, (n) => n + 1), Effect.delay(Effect.fail("unreachable"), "1 second"))
+            : Effect.succeed("v1"))
+        const credentials = yield* Credentials.rotating({ fetch, every: "1 hour" })
+        const stale = Option.getOrThrow(yield* credentials.get())
+        yield* Ref.set(down, true)
+        const fiber = yield* Effect.fork(
+          Effect.all(Array.from({ length: 5 }, () => credentials.refresh(stale)), { concurrency: "unbounded" }).pipe(
+            Logger.withMinimumLogLevel(LogLevel.None)
+          )
+        )
+        yield* TestClock.adjust("1 second")
+        // all five answered after one fetch's time, not five in a row
+        expect(yield* Fiber.join(fiber)).toEqual(Array.from({ length: 5 }, () => Option.none()))
+        expect(yield* Ref.get(attempts)).toBe(1)
+        // a later 401 tries again
+        const later = yield* Effect.fork(credentials.refresh(stale).pipe(Logger.withMinimumLogLevel(LogLevel.None)))
+        yield* TestClock.adjust("1 second")
+        yield* Fiber.join(later)
+        expect(yield* Ref.get(attempts)).toBe(2)
       }))
 
     it.scoped("refresh - a failed fetch gives none and keeps the current secret", () =>

@@ -54,6 +54,10 @@ export const rotating = <E, R>(
     // startup fails there, in the layer's error channel, rather than on every request.
     const current = yield* Ref.make(yield* fetch)
     const lock = yield* Effect.makeSemaphore(1)
+    // Fetches finished so far, whatever their outcome: a caller that waited for the lock while one
+    // finished does not fetch again (during a token endpoint outage, N rejected callers would
+    // otherwise make N fetches in a row, the last one waiting for all of them).
+    let fetchesDone = 0
     const log = Effect.annotateLogs({ credentials: name })
 
     const replace = (reason: string) =>
@@ -72,7 +76,10 @@ export const rotating = <E, R>(
             Option.none()
           )
         ),
-        log
+        log,
+        Effect.ensuring(Effect.sync(() => {
+          fetchesDone++
+        }))
       )
 
     yield* Effect.sleep(every).pipe(
@@ -85,11 +92,18 @@ export const rotating = <E, R>(
     return make(
       () => Effect.asSome(Ref.get(current)),
       (stale) =>
-        lock.withPermits(1)(
-          Effect.flatMap(Ref.get(current), (now) =>
-            // Another caller's 401 already replaced the stale secret: use the new one, do not fetch again.
-            sameSecret(now, stale) ? replace("the provider rejected it") : Effect.succeedSome(now))
-        )
+        Effect.suspend(() => {
+          const seen = fetchesDone
+          return lock.withPermits(1)(
+            Effect.flatMap(Ref.get(current), (now) => {
+              // Another caller's 401 already replaced the stale secret: use the new one, do not fetch again.
+              if (!sameSecret(now, stale)) return Effect.succeedSome(now)
+              // A fetch finished while this caller waited and gave nothing new: its answer is this one's.
+              if (fetchesDone !== seen) return Effect.succeedNone
+              return replace("the provider rejected it")
+            })
+          )
+        })
     )
   })
 
