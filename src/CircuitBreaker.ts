@@ -153,7 +153,8 @@ export declare namespace CircuitBreaker {
     readonly probes?: number | undefined
     /**
      * How long a probe may run before the breaker gives up on it and opens again (its late outcome
-     * is ignored). Defaults to the current break duration.
+     * is ignored). Defaults to the current break duration, and at least 1 second (a zero or
+     * jittered-tiny break would otherwise call every probe hung).
      */
     readonly maxWait?: Duration.DurationInput | undefined
   }

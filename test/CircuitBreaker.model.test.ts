@@ -63,7 +63,7 @@ class Reference {
   }
 
   private wait() {
-    return this.config.maxWait ?? this.breakMillis
+    return this.config.maxWait ?? Math.max(this.breakMillis, 1_000)
   }
 
   private probes() {

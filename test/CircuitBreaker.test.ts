@@ -14,6 +14,8 @@ import {
   Random,
   Ref,
   Schedule,
+  Scheduler,
+  Scope,
   Stream,
   TestClock
 } from "effect"
@@ -625,6 +627,107 @@ describe("CircuitBreaker", () => {
       expect(error).toBeInstanceOf(InvalidOptions)
       expect(error.message).toBe("CircuitBreaker.layer: option halfOpen.probes must be an integer >= 1, got 0")
     })
+  })
+
+  describe("edge cases", () => {
+    /** The breaker's state gauge of `name`, per state. */
+    const gauges = (name: string) =>
+      Effect.map(Metric.snapshot, (pairs) => {
+        const values: Record<string, number> = {}
+        for (const pair of pairs) {
+          const tag = (key: string) => pair.metricKey.tags.find((t) => t.key === key)?.value
+          if (pair.metricKey.name === "resilience_breaker_state" && tag("breaker") === name) {
+            const state = pair.metricState
+            if (MetricState.isGaugeState(state)) values[tag("state")!] = state.value as number
+          }
+        }
+        return values
+      })
+
+    it.scoped("openFor 0 - a successful probe closes the breaker (it is not called hung at once)", () =>
+      Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make({ policy: CircuitBreaker.consecutive(1), openFor: 0 })
+        yield* attempt(breaker, failing)
+        yield* TestClock.adjust("1 millis")
+        expect(yield* attempt(breaker, ok)).toEqual(Either.right("ok"))
+        expect(yield* breaker.state).toBe("closed")
+      }))
+
+    it.scoped("openFor 0 - a hung probe still reopens the breaker after a second", () =>
+      Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make({ policy: CircuitBreaker.consecutive(1), openFor: 0 })
+        yield* attempt(breaker, failing)
+        yield* hold(breaker)
+        yield* TestClock.adjust("999 millis")
+        expect(yield* breaker.state).toBe("half-open")
+        yield* TestClock.adjust("1 millis")
+        expect(yield* breaker.state).toBe("open") // the hung probe reopened it, for a zero break
+        yield* TestClock.adjust("1 millis")
+        expect(yield* attempt(breaker, ok)).toEqual(Either.right("ok"))
+        expect(yield* breaker.state).toBe("closed")
+      }))
+
+    it.scoped("restore - a half-open state saved with more successes than this breaker's probes still admits one", () =>
+      Effect.gen(function*() {
+        const policy = CircuitBreaker.consecutive(1)
+        const before = yield* CircuitBreaker.make({ policy, openFor: "1 second", halfOpen: { probes: 3 } })
+        yield* attempt(before, failing)
+        yield* TestClock.adjust("1 second")
+        yield* attempt(before, ok)
+        yield* attempt(before, ok)
+        const saved = yield* before.exportState
+        expect(saved).toMatchObject({ state: "half-open", succeeded: 2 })
+        const after = yield* CircuitBreaker.make({ policy, openFor: "1 second", restore: saved })
+        expect(yield* attempt(after, ok)).toEqual(Either.right("ok"))
+        expect(yield* after.state).toBe("closed")
+      }))
+
+    it.scoped("a state read interrupted inside the transition still publishes it and keeps the gauges whole", () =>
+      Effect.gen(function*() {
+        const name = "interrupted-read"
+        const breaker = yield* CircuitBreaker.make({ name, policy: CircuitBreaker.consecutive(1), openFor: "1 second" })
+        const seen = yield* Ref.make<Array<string>>([])
+        yield* Effect.forkScoped(
+          Stream.runForEach(breaker.changes, (c) => Ref.update(seen, (all) => [...all, `${c.from}>${c.to}`]))
+        )
+        yield* subscribed
+        yield* attempt(breaker, failing)
+        yield* TestClock.adjust("1 second")
+        // The runtime yields on its own every 2048 operations; this scheduler makes that happen right
+        // after the reader has committed open -> half-open, and the reader is interrupted there.
+        let yielded = false
+        const scheduler: Scheduler.Scheduler = {
+          shouldYield: () => {
+            if (yielded || (breaker as any).core.state !== "half-open") return false
+            yielded = true
+            return 0
+          },
+          scheduleTask: (task, priority) => Scheduler.defaultScheduler.scheduleTask(task, priority)
+        }
+        const reader = yield* Effect.fork(Effect.withScheduler(breaker.state, scheduler))
+        yield* waitUntil(Effect.sync(() => yielded))
+        yield* Fiber.interrupt(reader)
+        yield* attempt(breaker, ok)
+        yield* subscribed
+        expect(yield* Ref.get(seen)).toEqual(["closed>open", "open>half-open", "half-open>closed"])
+        expect(yield* gauges(name)).toEqual({ closed: 1, open: 0, "half-open": 0 })
+      }))
+
+    it.effect("a probe still running when the breaker's scope closes keeps its own result", () =>
+      Effect.gen(function*() {
+        const name = "closing"
+        const scope = yield* Scope.make()
+        const breaker = yield* Scope.extend(
+          CircuitBreaker.make({ name, policy: CircuitBreaker.consecutive(1), openFor: "1 second" }),
+          scope
+        )
+        yield* attempt(breaker, failing)
+        yield* TestClock.adjust("1 second")
+        const probe = yield* hold(breaker)
+        yield* Scope.close(scope, Exit.void)
+        expect(yield* Effect.exit(probe.release(Exit.succeed("late")))).toEqual(Exit.succeed(Either.right("late")))
+        expect(yield* gauges(name)).toEqual({ closed: 0, open: 0, "half-open": 0 })
+      }))
   })
 
   describe("bad options", () => {

@@ -209,6 +209,21 @@ class BreakerImpl implements api.CircuitBreaker {
     public core: machine.Core<any>
   ) {}
 
+  /**
+   * Set when the breaker leaves its scope (or its key is evicted): its gauge share is gone, so a
+   * transition caused later by a call still in flight moves no gauge and publishes nothing.
+   */
+  retired = false
+
+  /** Takes the breaker out of the gauges, once. */
+  get retire(): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      if (this.retired) return Effect.void
+      this.retired = true
+      return moveGauge(this.shared, this.core.state, undefined)
+    })
+  }
+
   get protect() {
     return <A, E, R>(self: Effect.Effect<A, E, R>) => protectWith(this, self)
   }
@@ -322,7 +337,8 @@ const importCore = (
       until: exported.until,
       breakMillis: exported.breakMillis,
       opens: exported.opens,
-      succeeded: exported.succeeded,
+      // saved under a larger probe count: one more success must still be possible, or no probe could run
+      succeeded: Math.min(exported.succeeded, resolved.config.probes - 1),
       probes: [],
       nextProbe: 0,
       rejected: exported.rejected,
@@ -361,7 +377,9 @@ const transact = <A>(
   return Effect.suspend(() => {
     const step = f(breaker.core, fixed)
     if (step === machine.NeedBreak || step.changes.length > 0) {
-      return breaker.shared.lock.withPermits(1)(slowPath(breaker, now, input, f, fixed))
+      // Waiting for the lock may be interrupted; the commit and its publication may not, or a
+      // transition could be saved and never published (the gauges would drift, `changes` skip it).
+      return breaker.shared.lock.withPermits(1)(Effect.uninterruptible(slowPath(breaker, now, input, f, fixed)))
     }
     breaker.core = step.core
     return Effect.succeed(step.value)
@@ -389,6 +407,9 @@ const slowPath = <A>(
 
 const publish = (breaker: BreakerImpl, changes: ReadonlyArray<machine.Change>): Effect.Effect<void> =>
   Effect.forEach(changes, (change) => {
+    // A call still in flight when the breaker left its scope: its outcome is the caller's, so the
+    // closed `changes` hub and the gauges it no longer counts in are left alone.
+    const live = !breaker.retired
     const event: api.StateChange = change.breakMillis === undefined
       ? { breaker: breaker.name, from: change.from, to: change.to, when: DateTime.unsafeMake(change.when), why: change.why }
       : {
@@ -400,11 +421,11 @@ const publish = (breaker: BreakerImpl, changes: ReadonlyArray<machine.Change>): 
         breakFor: Duration.millis(change.breakMillis)
       }
     return Effect.all([
-      PubSub.publish(breaker.shared.pubsub, event),
+      live ? Effect.exit(PubSub.publish(breaker.shared.pubsub, event)) : Effect.void,
       Metric.increment(
         metricFor(transitionsKey, { breaker: breaker.shared.resolved.name, from: change.from, to: change.to })
       ),
-      moveGauge(breaker.shared, change.from, change.to),
+      live ? moveGauge(breaker.shared, change.from, change.to) : Effect.void,
       logChange(event)
     ], { discard: true })
   }, { discard: true })
@@ -539,9 +560,7 @@ const makeNamed = (module: string, opts: api.CircuitBreaker.Options, name: strin
     const shared = yield* makeShared(resolved, false)
     const breaker = yield* makeBreaker(shared, name, module)
     yield* moveGauge(shared, undefined, breaker.core.state)
-    yield* Effect.addFinalizer(() =>
-      Effect.suspend(() => moveGauge(shared, breaker.core.state, undefined))
-    )
+    yield* Effect.addFinalizer(() => breaker.retire)
     return breaker as api.CircuitBreaker
   })
 
@@ -575,7 +594,7 @@ export const keyed = <K = string>(
       lookup: (key) =>
         Effect.tap(Effect.orDie(makeBreaker(shared, nameOf(key), module)), (breaker) =>
           moveGauge(shared, undefined, breaker.core.state)),
-      release: (breaker) => moveGauge(shared, breaker.core.state, undefined),
+      release: (breaker) => breaker.retire,
       idleTimeToLive
     })
     const protectKey: api.Keyed<K>["protect"] = dual(

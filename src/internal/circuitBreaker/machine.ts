@@ -97,7 +97,11 @@ export const initial = <S>(config: Config<S>, now: number): Core<S> => ({
   schedule: config.scheduleInitial
 })
 
-const maxWaitOf = <S>(config: Config<S>, core: Core<S>): number => config.maxWait ?? core.breakMillis
+/** The shortest default wait for a probe: a zero or jittered-tiny break would call every probe hung. */
+export const minimumDefaultMaxWait = 1_000
+
+const maxWaitOf = <S>(config: Config<S>, core: Core<S>): number =>
+  config.maxWait ?? Math.max(core.breakMillis, minimumDefaultMaxWait)
 
 const oldestProbe = <S>(core: Core<S>): number => {
   let oldest = Number.POSITIVE_INFINITY
