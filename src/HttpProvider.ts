@@ -155,6 +155,12 @@ export interface Options<E = RequestError, R = never> {
   readonly deadlineHeader?: string | undefined
   /** The header an idempotency key is sent in. Defaults to `"Idempotency-Key"`. */
   readonly idempotencyHeader?: string | undefined
+  /**
+   * Makes the idempotency key of each logical call that has none of its own. Defaults to
+   * `crypto.randomUUID()`. In tests, {@link idempotencyKeyFromRandom} under a seeded `Random` makes
+   * keys reproducible.
+   */
+  readonly newIdempotencyKey?: Effect<string> | undefined
   /** The longest body excerpt kept in a `ClientError`, and the longest line of an `InvalidResponse` issue. Defaults to `200`. */
   readonly excerptLength?: number | undefined
 }
@@ -181,7 +187,10 @@ export interface RequestOptions<A, I> {
    * for GET, PUT and DELETE and `false` for POST and PATCH.
    */
   readonly idempotent?: boolean | undefined
-  /** An idempotency key of your own (an order id); implies `idempotent`. Defaults to a random UUID when idempotent. */
+  /**
+   * An idempotency key of your own (an order id); implies `idempotent`. Defaults to a new key
+   * (`newIdempotencyKey`, a random UUID) when idempotent. An empty key fails with `InvalidRequest`.
+   */
   readonly idempotencyKey?: string | undefined
 }
 
@@ -273,6 +282,24 @@ export interface HttpProvider<E = RequestError> {
 export const make: <E = RequestError, R = never>(
   options: Options<E, R>
 ) => Effect<HttpProvider<E>, InvalidOptions, HttpClient.HttpClient | R> = internal.make
+
+/**
+ * A version 4 UUID drawn from Effect's `Random`: pass it as `newIdempotencyKey` so that a seeded
+ * `Random` (`Effect.withRandom(Random.make(seed))`) makes the keys of a test exact. Not for
+ * production: Effect's default `Random` is seeded with 32 bits, so two processes can draw the same
+ * keys; the default `crypto.randomUUID()` cannot.
+ *
+ * @example
+ * ```ts
+ * import { HttpProvider } from "effect-resilience"
+ *
+ * const options = { name: "psp", baseUrl: "https://psp.test", newIdempotencyKey: HttpProvider.idempotencyKeyFromRandom }
+ * ```
+ *
+ * @since 0.1.0
+ * @category idempotency
+ */
+export const idempotencyKeyFromRandom: Effect<string> = internal.idempotencyKeyFromRandom
 
 /**
  * A Layer for your own provider tag. The options may be an Effect (read from config, with a

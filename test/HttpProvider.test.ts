@@ -32,7 +32,7 @@ import {
 } from "../src/Errors.js"
 import * as HttpProvider from "../src/HttpProvider.js"
 import { currentDeadline } from "../src/internal/deadline.js"
-import { attempts, randomUuid } from "../src/internal/httpProvider.js"
+import { attempts } from "../src/internal/httpProvider.js"
 import * as Retry from "../src/Retry.js"
 import * as ScriptedHttpClient from "../src/testing/ScriptedHttpClient.js"
 import * as TimeoutGuard from "../src/Timeout.js"
@@ -359,10 +359,9 @@ describe("HttpProvider", () => {
         expect(keys[0]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
       }))
 
-    it.effect("idempotent - two logical calls get two keys; a seeded Random makes them exact", () =>
+    it.effect("idempotent - two logical calls get two random v4 UUIDs, whatever the Random seed", () =>
       Effect.gen(function*() {
-        const expected = yield* randomUuid.pipe(Effect.withRandom(Random.make("seed")))
-        const sent = yield* scripted(
+        const twice = scripted(
           [ScriptedHttpClient.ok(charge), ScriptedHttpClient.ok(charge)],
           (p, script) =>
             postCharge(p, { idempotent: true }).pipe(
@@ -370,8 +369,35 @@ describe("HttpProvider", () => {
               Effect.zipRight(script.requests)
             )
         ).pipe(Effect.withRandom(Random.make("seed")))
+        const keys = [...(yield* twice), ...(yield* twice)].map((r) => r.headers[keyHeader])
+        expect(new Set(keys).size).toBe(4)
+        for (const key of keys) expect(key).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+      }))
+
+    it.effect("idempotent - idempotencyKeyFromRandom under a seeded Random makes keys exact", () =>
+      Effect.gen(function*() {
+        const expected = yield* HttpProvider.idempotencyKeyFromRandom.pipe(Effect.withRandom(Random.make("seed")))
+        const sent = yield* scripted(
+          [ScriptedHttpClient.ok(charge), ScriptedHttpClient.ok(charge)],
+          (p, script) =>
+            postCharge(p, { idempotent: true }).pipe(
+              Effect.zipRight(postCharge(p, { idempotent: true })),
+              Effect.zipRight(script.requests)
+            ),
+          { newIdempotencyKey: HttpProvider.idempotencyKeyFromRandom }
+        ).pipe(Effect.withRandom(Random.make("seed")))
         expect(sent[0]!.headers[keyHeader]).toBe(expected)
         expect(sent[1]!.headers[keyHeader]).not.toBe(expected)
+      }))
+
+    it.effect("idempotencyKey - an empty key is an InvalidRequest; nothing is sent", () =>
+      Effect.gen(function*() {
+        const [error, sent] = yield* scripted(
+          [ScriptedHttpClient.ok(charge)],
+          (p, script) => Effect.all([Effect.flip(postCharge(p, { idempotencyKey: " " })), script.requests])
+        )
+        expect(error).toMatchObject({ _tag: "InvalidRequest", issue: "the idempotency key is empty" })
+        expect(sent).toEqual([])
       }))
 
     it.effect("idempotencyKey - an explicit key is sent as is, under a custom header name", () =>

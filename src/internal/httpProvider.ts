@@ -26,6 +26,10 @@ import { integerAtLeast, invalid, nonEmptyString, validated } from "./options.js
 import { hintMillis } from "./rateLimitHeaders.js"
 
 const defaults = {
+  // The platform's CSPRNG (122 random bits), not Effect's default `Random`: that one is seeded with 32
+  // bits, so among tens of thousands of process starts two would draw the same keys, and a provider
+  // would answer the second charge with the first one's stored reply.
+  newIdempotencyKey: Effect.sync(() => globalThis.crypto.randomUUID()),
   credentialsHeader: "authorization",
   credentialsScheme: "Bearer",
   maxConnections: 50,
@@ -61,6 +65,7 @@ interface Config {
   readonly classify: HttpProvider.Options["classify"]
   readonly deadlineHeader: string | undefined
   readonly idempotencyHeader: string
+  readonly newIdempotencyKey: Effect.Effect<string>
   readonly excerptLength: number
 }
 
@@ -96,6 +101,7 @@ const validate = (options: HttpProvider.Options<any, any>): Config => {
       ? undefined
       : nonEmptyString(check("deadlineHeader"), options.deadlineHeader),
     idempotencyHeader: header("idempotencyHeader", options.idempotencyHeader, defaults.idempotencyHeader),
+    newIdempotencyKey: options.newIdempotencyKey ?? defaults.newIdempotencyKey,
     excerptLength: integerAtLeast(check("excerptLength"), options.excerptLength ?? defaults.excerptLength, 1)
   }
 }
@@ -103,7 +109,7 @@ const validate = (options: HttpProvider.Options<any, any>): Config => {
 const hex = (n: number) => n.toString(16).padStart(2, "0")
 
 /** A version 4 UUID from Effect's `Random`, so a seeded Random makes keys reproducible in tests. */
-export const randomUuid: Effect.Effect<string> = Effect.map(
+export const idempotencyKeyFromRandom: Effect.Effect<string> = Effect.map(
   Effect.all(Array.from({ length: 16 }, () => Random.nextIntBetween(0, 256))),
   (bytes) => {
     bytes[6] = (bytes[6]! & 0x0f) | 0x40
@@ -167,7 +173,11 @@ const prepare = (
     }
     const safeByMethod = method === "GET" || method === "PUT" || method === "DELETE"
     const wantsKey = method !== "GET" && (options.idempotent === true || options.idempotencyKey !== undefined)
-    const idempotencyKey = !wantsKey ? undefined : options.idempotencyKey ?? (yield* randomUuid)
+    const idempotencyKey = !wantsKey ? undefined : options.idempotencyKey ?? (yield* config.newIdempotencyKey)
+    if (idempotencyKey !== undefined && idempotencyKey.trim() === "") {
+      // an empty key would dedupe nothing, yet make the write count as safe to re-send
+      return yield* new InvalidRequest({ provider, issue: "the idempotency key is empty" })
+    }
     return {
       method,
       route: path,
