@@ -70,6 +70,16 @@ describe("HttpProvider over real HTTP", () => {
       expect(error).toEqual(new Unavailable({ provider: "fake", reason: "connection-refused", detail: "ECONNREFUSED" }))
     }).pipe(Effect.scoped))
 
+  it.live("a name that does not resolve - Unavailable { reason: dns }", () =>
+    Effect.gen(function*() {
+      // .invalid never resolves (RFC 6761); without a resolver at all the lookup fails with EAI_AGAIN,
+      // which maps to the same reason
+      const p = yield* provider("http://no-such-provider.invalid", { policy: (self) => self })
+      const error = yield* Effect.flip(p.get("/v1/ping", { response: Ping }))
+      expect(error).toMatchObject({ _tag: "Unavailable", provider: "fake", reason: "dns" })
+      expect(["ENOTFOUND", "EAI_AGAIN", "EAI_NONAME"]).toContain((error as Unavailable).detail)
+    }).pipe(Effect.scoped), { timeout: 30_000 })
+
   it.live("commit then drop - a non-idempotent POST is not re-sent: exactly one side effect", () =>
     Effect.gen(function*() {
       const fake = yield* FakeProvider.make()
