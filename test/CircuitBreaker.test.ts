@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import {
+  Cause,
   Chunk,
   Context,
   Deferred,
@@ -711,6 +712,25 @@ describe("CircuitBreaker", () => {
         yield* subscribed
         expect(yield* Ref.get(seen)).toEqual(["closed>open", "open>half-open", "half-open>closed"])
         expect(yield* gauges(name)).toEqual({ closed: 1, open: 0, "half-open": 0 })
+      }))
+
+    it.scoped("an isFailure that throws: the probe's slot comes back and the throw is the call's defect", () =>
+      Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make({
+          policy: CircuitBreaker.consecutive(1),
+          openFor: "1 second",
+          isFailure: (error) => {
+            if (error === "odd") throw new Error("isFailure bug")
+            return true
+          }
+        })
+        yield* attempt(breaker, failing)
+        yield* TestClock.adjust("1 second")
+        const exit = yield* Effect.exit(breaker.protect(Effect.fail("odd")))
+        expect(Exit.isFailure(exit) && Cause.isDie(exit.cause)).toBe(true)
+        expect(yield* breaker.state).toBe("half-open")
+        expect(yield* attempt(breaker, ok)).toEqual(Either.right("ok"))
+        expect(yield* breaker.state).toBe("closed")
       }))
 
     it.effect("a probe still running when the breaker's scope closes keeps its own result", () =>

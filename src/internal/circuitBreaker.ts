@@ -490,6 +490,9 @@ const settleWith = (
   let hint: number | undefined
   let input: unknown
   let metric = calls.success
+  // A user's `isFailure` that throws: the call is settled as ignored (so a probe's slot comes back),
+  // then the throw surfaces as a defect of the call.
+  let thrown: { readonly defect: unknown } | undefined
   if (Exit.isFailure(exit)) {
     const error = Cause.failureOption(exit.cause)
     if (Cause.isInterruptedOnly(exit.cause)) {
@@ -498,19 +501,32 @@ const settleWith = (
     } else if (error._tag === "None" || isRejected(error.value)) {
       outcome = undefined
       metric = calls.ignored
-    } else if (resolved.isFailure(error.value)) {
+    } else if (isFailure(resolved, error.value, (defect) => thrown = { defect })) {
       outcome = { failure: true, millis: outcome.millis }
       metric = calls.failure
       input = error.value
       const retryAfter = retryAfterOf(error.value)
       hint = retryAfter === undefined ? undefined : Duration.toMillis(retryAfter)
+    } else if (thrown !== undefined) {
+      outcome = undefined
+      metric = calls.ignored
     }
   }
-  return Effect.zipRight(
+  const settled = Effect.zipRight(
     Metric.increment(metric),
     transact(breaker, now, input, (core, next) =>
       machine.settle(resolved.config, core, ticket, outcome, hint, now, next))
   )
+  return thrown === undefined ? settled : Effect.zipRight(settled, Effect.die(thrown.defect))
+}
+
+const isFailure = (resolved: Resolved, error: unknown, onThrow: (defect: unknown) => void): boolean => {
+  try {
+    return resolved.isFailure(error)
+  } catch (defect) {
+    onThrow(defect)
+    return false
+  }
 }
 
 export const protect: {
