@@ -32,7 +32,8 @@
  * **Store down.** With `onStoreError: "allow"` (the default) calls go through unlimited and one
  * warning is logged per outage (fail open: a limiter should not take the service down with Redis);
  * `"reject"` refuses them with `RateLimited` (fail closed). After a store error the store is skipped
- * for one second, so an outage costs one bounded timeout per second, not one per call.
+ * for one second: calls made while the first failing command is pending each wait at most the
+ * store's timeout, and from then on the outage costs one bounded probe per second, not one per call.
  *
  * @since 0.1.0
  */
