@@ -136,6 +136,24 @@ describe("Credentials", () => {
         expect(yield* Ref.get(attempts)).toBe(2)
       }))
 
+    it.scoped("refresh - a caller waiting behind an interrupted refresh fetches for itself", () =>
+      Effect.gen(function*() {
+        const { fetch, fetches } = yield* source
+        const slowAfterFirst = Effect.zipRight(
+          Effect.whenEffect(Effect.sleep("1 second"), Effect.map(Ref.get(fetches), (n) => n > 0)),
+          fetch
+        )
+        const credentials = yield* Credentials.rotating({ fetch: slowAfterFirst, every: "1 hour" })
+        const stale = Option.getOrThrow(yield* credentials.get())
+        const first = yield* Effect.fork(credentials.refresh(stale))
+        yield* Effect.yieldNow()
+        const second = yield* Effect.fork(credentials.refresh(stale))
+        yield* Effect.yieldNow()
+        yield* Fiber.interrupt(first)
+        yield* TestClock.adjust("1 second")
+        expect(reveal(yield* Fiber.join(second))).toEqual(Option.some("v2"))
+      }))
+
     it.scoped("refresh - a failed fetch gives none and keeps the current secret", () =>
       Effect.gen(function*() {
         const { failing, fetch } = yield* source

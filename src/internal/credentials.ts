@@ -54,7 +54,7 @@ export const rotating = <E, R>(
     // startup fails there, in the layer's error channel, rather than on every request.
     const current = yield* Ref.make(yield* fetch)
     const lock = yield* Effect.makeSemaphore(1)
-    // Fetches finished so far, whatever their outcome: a caller that waited for the lock while one
+    // Fetches that finished so far, succeeded or failed: a caller that waited for the lock while one
     // finished does not fetch again (during a token endpoint outage, N rejected callers would
     // otherwise make N fetches in a row, the last one waiting for all of them).
     let fetchesDone = 0
@@ -76,10 +76,13 @@ export const rotating = <E, R>(
             Option.none()
           )
         ),
-        log,
-        Effect.ensuring(Effect.sync(() => {
-          fetchesDone++
-        }))
+        // counted once it has an answer (a secret or a logged failure), not when it was interrupted
+        Effect.tap(() =>
+          Effect.sync(() => {
+            fetchesDone++
+          })
+        ),
+        log
       )
 
     yield* Effect.sleep(every).pipe(
