@@ -714,6 +714,33 @@ describe("CircuitBreaker", () => {
         expect(yield* gauges(name)).toEqual({ closed: 1, open: 0, "half-open": 0 })
       }))
 
+    it.effect("the scope closing between a transition's commit and its publication leaves the gauges at zero", () =>
+      Effect.gen(function*() {
+        const name = "retire-race"
+        const scope = yield* Scope.make()
+        const breaker = yield* Scope.extend(
+          CircuitBreaker.make({ name, policy: CircuitBreaker.consecutive(1), openFor: "1 second" }),
+          scope
+        )
+        // the runtime's own yield, landing right after closed -> open is committed
+        let yielded = false
+        const scheduler: Scheduler.Scheduler = {
+          shouldYield: () => {
+            if (yielded || (breaker as any).core.state !== "open") return false
+            yielded = true
+            return 0
+          },
+          scheduleTask: (task, priority) => Scheduler.defaultScheduler.scheduleTask(task, priority)
+        }
+        const caller = yield* Effect.fork(Effect.withScheduler(attempt(breaker, failing), scheduler))
+        yield* waitUntil(Effect.sync(() => yielded))
+        yield* Scope.close(scope, Exit.void)
+        yield* Fiber.join(caller)
+        const left = yield* gauges(name)
+        expect(left.closed).toBe(0)
+        expect(Object.values(left).every((value) => value === 0)).toBe(true)
+      }))
+
     it.scoped("an isFailure that throws: the probe's slot comes back and the throw is the call's defect", () =>
       Effect.gen(function*() {
         const breaker = yield* CircuitBreaker.make({

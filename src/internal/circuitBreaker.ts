@@ -215,13 +215,31 @@ class BreakerImpl implements api.CircuitBreaker {
    */
   retired = false
 
+  /**
+   * The state the gauges count this breaker in. It trails `core.state` between a transition's
+   * commit and its publication, so retiring subtracts what was really added.
+   */
+  counted: api.State | undefined = undefined
+
+  /** Puts the breaker in the gauges, in its current state. */
+  get enlist(): Effect.Effect<void> {
+    return Effect.suspend(() => this.count(this.core.state))
+  }
+
   /** Takes the breaker out of the gauges, once. */
   get retire(): Effect.Effect<void> {
     return Effect.suspend(() => {
       if (this.retired) return Effect.void
       this.retired = true
-      return moveGauge(this.shared, this.core.state, undefined)
+      return this.count(undefined)
     })
+  }
+
+  /** Moves this breaker's share of the gauges to `to`; decided synchronously, so it cannot race `retire`. */
+  count(to: api.State | undefined): Effect.Effect<void> {
+    const from = this.counted
+    this.counted = to
+    return moveGauge(this.shared, from, to)
   }
 
   get protect() {
@@ -425,7 +443,7 @@ const publish = (breaker: BreakerImpl, changes: ReadonlyArray<machine.Change>): 
       Metric.increment(
         metricFor(transitionsKey, { breaker: breaker.shared.resolved.name, from: change.from, to: change.to })
       ),
-      live ? moveGauge(breaker.shared, change.from, change.to) : Effect.void,
+      Effect.suspend(() => breaker.retired ? Effect.void : breaker.count(change.to)),
       logChange(event)
     ], { discard: true })
   }, { discard: true })
@@ -575,7 +593,7 @@ const makeNamed = (module: string, opts: api.CircuitBreaker.Options, name: strin
     const resolved = yield* options.validated(() => resolve(module, opts, name))
     const shared = yield* makeShared(resolved, false)
     const breaker = yield* makeBreaker(shared, name, module)
-    yield* moveGauge(shared, undefined, breaker.core.state)
+    yield* breaker.enlist
     yield* Effect.addFinalizer(() => breaker.retire)
     return breaker as api.CircuitBreaker
   })
@@ -609,7 +627,7 @@ export const keyed = <K = string>(
     const map = yield* keyedMap.make<K, BreakerImpl>({
       lookup: (key) =>
         Effect.tap(Effect.orDie(makeBreaker(shared, nameOf(key), module)), (breaker) =>
-          moveGauge(shared, undefined, breaker.core.state)),
+          breaker.enlist),
       release: (breaker) => breaker.retire,
       idleTimeToLive
     })
