@@ -1,7 +1,7 @@
 import * as RateLimiter from "@effect/experimental/RateLimiter"
 import { describe, expect, it } from "@effect/vitest"
 import { Clock, Context, Duration, Effect, Either, FastCheck, Layer, TestClock } from "effect"
-import { makeMemoryStores, makeScopedMemoryStores, sweepInterval } from "../src/internal/rateLimitMemory.js"
+import { makeMemoryStores, restGrace } from "../src/internal/rateLimitMemory.js"
 import * as RateLimit from "../src/RateLimit.js"
 
 /** A clock the test moves by hand, so thousands of generated steps run synchronously. */
@@ -78,8 +78,9 @@ const replay = <A>(
 ) => {
   const time = manualClock()
   const experimental = time.run(Effect.provide(RateLimiter.RateLimiterStore, RateLimiter.layerStoreMemory))
-  const swept = makeMemoryStores()
-  const unswept = makeMemoryStores()
+  // deletes what is at rest on every call and on every "sweep" step; the reference never deletes
+  const swept = makeMemoryStores({ grace: 0, perCall: 2 })
+  const unswept = makeMemoryStores({ perCall: 0 })
   const results: Array<{ experimental: A; swept: A; unswept: A }> = []
   for (const s of script) {
     if (s.kind === "advance") time.advance(s.millis)
@@ -95,7 +96,7 @@ const replay = <A>(
   // a day later every entry is at rest: the sweep leaves nothing behind
   time.advance(86_400_000)
   swept.sweep(time.now())
-  return { results, left: swept.maps.counters.size + swept.maps.buckets.size }
+  return { results, left: swept.sizes().counters + swept.sizes().buckets }
 }
 
 const TENANTS = 10_000
@@ -166,8 +167,8 @@ describe("in-memory stores", () => {
     )
   ], ([script]) => {
     const time = manualClock()
-    const swept = makeMemoryStores()
-    const unswept = makeMemoryStores()
+    const swept = makeMemoryStores({ grace: 0, perCall: 2 })
+    const unswept = makeMemoryStores({ perCall: 0 })
     for (const s of script) {
       if (s.kind === "advance") time.advance(s.millis)
       else if (s.kind === "sweep") swept.sweep(time.now())
@@ -177,12 +178,48 @@ describe("in-memory stores", () => {
     }
     time.advance(86_400_000)
     swept.sweep(time.now())
-    expect(swept.maps.gates.size).toBe(0)
+    expect(swept.sizes().gates).toBe(0)
   }, { fastCheck: { numRuns: 1_000 } })
 
-  it.scoped("10,000 tenants: their keys are gone one sweep after their windows; a key mid-window stays, limited", () =>
+  it.prop(
+    "token bucket - a key used with another limit or window is another bucket, swept or not",
+    [FastCheck.array(FastCheck.tuple(FastCheck.integer({ min: 1, max: 5 }), FastCheck.integer({ min: 0, max: 3_000 })), {
+      maxLength: 60
+    })],
+    ([script]) => {
+      const time = manualClock()
+      const swept = makeMemoryStores({ grace: 0, perCall: 2 })
+      const unswept = makeMemoryStores({ perCall: 0 })
+      for (const [limit, advance] of script) {
+        time.advance(advance)
+        const options = { key: "api:t", tokens: 1, limit, refillRate: Duration.seconds(1), allowOverflow: false }
+        swept.sweep(time.now())
+        expect(time.run(swept.limiter.tokenBucket(options))).toBe(time.run(unswept.limiter.tokenBucket(options)))
+      }
+    },
+    { fastCheck: { numRuns: 500 } }
+  )
+
+  it("a wall clock stepped back by less than the grace minute changes no answer", () => {
+    const time = manualClock()
+    const swept = makeMemoryStores()
+    const unswept = makeMemoryStores({ perCall: 0 })
+    const take = (stores: ReturnType<typeof makeMemoryStores>) =>
+      time.run(stores.limiter.fixedWindow({ key: "k", tokens: 1, refillRate: Duration.seconds(10), limit: 1 }))
+    expect(take(swept)).toEqual(take(unswept))
+    time.advance(10_000 + restGrace - 1)
+    swept.sweep(time.now())
+    expect(swept.sizes().counters).toBe(1) // at rest, but not for a whole minute yet
+    time.advance(-30_000) // NTP steps the clock back
+    expect(take(swept)).toEqual(take(unswept))
+    time.advance(30_000 + 10_000 + restGrace)
+    swept.sweep(time.now())
+    expect(swept.sizes().counters).toBe(0)
+  })
+
+  it.effect("10,000 tenants: their keys are gone after their window and a minute, as other calls go by", () =>
     Effect.gen(function*() {
-      const stores = yield* makeScopedMemoryStores
+      const stores = makeMemoryStores()
       const store = Layer.succeedContext(
         Context.make(RateLimiter.RateLimiterStore, stores.limiter).pipe(Context.add(RateLimit.GateStore, stores.gate))
       )
@@ -195,23 +232,28 @@ describe("in-memory stores", () => {
       }).pipe(Effect.provide(store))
       const slow = yield* RateLimit.make({ name: "slow", key: "all", limit: 1, window: "10 minutes", onExceeded: "fail" })
         .pipe(Effect.provide(store))
-      const gate = yield* RateLimit.gate<string>({ name: "gate", key: (tenant) => tenant }).pipe(Effect.provide(store))
-
-      for (let i = 0; i < TENANTS; i++) {
-        yield* RateLimit.protect(Effect.void, perTenant, `tenant-${i}`)
-        if (i % 100 === 0) yield* gate.close("1 second", `tenant-${i}`)
-      }
+      for (let i = 0; i < TENANTS; i++) yield* RateLimit.protect(Effect.void, perTenant, `tenant-${i}`)
       yield* RateLimit.protect(Effect.void, slow)
-      expect([stores.maps.buckets.size, stores.maps.gates.size]).toEqual([TENANTS + 1, TENANTS / 100])
+      expect(stores.sizes().buckets).toBe(TENANTS + 1)
 
-      yield* TestClock.adjust(Duration.subtract(sweepInterval, Duration.millis(1)))
-      expect(stores.maps.buckets.size).toBe(TENANTS + 1) // no sweep yet: memory is reclaimed by the sweeper only
-      yield* TestClock.adjust(Duration.millis(1))
-      expect([stores.maps.buckets.size, stores.maps.gates.size]).toEqual([1, 0])
-
+      yield* TestClock.adjust(Duration.millis(1_000 + restGrace))
+      // another limiter's calls: each examines two entries of its own map and two of another in
+      // turn (here one of four), so a lap of the tenants' map takes about 4 x 10,000 / 2 calls
+      for (let i = 0; i < 2.5 * TENANTS; i++) yield* Effect.either(RateLimit.protect(Effect.void, slow))
+      expect(stores.sizes().buckets).toBe(1)
       const refused = yield* Effect.either(RateLimit.protect(Effect.void, slow))
       expect(Either.isLeft(refused) && refused.left._tag).toBe("RateLimited")
       // an evicted tenant starts afresh, as if it had never been seen
       expect(Either.isRight(yield* Effect.either(RateLimit.protect(Effect.void, perTenant, "tenant-7")))).toBe(true)
+    }))
+
+  it.effect("closed gates are gone a minute after they reopen", () =>
+    Effect.gen(function*() {
+      const stores = makeMemoryStores()
+      for (let i = 0; i < 100; i++) yield* stores.gate.close(`tenant-${i}`, 1_000)
+      yield* TestClock.adjust(Duration.millis(1_000 + restGrace))
+      // a lap of the map at two entries per call, wherever the previous lap stopped
+      for (let i = 0; i < 52; i++) yield* stores.gate.closedFor("other")
+      expect(stores.sizes().gates).toBe(0)
     }))
 })

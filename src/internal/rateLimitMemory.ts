@@ -5,36 +5,62 @@
  * Why not `@effect/experimental`'s `layerStoreMemory`: its maps keep an entry for every key that was
  * ever counted. With a key per tenant (or per user, per IP) a long-lived process grows without bound.
  * Here every entry returns to rest with time (a fixed-window counter whose expiry has passed, a token
- * bucket that has refilled, a gate that has reopened), an entry at rest answers exactly as a missing
- * one would, and a sweeper deletes those at rest once a minute. So memory holds the keys used in the
- * last window plus a minute, and deleting an entry can never change an answer.
+ * bucket that has refilled, a gate that has reopened), and an entry at rest answers exactly as a
+ * missing one would. Each store operation examines the next two entries of its map, and two of
+ * another map in turn, and deletes those that have been at rest for a minute (the minute keeps
+ * answers exact when the wall clock steps back by less). No fiber and no timer: the stores work however long the layer that built them
+ * lives, and memory holds the keys used in the last window and minute, plus the ones a lap of the
+ * map has not reached yet.
  *
- * The counting follows the experimental store (same results, same `RateLimiter` on top), with two
- * deliberate differences in the token bucket, both stricter: a full bucket has no refill phase (it
- * is the same as a new one, which is what makes its deletion exact; the experimental bucket can hand
- * out a token sooner than `window / limit` after it was full), and a refund (`tokens: -1`) never
- * lifts a bucket above its limit.
+ * The counting follows the experimental store (same results, same `RateLimiter` on top), with three
+ * deliberate differences in the token bucket, all stricter or more exact: a full bucket has no refill
+ * phase (it is the same as a new one, which is what makes its deletion exact; the experimental bucket
+ * can hand out a token sooner than `window / limit` after it was full), a refund (`tokens: -1`) never
+ * lifts a bucket above its limit, and a bucket belongs to a key *and* its limit and window (two
+ * limiters that share a name, or a limit that changed, do not drain each other's bucket).
  */
 import * as RateLimiter from "@effect/experimental/RateLimiter"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import type * as Scope from "effect/Scope"
 import type * as RateLimit from "../RateLimit.js"
 import { GateStore } from "./rateLimitGate.js"
 
-/** How often entries at rest are deleted. */
-export const sweepInterval: Duration.Duration = Duration.minutes(1)
+/** How long an entry stays after it came to rest. */
+export const restGrace = 60_000
 
-/** A map whose entries return to rest with time; `sweep` deletes those at rest at `now`. */
+/** A map whose entries come to rest with time; each operation examines a few for deletion. */
 class RestingMap<V> extends Map<string, V> {
-  constructor(readonly atRest: (value: V, now: number) => boolean) {
+  // A live iterator: it survives deletions and reaches entries added after it started.
+  private cursor: Iterator<[string, V]> | undefined = undefined
+
+  constructor(
+    private readonly restsAt: (value: V) => number,
+    private readonly grace: number,
+    private readonly perCall: number
+  ) {
     super()
   }
+
+  /** Examines the next `perCall` entries (round robin) and deletes those at rest for `grace`. */
+  sweepSome(now: number): void {
+    for (let i = 0; i < this.perCall; i++) {
+      this.cursor ??= this.entries()
+      const next = this.cursor.next()
+      if (next.done === true) {
+        this.cursor = undefined
+        return
+      }
+      const [key, value] = next.value
+      if (this.restsAt(value) + this.grace <= now) this.delete(key)
+    }
+  }
+
+  /** Deletes every entry at rest for `grace`. */
   sweep(now: number): void {
     for (const [key, value] of this) {
-      if (this.atRest(value, now)) this.delete(key)
+      if (this.restsAt(value) + this.grace <= now) this.delete(key)
     }
   }
 }
@@ -47,26 +73,50 @@ interface Counter {
 interface Bucket {
   tokens: number
   lastRefill: number
-  // the last limit and refill rate used with this key, to know when the bucket is full again
-  limit: number
-  refillMillis: number
 }
 
-/** Whole tokens refilled into `bucket` by `now` (a zero or negative rate refills it at once). */
-const refilled = (bucket: Bucket, now: number): number =>
-  bucket.refillMillis > 0 ? Math.floor((now - bucket.lastRefill) / bucket.refillMillis) : bucket.limit
-
-/** Both stores over the same maps, and a sweep of all of them; the maps are exposed for tests. */
-export const makeMemoryStores = () => {
-  const counters = new RestingMap<Counter>((counter, now) => counter.expiresAt <= now)
-  const buckets = new RestingMap<Bucket>((bucket, now) => bucket.tokens + refilled(bucket, now) >= bucket.limit)
-  const gates = new RestingMap<number>((reopenAt, now) => reopenAt <= now)
+/**
+ * Both stores over their maps. `grace` and `perCall` are for tests (a store that never deletes is
+ * the reference a deleting one must agree with); so are `sweep` (all at once) and `sizes`.
+ */
+export const makeMemoryStores = (options?: { readonly grace?: number; readonly perCall?: number }) => {
+  const grace = options?.grace ?? restGrace
+  const perCall = options?.perCall ?? 2
+  const counters = new RestingMap<Counter>((counter) => counter.expiresAt, grace, perCall)
+  const gates = new RestingMap<number>((reopenAt) => reopenAt, grace, perCall)
+  // Every map, for a round robin: besides its own map, each operation sweeps the next one in turn,
+  // so a limiter nobody calls any more is swept by the calls of the others.
+  const all: Array<RestingMap<any>> = [counters, gates]
+  let turn = 0
+  const sweepOwnAndNext = (own: RestingMap<any>, now: number) => {
+    own.sweepSome(now)
+    turn = (turn + 1) % all.length
+    all[turn]!.sweepSome(now)
+  }
+  // Token buckets by limit and refill rate, then by key. A bucket is full again (and answers as a new
+  // one) once `limit - tokens` refills have passed since its last refill.
+  const buckets = new Map<string, RestingMap<Bucket>>()
+  const bucketsFor = (limit: number, refillMillis: number): RestingMap<Bucket> => {
+    const quota = `${limit}|${refillMillis}`
+    let map = buckets.get(quota)
+    if (map === undefined) {
+      map = new RestingMap<Bucket>(
+        (bucket) => refillMillis > 0 ? bucket.lastRefill + Math.ceil(limit - bucket.tokens) * refillMillis : 0,
+        grace,
+        perCall
+      )
+      buckets.set(quota, map)
+      all.push(map)
+    }
+    return map
+  }
 
   const limiter = RateLimiter.RateLimiterStore.of({
     fixedWindow: (options) =>
       Effect.clockWith((clock) =>
         Effect.sync(() => {
           const now = clock.unsafeCurrentTimeMillis()
+          sweepOwnAndNext(counters, now)
           let counter = counters.get(options.key)
           if (counter === undefined || counter.expiresAt <= now) {
             counter = { count: 0, expiresAt: now }
@@ -86,18 +136,20 @@ export const makeMemoryStores = () => {
           const now = clock.unsafeCurrentTimeMillis()
           const { key, limit } = options
           const refillMillis = Duration.toMillis(options.refillRate)
-          let bucket = buckets.get(key)
+          const quota = bucketsFor(limit, refillMillis)
+          sweepOwnAndNext(quota, now)
+          let bucket = quota.get(key)
           if (bucket === undefined) {
-            bucket = { tokens: limit, lastRefill: now, limit, refillMillis }
-            buckets.set(key, bucket)
-          } else {
-            bucket.limit = limit
-            bucket.refillMillis = refillMillis
-            const tokens = refilled(bucket, now)
-            if (tokens > 0) {
-              bucket.tokens = Math.min(limit, bucket.tokens + tokens)
-              bucket.lastRefill += tokens * refillMillis
+            bucket = { tokens: limit, lastRefill: now }
+            quota.set(key, bucket)
+          } else if (refillMillis > 0) {
+            const refilled = Math.floor((now - bucket.lastRefill) / refillMillis)
+            if (refilled > 0) {
+              bucket.tokens = Math.min(limit, bucket.tokens + refilled)
+              bucket.lastRefill += refilled * refillMillis
             }
+          } else {
+            bucket.tokens = limit
           }
           // A full bucket is the same as a new one: its next refill counts from now.
           if (bucket.tokens >= limit) {
@@ -118,14 +170,18 @@ export const makeMemoryStores = () => {
     closedFor: (key) =>
       Effect.clockWith((clock) =>
         Effect.sync(() => {
+          const now = clock.unsafeCurrentTimeMillis()
+          sweepOwnAndNext(gates, now)
           const reopenAt = gates.get(key)
-          return reopenAt === undefined ? 0 : Math.max(0, reopenAt - clock.unsafeCurrentTimeMillis())
+          return reopenAt === undefined ? 0 : Math.max(0, reopenAt - now)
         })
       ),
     close: (key, millis) =>
       Effect.clockWith((clock) =>
         Effect.sync(() => {
-          const until = clock.unsafeCurrentTimeMillis() + millis
+          const now = clock.unsafeCurrentTimeMillis()
+          sweepOwnAndNext(gates, now)
+          const until = now + millis
           if ((gates.get(key) ?? 0) >= until) return false
           gates.set(key, until)
           return true
@@ -135,36 +191,28 @@ export const makeMemoryStores = () => {
 
   const sweep = (now: number) => {
     counters.sweep(now)
-    buckets.sweep(now)
+    for (const quota of buckets.values()) quota.sweep(now)
     gates.sweep(now)
   }
 
-  return { limiter, gate, sweep, maps: { counters, buckets, gates } } as const
+  const sizes = () => {
+    let bucketCount = 0
+    for (const quota of buckets.values()) bucketCount += quota.size
+    return { counters: counters.size, buckets: bucketCount, gates: gates.size }
+  }
+
+  return { limiter, gate, sweep, sizes } as const
 }
 
-/** The stores, with a sweeper fiber that lives as long as the scope. */
-export const makeScopedMemoryStores: Effect.Effect<ReturnType<typeof makeMemoryStores>, never, Scope.Scope> = Effect.gen(function*() {
-  const stores = makeMemoryStores()
-  yield* Effect.forkScoped(Effect.interruptible(Effect.clockWith((clock) =>
-    Effect.forever(
-      Effect.zipRight(Effect.sleep(sweepInterval), Effect.sync(() => stores.sweep(clock.unsafeCurrentTimeMillis())))
-    )
-  )))
-  return stores
-})
-
-export const layerStoreMemory: Layer.Layer<RateLimiter.RateLimiterStore> = Layer.scoped(
+export const layerStoreMemory: Layer.Layer<RateLimiter.RateLimiterStore> = Layer.sync(
   RateLimiter.RateLimiterStore,
-  Effect.map(makeScopedMemoryStores, (stores) => stores.limiter)
+  () => makeMemoryStores().limiter
 )
 
-export const layerGateMemory: Layer.Layer<RateLimit.GateStore> = Layer.scoped(
-  GateStore,
-  Effect.map(makeScopedMemoryStores, (stores) => stores.gate)
-)
+export const layerGateMemory: Layer.Layer<RateLimit.GateStore> = Layer.sync(GateStore, () => makeMemoryStores().gate)
 
-/** Both stores over one set of maps and one sweeper. */
-export const layerMemory: Layer.Layer<RateLimiter.RateLimiterStore | RateLimit.GateStore> = Layer.scopedContext(
-  Effect.map(makeScopedMemoryStores, (stores) =>
-    Context.make(RateLimiter.RateLimiterStore, stores.limiter).pipe(Context.add(GateStore, stores.gate)))
-)
+/** Both stores. */
+export const layerMemory: Layer.Layer<RateLimiter.RateLimiterStore | RateLimit.GateStore> = Layer.syncContext(() => {
+  const stores = makeMemoryStores()
+  return Context.make(RateLimiter.RateLimiterStore, stores.limiter).pipe(Context.add(GateStore, stores.gate))
+})
