@@ -2,9 +2,17 @@
  * Redis stores for `RateLimit`: one quota and one not-before gate shared by every replica.
  *
  * A provider's quota belongs to its API key, so replicas that count alone each believe they have
- * the whole quota. `layerStore` is `@effect/experimental`'s Redis `RateLimiterStore` (its Lua token
- * bucket and fixed window); `layerGate` keeps each closed gate as a Redis key whose TTL is the time
- * left, read on Redis's clock, so replicas with skewed clocks agree on when it reopens.
+ * the whole quota. `layerStore` is a `RateLimiterStore` (the interface of `@effect/experimental`'s
+ * `RateLimiter`) whose fixed window and token bucket are Lua scripts that count exactly as the
+ * in-memory store does, on the callers' clock (`Clock`, so keep replicas on NTP: a skew of d ms moves
+ * a refill by at most d ms); each key expires a minute after it comes to rest, so per-tenant keys do
+ * not pile up. `layerGate` keeps each closed gate as a Redis key whose TTL is the time left, read on
+ * Redis's clock, so replicas with skewed clocks agree on when it reopens.
+ *
+ * Not the experimental Redis store: its client cannot be closed while Redis is down (it goes on
+ * reconnecting for ever), prints ioredis's "Unhandled error event" on every failed reconnection,
+ * rounds a refill rate to whole milliseconds (a limit above the window in milliseconds counted a
+ * window twice or more too long) and never expires a token bucket.
  *
  * **Redis down.** Never a crash, never a hang: every command (queued ones too) is bounded by
  * `timeout`, connecting by `connectTimeout`, and a command fails at the first failed reconnection
@@ -49,7 +57,8 @@ export interface Options {
 }
 
 /**
- * The shared quota store: `@effect/experimental`'s Redis `RateLimiterStore`, with bounded commands.
+ * The shared quota store: a Redis `RateLimiterStore` with bounded commands, one connection, closed
+ * with the layer's scope whatever state Redis is in.
  * Fails with `InvalidOptions` for a bad URL or timeout.
  *
  * @example
@@ -90,7 +99,7 @@ export const layerStore: (options?: Options) => Layer.Layer<RateLimiter.RateLimi
 export const layerGate: (options?: Options) => Layer.Layer<RateLimit.GateStore, InvalidOptions> = internal.layerGate
 
 /**
- * Both stores (two connections: the experimental store owns its own client).
+ * Both stores, over one connection.
  *
  * @example
  * ```ts

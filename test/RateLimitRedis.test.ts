@@ -1,9 +1,21 @@
-import { describe, expect, it } from "@effect/vitest"
-import { Context, Duration, Effect, Either, Layer, Logger, Option, Ref, Scope } from "effect"
+import * as RateLimiter from "@effect/experimental/RateLimiter"
+import { describe, expect, it, vi } from "@effect/vitest"
+import { Context, Duration, Effect, Either, Exit, FastCheck, Fiber, Layer, Logger, Option, Ref, Scope } from "effect"
+import * as Net from "node:net"
 import { RateLimited } from "../src/Errors.js"
+import { makeMemoryStores, restGrace } from "../src/internal/rateLimitMemory.js"
 import * as RateLimit from "../src/RateLimit.js"
 import * as RateLimitRedis from "../src/RateLimitRedis.js"
-import { closedPort, deleteKeys, redisRequired, redisUnavailable, redisUrl, uniquePrefix } from "./support/redis.js"
+import { fixedWindow, manualClock, type Store, steps, type Take, tokenBucket } from "./support/rateLimitSteps.js"
+import {
+  closedPort,
+  deleteKeys,
+  redisClient,
+  redisRequired,
+  redisUnavailable,
+  redisUrl,
+  uniquePrefix
+} from "./support/redis.js"
 
 /** One "process": its own connections to Redis, built in the test's scope. */
 const instance = (options: RateLimitRedis.Options) =>
@@ -55,6 +67,64 @@ describe.skipIf(redisUnavailable !== undefined)("RateLimitRedis (real Redis)", (
       const [waited] = yield* elapsedMillis(Effect.void.pipe(b.protect))
       expect(waited).toBeGreaterThanOrEqual(250)
       expect(waited).toBeLessThan(1_000)
+    }))
+
+  // Schedules generated once (a fixed seed), replayed on Redis and in memory under one hand-moved clock.
+  const schedules = FastCheck.sample(steps, { numRuns: 60, seed: 2026 })
+  const sameAsMemory = <A>(name: string, take: (store: Store, step: Take) => Effect.Effect<A, unknown>) =>
+    it.scopedLive(`store - ${name}: the same answers as the in-memory store, step for step`, () =>
+      Effect.gen(function*() {
+        for (const [i, script] of schedules.entries()) {
+          const prefix = yield* withPrefix(`model-${i}`)
+          const redis = yield* Effect.provide(RateLimiter.RateLimiterStore, yield* instance({ url: redisUrl, prefix }))
+          const memory = makeMemoryStores({ perCall: 0 }).limiter
+          const time = manualClock()
+          for (const step of script) {
+            if (step.kind === "advance") time.advance(step.millis)
+            else if (step.kind === "take") {
+              const [inRedis, inMemory] = yield* Effect.all([take(redis, step), take(memory, step)]).pipe(
+                Effect.withClock(time.clock)
+              )
+              expect(inRedis).toEqual(inMemory)
+            }
+          }
+        }
+      }), { timeout: 30_000 })
+  sameAsMemory("fixed window", fixedWindow)
+  sameAsMemory("token bucket", tokenBucket)
+
+  it.scopedLive("store - a limit above the window in milliseconds counts the window it says (2000 per second)", () =>
+    Effect.gen(function*() {
+      const prefix = yield* withPrefix("fine")
+      const redis = yield* Effect.provide(RateLimiter.RateLimiterStore, yield* instance({ url: redisUrl, prefix }))
+      const take = redis.fixedWindow({ key: "k", tokens: 1, refillRate: Duration.millis(0.5), limit: 2000 })
+      const time = manualClock()
+      const counts = yield* Effect.all(Array.from({ length: 2001 }, () => take)).pipe(Effect.withClock(time.clock))
+      expect(counts[1999]).toEqual([2000, 1000])
+      // refused, and told to come back when the window ends: 1 s, not the 2 s a 1 ms refill would count
+      expect(counts[2000]).toEqual([2001, 1000])
+    }))
+
+  it.scopedLive("store - every key expires a minute after it comes to rest (per-tenant keys do not pile up)", () =>
+    Effect.gen(function*() {
+      const prefix = yield* withPrefix("expiry")
+      const stores = yield* instance({ url: redisUrl, prefix })
+      for (const algorithm of ["token-bucket", "fixed-window"] as const) {
+        const limiter = yield* Effect.provide(
+          RateLimit.make<string>({ name: algorithm, key: (tenant) => tenant, limit: 5, window: "10 seconds", algorithm }),
+          stores
+        )
+        yield* Effect.void.pipe(RateLimit.protect(limiter, "tenant-1"))
+      }
+      const client = yield* redisClient
+      const keys = yield* Effect.promise(() => client.keys(`${prefix}*`))
+      expect(keys).toHaveLength(2)
+      for (const key of keys) {
+        const pttl = yield* Effect.promise(() => client.pttl(key))
+        // at rest after one refill (token bucket: 2 s) or the counted window share (fixed: 2 s)
+        expect(pttl).toBeGreaterThan(restGrace)
+        expect(pttl).toBeLessThanOrEqual(2_000 + restGrace)
+      }
     }))
 
   it.scopedLive("gate - a 429 seen by one instance closes the gate of the other; its callers wait, then call", () =>
@@ -152,6 +222,58 @@ describe("RateLimitRedis (Redis down: a closed port)", () => {
         new RateLimited({ provider: "strict", reason: "local" })
       )
     }), { timeout: 8_000 })
+
+  it.scopedLive("shutdown while Redis is down, with a command pending: the client is closed, no reconnecting", () =>
+    Effect.gen(function*() {
+      // a "Redis" that accepts connections and drops them at once, counting them
+      let accepted = 0
+      const server = Net.createServer((socket) => {
+        accepted++
+        socket.destroy()
+      })
+      yield* Effect.acquireRelease(
+        Effect.async<void>((resume) => {
+          server.listen(0, "127.0.0.1", () => resume(Effect.void))
+        }),
+        () =>
+          Effect.async<void>((resume) => {
+            server.close(() => resume(Effect.void))
+          })
+      )
+      const port = (server.address() as Net.AddressInfo).port
+      const scope = yield* Scope.make()
+      const stores = yield* Layer.buildWithScope(
+        RateLimitRedis.layer({ url: `redis://127.0.0.1:${port}`, timeout: "5 seconds" }),
+        scope
+      )
+      const limiter = yield* Effect.provide(RateLimit.make({ name: "x", key: "k", limit: 5, window: "1 second" }), stores)
+      const pending = yield* Effect.fork(Effect.void.pipe(limiter.protect))
+      yield* Effect.sleep("100 millis")
+      yield* Scope.close(scope, Exit.void)
+      yield* Fiber.interrupt(pending)
+      const before = accepted
+      yield* Effect.sleep("2500 millis") // longer than the 2 s reconnection backoff
+      expect(accepted - before).toBe(0)
+    }), { timeout: 10_000 })
+
+  it.scopedLive("Redis down: nothing is printed behind the logger's back (no ioredis unhandled-error lines)", () =>
+    Effect.gen(function*() {
+      const printed = vi.spyOn(console, "error").mockImplementation(() => {})
+      yield* Effect.addFinalizer(() => Effect.sync(() => printed.mockRestore()))
+      const port = yield* Effect.promise(closedPort)
+      yield* instance({ url: `redis://127.0.0.1:${port}` })
+      yield* Effect.sleep("1500 millis")
+      expect(printed.mock.calls.filter((call) => String(call[0]).includes("[ioredis]"))).toEqual([])
+    }), { timeout: 8_000 })
+
+  it.effect("options - a password with a malformed %-escape is InvalidOptions, not a crash, and not echoed", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(
+        Layer.build(RateLimitRedis.layerStore({ url: "redis://:50%off@127.0.0.1:6379" })).pipe(Effect.scoped)
+      )
+      expect(error._tag).toBe("InvalidOptions")
+      expect(error.message).not.toContain("50%off")
+    }))
 
   it.effect("options - a URL that is not redis:// fails the layer with InvalidOptions, without echoing it", () =>
     Effect.gen(function*() {

@@ -1,80 +1,14 @@
 import * as RateLimiter from "@effect/experimental/RateLimiter"
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, Context, Duration, Effect, Either, FastCheck, Layer, TestClock } from "effect"
+import { Context, Duration, Effect, Either, FastCheck, Layer, TestClock } from "effect"
 import { makeMemoryStores, restGrace } from "../src/internal/rateLimitMemory.js"
 import * as RateLimit from "../src/RateLimit.js"
-
-/** A clock the test moves by hand, so thousands of generated steps run synchronously. */
-const manualClock = () => {
-  let now = 1_000_000
-  const clock: Clock.Clock = {
-    [Clock.ClockTypeId]: Clock.ClockTypeId,
-    unsafeCurrentTimeMillis: () => now,
-    currentTimeMillis: Effect.sync(() => now),
-    unsafeCurrentTimeNanos: () => BigInt(now) * 1_000_000n,
-    currentTimeNanos: Effect.sync(() => BigInt(now) * 1_000_000n),
-    sleep: () => Effect.void
-  }
-  return {
-    now: () => now,
-    advance: (millis: number) => {
-      now += millis
-    },
-    run: <A, E>(effect: Effect.Effect<A, E>): A => Effect.runSync(Effect.withClock(effect, clock))
-  }
-}
-
-/** What `RateLimiter.make` asks of a store for `key` (limit and window fixed per key, as in a real limiter). */
-const quotas = {
-  a: { limit: 1, window: 1_000 },
-  b: { limit: 3, window: 1_000 }, // a fractional refill rate: 333.33 ms
-  c: { limit: 10, window: 3_000 }
-} as const
-type Key = keyof typeof quotas
-
-type Step =
-  | { readonly kind: "advance"; readonly millis: number }
-  | { readonly kind: "sweep" }
-  | { readonly kind: "take"; readonly key: Key; readonly tokens: 1 | -1; readonly mode: "fail" | "delay" }
-
-const step: FastCheck.Arbitrary<Step> = FastCheck.oneof(
-  FastCheck.record({ kind: FastCheck.constant("advance" as const), millis: FastCheck.integer({ min: 0, max: 2_500 }) }),
-  FastCheck.record({ kind: FastCheck.constant("sweep" as const) }),
-  FastCheck.record({
-    kind: FastCheck.constant("take" as const),
-    key: FastCheck.constantFrom<Key>("a", "b", "c"),
-    // -1 is how RateLimit gives a token back
-    tokens: FastCheck.constantFrom<1 | -1>(1, 1, 1, -1),
-    mode: FastCheck.constantFrom<"fail" | "delay">("fail", "delay")
-  })
-)
-const steps = FastCheck.array(step, { minLength: 1, maxLength: 80 })
-
-const fixedWindow = (store: RateLimiter.RateLimiterStore["Type"], take: Extract<Step, { kind: "take" }>) => {
-  const { limit, window } = quotas[take.key]
-  return store.fixedWindow({
-    key: take.key,
-    tokens: take.tokens,
-    refillRate: Duration.millis(window / limit),
-    limit: take.mode === "fail" ? limit : undefined
-  })
-}
-
-const tokenBucket = (store: RateLimiter.RateLimiterStore["Type"], take: Extract<Step, { kind: "take" }>) => {
-  const { limit, window } = quotas[take.key]
-  return store.tokenBucket({
-    key: take.key,
-    tokens: take.tokens,
-    limit,
-    refillRate: Duration.millis(window / limit),
-    allowOverflow: take.mode === "delay"
-  })
-}
+import { fixedWindow, manualClock, type Step, type Store, steps, type Take, tokenBucket } from "./support/rateLimitSteps.js"
 
 /** Runs `steps` on the experimental store, a store that sweeps when told, and one that never sweeps. */
 const replay = <A>(
   script: ReadonlyArray<Step>,
-  take: (store: RateLimiter.RateLimiterStore["Type"], step: Extract<Step, { kind: "take" }>) => Effect.Effect<A, unknown>
+  take: (store: Store, step: Take) => Effect.Effect<A, unknown>
 ) => {
   const time = manualClock()
   const experimental = time.run(Effect.provide(RateLimiter.RateLimiterStore, RateLimiter.layerStoreMemory))
@@ -129,7 +63,7 @@ describe("in-memory stores", () => {
     const time = manualClock()
     const ours = makeMemoryStores()
     const experimental = time.run(Effect.provide(RateLimiter.RateLimiterStore, RateLimiter.layerStoreMemory))
-    const take = (store: RateLimiter.RateLimiterStore["Type"]) =>
+    const take = (store: Store) =>
       time.run(store.tokenBucket({ key: "k", tokens: 1, limit: 1, refillRate: Duration.seconds(1), allowOverflow: false }))
     expect([take(ours.limiter), take(experimental)]).toEqual([0, 0])
     time.advance(1_900) // full again since 1000; its old phase would refill at 2000

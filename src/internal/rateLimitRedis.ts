@@ -1,16 +1,28 @@
+/**
+ * The Redis stores: limiter quotas (our own Lua fixed window and token bucket, counting exactly as
+ * the in-memory store does) and gate closings, over one ioredis client per layer.
+ *
+ * Why not `@effect/experimental`'s Redis store (a departure from DESIGN.md): its client has no error
+ * listener (ioredis prints "Unhandled error event" on every failed reconnection), it cannot be closed
+ * while Redis is down (its QUIT waits behind queued commands, is refused, and the client goes on
+ * reconnecting for ever), its fixed window needs a refill rate in whole milliseconds (a limit above
+ * the window in milliseconds counted windows twice or more too long), and its token buckets never
+ * expire (a key per tenant for ever).
+ */
 import * as RateLimiter from "@effect/experimental/RateLimiter"
-import * as RedisRateLimiter from "@effect/experimental/RateLimiter/Redis"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import * as Scope from "effect/Scope"
+import type * as Scope from "effect/Scope"
 import { Redis, type RedisOptions } from "ioredis"
 import type { InvalidOptions } from "../Errors.js"
 import type * as RateLimit from "../RateLimit.js"
 import type * as RateLimitRedis from "../RateLimitRedis.js"
 import * as options from "./options.js"
 import { GateStore, GateStoreError } from "./rateLimitGate.js"
+import { restGrace } from "./rateLimitMemory.js"
 
 export const defaults = {
   prefix: "resilience:ratelimit:",
@@ -30,8 +42,12 @@ const fromUrl = (module: string, input: string | Redacted.Redacted<string>): Red
   if (url.protocol !== "redis:" && url.protocol !== "rediss:") return options.invalid(check, url.protocol, expected)
   const parsed: RedisOptions = { host: url.hostname.replace(/^\[(.*)\]$/, "$1") || "127.0.0.1" }
   if (url.port !== "") parsed.port = Number(url.port)
-  if (url.username !== "") parsed.username = decodeURIComponent(url.username)
-  if (url.password !== "") parsed.password = decodeURIComponent(url.password)
+  try {
+    if (url.username !== "") parsed.username = decodeURIComponent(url.username)
+    if (url.password !== "") parsed.password = decodeURIComponent(url.password)
+  } catch {
+    return options.invalid(check, "<redacted>", `${expected} (its user or password has a malformed %-escape)`)
+  }
   if (url.pathname.length > 1) {
     parsed.db = options.integerAtLeast({ module, option: "url (database)" }, Number(url.pathname.slice(1)), 0)
   }
@@ -61,41 +77,69 @@ const resolve = (module: string, o: RateLimitRedis.Options) => {
   return { prefix, redis }
 }
 
-// The experimental fixed-window script sets `PX refill * tokens`, which Redis refuses when the
-// refill rate (window / limit) is not a whole number of millis: round it.
-const wholeMillis = (store: RateLimiter.RateLimiterStore["Type"]): RateLimiter.RateLimiterStore["Type"] =>
-  RateLimiter.RateLimiterStore.of({
-    fixedWindow: (o) =>
-      store.fixedWindow({
-        ...o,
-        refillRate: Duration.millis(Math.max(1, Math.round(Duration.toMillis(o.refillRate))))
-      }),
-    tokenBucket: store.tokenBucket
-  })
-
-export const layerStore = (
-  o: RateLimitRedis.Options = {}
-): Layer.Layer<RateLimiter.RateLimiterStore, InvalidOptions> =>
-  Layer.scoped(
-    RateLimiter.RateLimiterStore,
-    Effect.flatMap(options.validated(() => resolve("RateLimitRedis.layerStore", o)), ({ prefix, redis }) =>
-      Effect.map(quietRelease(RedisRateLimiter.make({ ...redis, prefix: `${prefix}limit:` })), wholeMillis))
-  )
-
-// The experimental store closes its client with `Effect.promise(() => redis.quit())`, which dies when
-// Redis is down and the QUIT is refused. Closing a store must not fail the application's shutdown:
-// run it in a child scope whose close failure is logged at debug level.
-const quietRelease = <A, E>(acquire: Effect.Effect<A, E, Scope.Scope>): Effect.Effect<A, E, Scope.Scope> =>
-  Effect.flatMap(
-    Effect.acquireRelease(Scope.make(), (child, exit) =>
-      Effect.catchAllCause(Scope.close(child, exit), (cause) =>
-        Effect.logDebug("rate-limit store connection closed with an error", cause))),
-    (child) => Scope.extend(acquire, child)
-  )
-
-interface GateRedis extends Redis {
+interface StoreRedis extends Redis {
+  resilienceFixedWindow(key: string, ...args: Array<string>): Promise<[string, string]>
+  resilienceTokenBucket(key: string, ...args: Array<string>): Promise<string>
   resilienceGateClose(key: string, millis: number): Promise<number>
 }
+
+// Numbers go in and out as strings: "%.17g" and Lua's tonumber round-trip a double exactly, where a
+// Lua number returned as a Redis integer would lose its fraction (refill rates such as 1000 / 3 ms).
+// Time is the caller's `now`, so both stores count alike and TestClock drives this one too; Redis's
+// own clock only expires a key, a grace after it has come to rest and answers as a missing one.
+const fixedWindowScript = `
+local now, tokens, refill = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local limit, grace = tonumber(ARGV[4]), tonumber(ARGV[5])
+local count, expiresAt = 0, now
+local stored = redis.call("HMGET", KEYS[1], "count", "expiresAt")
+if stored[1] and tonumber(stored[2]) > now then
+  count, expiresAt = tonumber(stored[1]), tonumber(stored[2])
+end
+if limit and count + tokens > limit then
+  return { string.format("%.17g", count + tokens), string.format("%.17g", expiresAt - now) }
+end
+count = count + tokens
+expiresAt = expiresAt + refill * tokens
+redis.call("HSET", KEYS[1], "count", string.format("%.17g", count), "expiresAt", string.format("%.17g", expiresAt))
+redis.call("PEXPIRE", KEYS[1], math.max(1, math.ceil(expiresAt - now)) + grace)
+return { string.format("%.17g", count), string.format("%.17g", expiresAt - now) }
+`
+
+const tokenBucketScript = `
+local now, tokens, refill = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local limit, overflow, grace = tonumber(ARGV[4]), ARGV[5] == "1", tonumber(ARGV[6])
+local current, last = limit, now
+local stored = redis.call("HMGET", KEYS[1], "tokens", "lastRefill")
+if stored[1] then
+  current, last = tonumber(stored[1]), tonumber(stored[2])
+  if refill > 0 then
+    local refilled = math.floor((now - last) / refill)
+    if refilled > 0 then
+      current = math.min(limit, current + refilled)
+      last = last + refilled * refill
+    end
+  else
+    current = limit
+  end
+end
+if current >= limit then
+  current, last = limit, now
+end
+local left = current - tokens
+if overflow or left >= 0 then
+  current = math.min(limit, left)
+end
+local restsAt = last
+if refill > 0 then
+  restsAt = last + math.ceil(limit - current) * refill
+end
+redis.call("HSET", KEYS[1], "tokens", string.format("%.17g", current), "lastRefill", string.format("%.17g", last))
+redis.call("PEXPIRE", KEYS[1], math.max(1, math.ceil(restsAt - now)) + grace)
+if overflow or left >= 0 then
+  return string.format("%.17g", current)
+end
+return string.format("%.17g", left)
+`
 
 // Closed = the key exists; its PTTL is the time left, read on the Redis clock, so replicas whose
 // clocks disagree still agree on when the gate reopens. Closing only ever extends.
@@ -109,24 +153,67 @@ redis.call("SET", KEYS[1], "1", "PX", millis)
 return 1
 `
 
-const acquireClient = (redis: RedisOptions): Effect.Effect<GateRedis, never, Scope.Scope> =>
+// One client per layer. Closing it never waits on Redis: QUIT only when connected (bounded by the
+// command timeout), then a disconnect in every case, which also stops the reconnecting.
+const acquireClient = (redis: RedisOptions): Effect.Effect<StoreRedis, never, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.sync(() => {
-      const client = new Redis(redis) as GateRedis
-      // Connection errors surface as failed commands, which the gate logs once per outage.
+      const client = new Redis(redis) as StoreRedis
+      // Connection errors surface as failed commands, which limiters and gates log once per outage.
       client.on("error", () => {})
+      client.defineCommand("resilienceFixedWindow", { lua: fixedWindowScript, numberOfKeys: 1 })
+      client.defineCommand("resilienceTokenBucket", { lua: tokenBucketScript, numberOfKeys: 1 })
       client.defineCommand("resilienceGateClose", { lua: closeScript, numberOfKeys: 1 })
       return client
     }),
     (client) =>
       Effect.promise(() =>
-        client.status === "ready"
-          ? client.quit().then(() => undefined, () => client.disconnect())
-          : Promise.resolve(client.disconnect())
+        (client.status === "ready" ? client.quit().then(() => undefined, () => undefined) : Promise.resolve())
+          .then(() => client.disconnect())
       )
   )
 
-const gateStoreFrom = (client: GateRedis, prefix: string): RateLimit.GateStore =>
+const storeError = (algorithm: string) => (cause: unknown) =>
+  new RateLimiter.RateLimitStoreError({ message: `the Redis ${algorithm} command failed`, cause })
+
+const limiterStoreFrom = (client: StoreRedis, prefix: string): RateLimiter.RateLimiterStore["Type"] =>
+  RateLimiter.RateLimiterStore.of({
+    fixedWindow: (o) =>
+      Effect.clockWith((clock) =>
+        Effect.tryPromise({
+          try: () =>
+            client.resilienceFixedWindow(
+              `${prefix}fixed:${o.key}`,
+              String(clock.unsafeCurrentTimeMillis()),
+              String(o.tokens),
+              String(Duration.toMillis(o.refillRate)),
+              o.limit === undefined ? "" : String(o.limit),
+              String(restGrace)
+            ),
+          catch: storeError("fixed-window")
+        }).pipe(Effect.map(([count, ttl]) => [Number(count), Number(ttl)] as const))
+      ),
+    tokenBucket: (o) =>
+      Effect.clockWith((clock) => {
+        const refillMillis = Duration.toMillis(o.refillRate)
+        return Effect.tryPromise({
+          try: () =>
+            client.resilienceTokenBucket(
+              // a bucket per key and quota, as in memory
+              `${prefix}bucket:${o.limit}|${refillMillis}:${o.key}`,
+              String(clock.unsafeCurrentTimeMillis()),
+              String(o.tokens),
+              String(refillMillis),
+              String(o.limit),
+              o.allowOverflow ? "1" : "0",
+              String(restGrace)
+            ),
+          catch: storeError("token-bucket")
+        }).pipe(Effect.map(Number))
+      })
+  })
+
+const gateStoreFrom = (client: StoreRedis, prefix: string): RateLimit.GateStore =>
   GateStore.of({
     closedFor: (key) =>
       Effect.tryPromise({
@@ -140,14 +227,30 @@ const gateStoreFrom = (client: GateRedis, prefix: string): RateLimit.GateStore =
       }).pipe(Effect.map((changed) => changed === 1))
   })
 
-export const layerGate = (o: RateLimitRedis.Options = {}): Layer.Layer<RateLimit.GateStore, InvalidOptions> =>
-  Layer.scoped(
-    GateStore,
-    Effect.flatMap(options.validated(() => resolve("RateLimitRedis.layerGate", o)), ({ prefix, redis }) =>
-      Effect.map(acquireClient(redis), (client) => gateStoreFrom(client, `${prefix}gate:`)))
+/** A layer over one client of its own, closed with the layer's scope. */
+const layerWith = <A>(
+  module: string,
+  o: RateLimitRedis.Options,
+  build: (client: StoreRedis, prefix: string) => Context.Context<A>
+): Layer.Layer<A, InvalidOptions> =>
+  Layer.scopedContext(
+    Effect.flatMap(options.validated(() => resolve(module, o)), ({ prefix, redis }) =>
+      Effect.map(acquireClient(redis), (client) => build(client, prefix)))
   )
+
+const limiterContext = (client: StoreRedis, prefix: string) =>
+  Context.make(RateLimiter.RateLimiterStore, limiterStoreFrom(client, `${prefix}limit:`))
+
+const gateContext = (client: StoreRedis, prefix: string) => Context.make(GateStore, gateStoreFrom(client, `${prefix}gate:`))
+
+export const layerStore = (o: RateLimitRedis.Options = {}): Layer.Layer<RateLimiter.RateLimiterStore, InvalidOptions> =>
+  layerWith("RateLimitRedis.layerStore", o, limiterContext)
+
+export const layerGate = (o: RateLimitRedis.Options = {}): Layer.Layer<RateLimit.GateStore, InvalidOptions> =>
+  layerWith("RateLimitRedis.layerGate", o, gateContext)
 
 export const layer = (
   o: RateLimitRedis.Options = {}
 ): Layer.Layer<RateLimiter.RateLimiterStore | RateLimit.GateStore, InvalidOptions> =>
-  Layer.merge(layerStore(o), layerGate(o))
+  layerWith("RateLimitRedis.layer", o, (client, prefix) =>
+    Context.merge(limiterContext(client, prefix), gateContext(client, prefix)))

@@ -2,6 +2,7 @@
  * Finds the Redis the Redis tests talk to (`REDIS_URL`, default redis://127.0.0.1:6379). When it is
  * absent the tests are skipped with a visible warning, unless `REQUIRE_REDIS=1` (CI), where they fail.
  */
+import { Effect, type Scope } from "effect"
 import { Redis } from "ioredis"
 import { createServer } from "node:net"
 
@@ -46,7 +47,17 @@ let counter = 0
 export const uniquePrefix = (name: string): string =>
   `test:resilience:${name}:${process.pid}:${Date.now()}:${counter++}:`
 
-/** Deletes every key under `prefix` (token buckets have no TTL). */
+/** A client of the test's own, closed with the scope. */
+export const redisClient: Effect.Effect<Redis, never, Scope.Scope> = Effect.acquireRelease(
+  Effect.sync(() => {
+    const client = new Redis(redisUrl, { maxRetriesPerRequest: 0, commandTimeout: 2_000 })
+    client.on("error", () => {})
+    return client
+  }),
+  (client) => Effect.promise(() => client.quit().catch(() => client.disconnect()))
+)
+
+/** Deletes every key under `prefix`, so a test leaves nothing behind before the keys expire. */
 export const deleteKeys = async (prefix: string): Promise<void> => {
   const client = new Redis(redisUrl, { maxRetriesPerRequest: 0, commandTimeout: 2_000 })
   client.on("error", () => {})
