@@ -149,7 +149,7 @@ export declare namespace RateLimit {
      * front of a provider smooths traffic; use `"fail"` to shed a tenant's excess).
      */
     readonly onExceeded?: "delay" | "fail" | undefined
-    /** With `"delay"`, the longest wait for a token before failing at once. Defaults to `window`. */
+    /** With `"delay"`, the longest wait for a token before failing at once. Defaults to `window` (at most 24 days). */
     readonly maxWait?: Duration.DurationInput | undefined
     /**
      * When the store cannot be reached: `"allow"` runs the call unlimited and logs one warning per

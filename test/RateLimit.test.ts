@@ -260,6 +260,7 @@ describe("RateLimit", () => {
       ["window", { window: NaN }],
       ["window", { window: "soon" as Duration.DurationInput }],
       ["maxWait", { maxWait: -1 }],
+      ["maxWait", { maxWait: "25 days" }],
       ["algorithm", { algorithm: "sliding" as "token-bucket" }],
       ["onExceeded", { onExceeded: "drop" as "fail" }],
       ["onStoreError", { onStoreError: "ignore" as "allow" }]
@@ -272,11 +273,22 @@ describe("RateLimit", () => {
         expect(error.module).toBe("RateLimit.make")
       }).pipe(Effect.provide(RateLimit.layerStoreMemory)))
 
+    it.effect("make - a window of a month is a quota, not a timer: accepted, and a waiter waits at most 24 days", () =>
+      Effect.gen(function*() {
+        const monthly = yield* RateLimit.make({ ...base, limit: 1, window: "30 days" })
+        yield* Effect.void.pipe(monthly.protect)
+        const refused = yield* Effect.flip(Effect.void.pipe(monthly.protect))
+        // the wait for the next token (30 days) is past the default maxWait (24 days): fails at once
+        expect(refused.reason).toBe("local")
+        expect(Duration.toDays(refused.retryAfter!)).toBe(30)
+      }).pipe(Effect.provide(RateLimit.layerStoreMemory)))
+
     const badGate: ReadonlyArray<[string, Partial<RateLimit.Gate.Options<void>>]> = [
       ["name", { name: "" }],
       ["key", { key: "" }],
       ["maxClosed", { maxClosed: 0 }],
       ["maxClosed", { maxClosed: NaN }],
+      ["maxClosed", { maxClosed: "30 days" }],
       ["maxWait", { maxWait: -5 }],
       ["releaseOver", { releaseOver: "-1 millis" }],
       ["onStoreError", { onStoreError: "maybe" as "allow" }]

@@ -32,7 +32,12 @@ export const longestTimer: Duration.Duration = Duration.days(24)
 
 const isNonNegativeFinite = (n: unknown): n is number => typeof n === "number" && Number.isFinite(n) && n >= 0
 
-const decodeDuration = (check: Check, input: Duration.DurationInput, expected: string): Duration.Duration => {
+const decodeDuration = (
+  check: Check,
+  input: Duration.DurationInput,
+  expected: string,
+  longest: Duration.Duration
+): Duration.Duration => {
   if (typeof input === "number" && !isNonNegativeFinite(input)) return reject(check, input, expected)
   if (typeof input === "bigint" && input < 0n) return reject(check, input, expected)
   if (typeof input === "string" && input.trim().startsWith("-")) return reject(check, input, expected)
@@ -44,18 +49,25 @@ const decodeDuration = (check: Check, input: Duration.DurationInput, expected: s
     return reject(check, input, `${expected} (e.g. "100 millis", "2 seconds")`)
   }
   if (!Duration.isFinite(decoded)) return reject(check, input, expected)
-  return Duration.lessThanOrEqualTo(decoded, longestTimer)
+  return Duration.lessThanOrEqualTo(decoded, longest)
     ? decoded
     : reject(check, input, `${expected} of at most 24 days (longer timers never fire)`)
 }
 
-/** A finite duration >= 0. */
-export const nonNegativeDuration = (check: Check, input: Duration.DurationInput): Duration.Duration =>
-  decodeDuration(check, input, "a finite duration >= 0")
+/** A finite duration >= 0, at most `longest` (24 days unless the duration is never slept on). */
+export const nonNegativeDuration = (
+  check: Check,
+  input: Duration.DurationInput,
+  longest: Duration.Duration = longestTimer
+): Duration.Duration => decodeDuration(check, input, "a finite duration >= 0", longest)
 
-/** A finite duration > 0. */
-export const positiveDuration = (check: Check, input: Duration.DurationInput): Duration.Duration => {
-  const decoded = decodeDuration(check, input, "a finite duration > 0")
+/** A finite duration > 0, at most `longest` (24 days unless the duration is never slept on). */
+export const positiveDuration = (
+  check: Check,
+  input: Duration.DurationInput,
+  longest: Duration.Duration = longestTimer
+): Duration.Duration => {
+  const decoded = decodeDuration(check, input, "a finite duration > 0", longest)
   return Duration.greaterThan(decoded, Duration.zero) ? decoded : reject(check, input, "a finite duration > 0")
 }
 

@@ -28,7 +28,8 @@ const resolve = <Args>(o: RateLimit.RateLimit.Options<Args>) => {
   const module = "RateLimit.make"
   const name = options.nonEmptyString({ module, option: "name" }, o.name)
   const limit = options.integerAtLeast({ module, option: "limit" }, o.limit, 1)
-  const window = options.positiveDuration({ module, option: "window" }, o.window)
+  // A window is never slept on (a quota per month is fine); a wait is, so it stays within the timer limit.
+  const window = options.positiveDuration({ module, option: "window" }, o.window, Duration.infinity)
   return {
     name,
     keyOf: keyOfOption(module, o.key),
@@ -36,7 +37,9 @@ const resolve = <Args>(o: RateLimit.RateLimit.Options<Args>) => {
     window,
     algorithm: oneOf(module, "algorithm", ["token-bucket", "fixed-window"], o.algorithm, defaults.algorithm),
     onExceeded: oneOf(module, "onExceeded", ["delay", "fail"], o.onExceeded, defaults.onExceeded),
-    maxWait: o.maxWait === undefined ? window : options.nonNegativeDuration({ module, option: "maxWait" }, o.maxWait),
+    maxWait: o.maxWait === undefined
+      ? Duration.min(window, options.longestTimer)
+      : options.nonNegativeDuration({ module, option: "maxWait" }, o.maxWait),
     onStoreError: storeErrorPolicy(module, o.onStoreError)
   }
 }

@@ -80,6 +80,7 @@ export const make = <Args = void>(
     const maxClosedMillis = Duration.toMillis(maxClosed)
     const maxWaitMillis = Duration.toMillis(maxWait)
     const releaseOverMillis = Math.floor(Duration.toMillis(releaseOver))
+    const longestTimerMillis = Duration.toMillis(options.longestTimer)
     const closed = Metric.tagged(metrics.gateClosedTotal, "limiter", name)
     const rejectedGate = metrics.rejected(name, "gate")
     const rejectedStore = metrics.rejected(name, "store")
@@ -132,7 +133,8 @@ export const make = <Args = void>(
             const offset = room > 0 ? yield* Random.nextIntBetween(0, room) : 0
             yield* Effect.acquireUseRelease(
               setWaiting(1),
-              () => Effect.sleep(Duration.millis(Math.min(closedMillis + offset, budget))),
+              // within the timer limit: a longer closing is waited out in turns (the loop checks again)
+              () => Effect.sleep(Duration.millis(Math.min(closedMillis + offset, budget, longestTimerMillis))),
               () => setWaiting(-1)
             )
             const next = yield* closedFor(key)
