@@ -25,6 +25,7 @@ import {
   ClientError,
   InvalidOptions,
   InvalidRequest,
+  type InvalidResponse,
   isTransient,
   RateLimited,
   Timeout,
@@ -185,6 +186,34 @@ describe("HttpProvider", () => {
           scripted([{ _tag: "Respond", status: 400, headers: {}, body: long }], getCharge, { excerptLength: 30 })
         )
         expect(error._tag === "ClientError" && error.body).toBe(`line one line two ${"x".repeat(12)}...`)
+      }))
+
+    it.effect("InvalidResponse - a large invalid body gives a bounded issue: ten lines, then a count", () =>
+      Effect.gen(function*() {
+        const Charges = Schema.Array(Charge)
+        const error = yield* Effect.flip(
+          scripted([ScriptedHttpClient.ok(Array.from({ length: 1000 }, () => ({ id: 1 })))], (p) =>
+            p.get("/v1/charges", { response: Charges }))
+        )
+        expect(error._tag).toBe("InvalidResponse")
+        const issue = (error as InvalidResponse).issue
+        expect(issue.split("; ")).toHaveLength(11)
+        expect(issue).toMatch(/; and 1990 more$/)
+      }))
+
+    it.effect("a secret with a quote or a backslash is cut out of a quoted JSON body too", () =>
+      Effect.gen(function*() {
+        const secret = `k"e\\y`
+        const error = yield* Effect.flip(
+          scripted(
+            [ScriptedHttpClient.ok({ id: { echoed: secret }, amount: 1 })],
+            getCharge,
+            { credentials: Credentials.fixed(secret) }
+          )
+        )
+        expect(error.message).not.toContain(JSON.stringify(secret).slice(1, -1))
+        expect(error.message).not.toContain(secret)
+        expect(error.message).toContain("<redacted>")
       }))
 
     it.effect.each([

@@ -126,10 +126,16 @@ const placeholder = /\{([A-Za-z0-9_]+)\}/g
  * line goes through `clean`, since a message quotes the value it got (a provider's reply may echo
  * our credentials, and a whole body can be the "actual").
  */
-const formatIssue = (error: ParseResult.ParseError, clean: (line: string) => string = (line) => line): string =>
-  ParseResult.ArrayFormatter.formatErrorSync(error)
+const formatIssue = (error: ParseResult.ParseError, clean: (line: string) => string = (line) => line): string => {
+  const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
+  const lines = issues.slice(0, maxIssues)
     .map((issue) => clean(issue.path.length === 0 ? issue.message : `${issue.path.join(".")}: ${issue.message}`))
-    .join("; ")
+  if (issues.length > maxIssues) lines.push(`and ${issues.length - maxIssues} more`)
+  return lines.join("; ")
+}
+
+/** Issues quoted in an error: a large invalid array must not make a message of any length. */
+const maxIssues = 10
 
 /** Everything decided once per logical call, before the policy. */
 interface Prepared {

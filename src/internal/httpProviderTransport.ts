@@ -94,7 +94,10 @@ export const excerpt = (
   let text = body.replace(whitespace, " ").trim()
   if (secret !== undefined) {
     const value = reveal(secret)
-    if (value.length > 0) text = text.split(value).join("<redacted>")
+    // as sent, and as it reads inside a JSON string (a quote or a backslash escaped)
+    for (const form of new Set([value, JSON.stringify(value).slice(1, -1)])) {
+      if (form.length > 0) text = text.split(form).join("<redacted>")
+    }
   }
   return text.length > maxLength ? `${text.slice(0, maxLength)}...` : text
 }
