@@ -53,6 +53,7 @@ describe("FakeProvider", () => {
       expect(yield* fetched.json).toEqual(body)
       expect(yield* statusOf(HttpClientRequest.get(`${provider.url}/v1/charges/ch_9`))).toBe(404)
       expect(yield* statusOf(HttpClientRequest.get(`${provider.url}/nowhere`))).toBe(404)
+      expect(yield* statusOf(HttpClientRequest.get(`${provider.url}/v1/charges/%E0%A4%A`))).toBe(404)
       expect(yield* statusOf(charge(provider.url, { amount: -1 }))).toBe(400)
 
       const requests = yield* provider.requests
@@ -61,6 +62,7 @@ describe("FakeProvider", () => {
         ["GET", "/v1/charges/ch_1?expand=x", "Normal"],
         ["GET", "/v1/charges/ch_9", "Normal"],
         ["GET", "/nowhere", "Normal"],
+        ["GET", "/v1/charges/%E0%A4%A", "Normal"],
         ["POST", "/v1/charges", "Normal"]
       ])
       expect(requests[0]?.body).toBe("{\"amount\":500,\"currency\":\"eur\"}")

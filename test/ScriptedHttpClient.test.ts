@@ -2,6 +2,7 @@ import { HttpClient, HttpClientError, HttpClientRequest } from "@effect/platform
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Chunk, Effect, Exit, Fiber, Option, Stream, TestClock } from "effect"
 import { ScriptedHttpClient } from "../src/testing/index.js"
+import { InvalidOptions } from "../src/Errors.js"
 
 const S = ScriptedHttpClient
 
@@ -55,6 +56,14 @@ describe("ScriptedHttpClient", () => {
       S.status(503, { retryAfter: "Wed, 21 Oct 2015 07:28:00 GMT" }),
       S.status(500)
     ]))))
+
+  it.effect("status - a code no Response can carry is refused when the script is written", () =>
+    Effect.sync(() => {
+      for (const code of [101, 199, 600, 700, 200.5, Number.NaN]) {
+        expect(() => ScriptedHttpClient.status(code)).toThrow(InvalidOptions)
+      }
+      expect(() => ScriptedHttpClient.ok({}, { status: 99 })).toThrow(/an HTTP status from 200 to 599/)
+    }))
 
   it.effect("status - carries a JSON body and extra headers", () =>
     Effect.gen(function*() {

@@ -232,7 +232,9 @@ export const ok: (body: unknown, options?: OkOptions) => Step = internal.ok
 export const text: (body: string, options?: OkOptions) => Step = internal.text
 
 /**
- * Answer with a status code, optionally a `Retry-After` header and a JSON body.
+ * Answer with a status code, optionally a `Retry-After` header and a JSON body. Throws
+ * `InvalidOptions` for a code outside 200 to 599 (no fetch `Response` can carry it), as do `ok` and
+ * `text` for such an `options.status`.
  *
  * @example
  * ```ts

@@ -94,8 +94,14 @@ const matchPath = (pattern: string, path: string): Record<string, string> | unde
   for (let i = 0; i < expected.length; i++) {
     const segment = expected[i]!
     const value = actual[i]!
-    if (segment.startsWith(":")) params[segment.slice(1)] = decodeURIComponent(value)
-    else if (segment !== value) return undefined
+    if (segment.startsWith(":")) {
+      // a malformed %-escape matches no route (a 404), as on a real server
+      try {
+        params[segment.slice(1)] = decodeURIComponent(value)
+      } catch {
+        return undefined
+      }
+    } else if (segment !== value) return undefined
   }
   return params
 }

@@ -8,6 +8,7 @@ import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
 import type * as Api from "../../testing/ScriptedHttpClient.js"
+import { invalid } from "../options.js"
 
 /*
  * Transport failures copy what @effect/platform-node 0.108 produces on Node 20 (observed against a
@@ -62,6 +63,10 @@ export const respond = (
   headers: Record<string, string> = {},
   contentType = "application/json"
 ): Api.Step => {
+  // a fetch Response cannot carry another status: refuse it when the script is written, not when it runs
+  if (!Number.isInteger(status) || status < 200 || status > 599) {
+    return invalid({ module: "ScriptedHttpClient", option: "status" }, status, "an HTTP status from 200 to 599")
+  }
   const lower: Record<string, string> = {}
   for (const [name, value] of Object.entries(headers)) lower[name.toLowerCase()] = value
   if (body !== undefined && lower["content-type"] === undefined) lower["content-type"] = contentType
