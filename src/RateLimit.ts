@@ -379,11 +379,12 @@ export const layerGate: <I, Args = void>(
 
 /**
  * The in-memory `RateLimiterStore`: quotas of one process, on `Clock` (so `TestClock` drives them).
- * It counts as `@effect/experimental`'s in-memory store does, but forgets a key once its entry is at
- * rest (a fixed window that has passed, a token bucket that has refilled): a sweeper deletes those once
- * a minute, so a limiter keyed by tenant holds the tenants of the last window, not every tenant ever
- * seen. Two stricter corner cases in the token bucket: a full bucket has no refill phase, and a refund
- * never lifts it above its limit.
+ * It counts as `@effect/experimental`'s in-memory store does, but forgets a key once its entry has
+ * been at rest for a minute (a fixed window that has passed, a token bucket that has refilled): each
+ * operation examines a few entries and deletes those, so a limiter keyed by tenant holds the tenants
+ * of the last window and minute, not every tenant ever seen. No fiber: it works however long the
+ * layer that built it lives. In the token bucket, a full bucket has no refill phase, a refund never
+ * lifts it above its limit, and a bucket belongs to a key and its limit and window.
  *
  * @example
  * ```ts
@@ -398,7 +399,7 @@ export const layerGate: <I, Args = void>(
 export const layerStoreMemory: Layer.Layer<RateLimiter.RateLimiterStore> = memory.layerStoreMemory
 
 /**
- * Gate state of one process, on `Clock`; reopened gates are deleted by a sweeper once a minute.
+ * Gate state of one process, on `Clock`; a gate reopened a minute ago is deleted as operations go by.
  *
  * @example
  * ```ts
@@ -413,7 +414,7 @@ export const layerStoreMemory: Layer.Layer<RateLimiter.RateLimiterStore> = memor
 export const layerGateMemory: Layer.Layer<GateStore> = memory.layerGateMemory
 
 /**
- * Both in-memory stores, over one sweeper: what limiters and gates of one process need.
+ * Both in-memory stores: what limiters and gates of one process need.
  *
  * @example
  * ```ts
