@@ -5,8 +5,9 @@
  * the whole quota. `layerStore` is a `RateLimiterStore` (the interface of `@effect/experimental`'s
  * `RateLimiter`) whose fixed window and token bucket are Lua scripts that count exactly as the
  * in-memory store does, on the callers' clock (`Clock`, so keep replicas on NTP: a skew of d ms moves
- * a refill by at most d ms); each key expires a minute after it comes to rest, so per-tenant keys do
- * not pile up. `layerGate` keeps each closed gate as a Redis key whose TTL is the time left, read on
+ * a refill by at most d ms); each key expires on Redis's clock a minute after it comes to rest on
+ * the callers', so per-tenant keys do not pile up (clocks more than a minute apart from Redis's could
+ * see a key expire early, and count it afresh). `layerGate` keeps each closed gate as a Redis key whose TTL is the time left, read on
  * Redis's clock, so replicas with skewed clocks agree on when it reopens.
  *
  * Not the experimental Redis store: its client cannot be closed while Redis is down (it goes on

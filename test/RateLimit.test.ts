@@ -273,6 +273,14 @@ describe("RateLimit", () => {
         expect(error.module).toBe("RateLimit.make")
       }).pipe(Effect.provide(RateLimit.layerStoreMemory)))
 
+    it.effect("make - limiter \"a\" with key \"b:c\" and limiter \"a:b\" with key \"c\" count apart", () =>
+      Effect.gen(function*() {
+        const first = yield* RateLimit.make({ ...base, name: "a", key: "b:c", onExceeded: "fail" })
+        const second = yield* RateLimit.make({ ...base, name: "a:b", key: "c", onExceeded: "fail" })
+        yield* Effect.void.pipe(first.protect)
+        expect(Either.isRight(yield* Effect.either(Effect.void.pipe(second.protect)))).toBe(true)
+      }).pipe(Effect.provide(RateLimit.layerStoreMemory)))
+
     it.effect("make - a window of a month is a quota, not a timer: accepted, and a waiter waits at most 24 days", () =>
       Effect.gen(function*() {
         const monthly = yield* RateLimit.make({ ...base, limit: 1, window: "30 days" })

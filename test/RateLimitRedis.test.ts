@@ -105,6 +105,44 @@ describe.skipIf(redisUnavailable !== undefined)("RateLimitRedis (real Redis)", (
       expect(counts[2000]).toEqual([2001, 1000])
     }))
 
+  it.scopedLive("store - a lifetime quota (a window of 1e17 ms) counts in Redis as in memory", () =>
+    Effect.gen(function*() {
+      const prefix = yield* withPrefix("lifetime")
+      const options = {
+        name: "lifetime",
+        key: "k",
+        limit: 1,
+        window: Duration.millis(1e17),
+        onExceeded: "fail",
+        algorithm: "fixed-window"
+      } as const
+      const inRedis = yield* Effect.provide(RateLimit.make(options), yield* instance({ url: redisUrl, prefix }))
+      const inMemory = yield* Effect.provide(RateLimit.make(options), RateLimit.layerMemory)
+      const twice = (limiter: RateLimit.RateLimit) =>
+        Effect.map(Effect.all([Effect.either(Effect.void.pipe(limiter.protect)), Effect.either(Effect.void.pipe(limiter.protect))]), (results) => results.map((r) => r._tag))
+      expect(yield* twice(inMemory)).toEqual(["Right", "Left"])
+      expect(yield* twice(inRedis)).toEqual(["Right", "Left"])
+    }))
+
+  it.scopedLive("store - a refused call writes nothing, in Redis as in memory (then the clock steps back)", () =>
+    Effect.gen(function*() {
+      const prefix = yield* withPrefix("refused")
+      const redis = yield* Effect.provide(RateLimiter.RateLimiterStore, yield* instance({ url: redisUrl, prefix }))
+      const memory = makeMemoryStores().limiter
+      const time = manualClock()
+      const both = (tokens: number, limit: number | undefined) => {
+        const options = { key: "k", tokens, refillRate: Duration.millis(3), limit }
+        return Effect.all([redis.fixedWindow(options), memory.fixedWindow(options)]).pipe(Effect.withClock(time.clock))
+      }
+      yield* both(1, undefined)
+      time.advance(10) // the window has ended
+      const [refusedInRedis, refusedInMemory] = yield* both(2, 1)
+      expect(refusedInRedis).toEqual(refusedInMemory)
+      time.advance(-9) // NTP steps the clock back
+      const [inRedis, inMemory] = yield* both(1, undefined)
+      expect(inRedis).toEqual(inMemory)
+    }))
+
   it.scopedLive("store - every key expires a minute after it comes to rest (per-tenant keys do not pile up)", () =>
     Effect.gen(function*() {
       const prefix = yield* withPrefix("expiry")

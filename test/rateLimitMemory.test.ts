@@ -181,6 +181,23 @@ describe("in-memory stores", () => {
       expect(Either.isRight(yield* Effect.either(RateLimit.protect(Effect.void, perTenant, "tenant-7")))).toBe(true)
     }))
 
+  it("token bucket - a quota (limit and window) whose buckets are all gone is dropped too", () => {
+    const time = manualClock()
+    const stores = makeMemoryStores()
+    // a limit per call: 20,000 quotas, each with one bucket
+    for (let limit = 1; limit <= 20_000; limit++) {
+      time.run(stores.limiter.tokenBucket({ key: "t", tokens: 1, limit, refillRate: Duration.millis(10), allowOverflow: false }))
+    }
+    expect(stores.quotas()).toBe(20_000)
+    time.advance(3_600_000)
+    // other calls go by: each sweeps its own quota and the next map in turn
+    for (let i = 0; i < 50_000; i++) {
+      time.run(stores.limiter.fixedWindow({ key: "busy", tokens: 1, refillRate: Duration.millis(1), limit: undefined }))
+    }
+    expect(stores.quotas()).toBe(0)
+    expect(stores.sizes().buckets).toBe(0)
+  })
+
   it.effect("closed gates are gone a minute after they reopen", () =>
     Effect.gen(function*() {
       const stores = makeMemoryStores()

@@ -14,7 +14,7 @@ import { remaining } from "./deadline.js"
 import * as options from "./options.js"
 import { isGate } from "./rateLimitGate.js"
 import * as metrics from "./rateLimitMetrics.js"
-import { guardValue, keyOfOption, localRefusal, oneOf, storeErrorPolicy } from "./rateLimitCommon.js"
+import { guardValue, keyOfOption, localRefusal, oneOf, storeErrorPolicy, storeKeyOf } from "./rateLimitCommon.js"
 import { makeStoreHealth } from "./rateLimitStoreHealth.js"
 
 export const TypeId: RateLimit.TypeId = Symbol.for("effect-resilience/RateLimit") as RateLimit.TypeId
@@ -85,7 +85,7 @@ export const make = <Args = void>(
       // after the token was taken) gives the token back.
       const protect = <A, E, R>(self: Effect.Effect<A, E, R>, args: Args): Effect.Effect<A, E | RateLimited, R> =>
         Effect.uninterruptibleMask((restore) => {
-          const storeKey = `${name}:${keyOf(args)}`
+          const storeKey = storeKeyOf(name, keyOf(args))
           return Effect.flatMap(
             health.call(take(storeKey)),
             (taken): Effect.Effect<A, E | RateLimited, R> => {

@@ -12,6 +12,12 @@ export const keyOfOption = <Args>(module: string, key: string | ((args: Args) =>
   return () => fixed
 }
 
+/**
+ * The store key of a limiter's or a gate's key. The name's length comes first, so that limiter "a"
+ * with key "b:c" and limiter "a:b" with key "c" never share a counter.
+ */
+export const storeKeyOf = (name: string, key: string): string => `${name.length}:${name}:${key}`
+
 /** A string option that must be one of `allowed`; `fallback` when absent. */
 export const oneOf = <const L extends ReadonlyArray<string>>(
   module: string,

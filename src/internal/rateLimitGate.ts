@@ -14,7 +14,7 @@ import { type InvalidOptions, type RateLimited, retryAfterOf } from "../Errors.j
 import type * as RateLimit from "../RateLimit.js"
 import { remaining } from "./deadline.js"
 import * as options from "./options.js"
-import { guardValue, keyOfOption, localRefusal, storeErrorPolicy } from "./rateLimitCommon.js"
+import { guardValue, keyOfOption, localRefusal, storeErrorPolicy, storeKeyOf } from "./rateLimitCommon.js"
 import * as metrics from "./rateLimitMetrics.js"
 import { makeStoreHealth } from "./rateLimitStoreHealth.js"
 
@@ -86,7 +86,7 @@ export const make = <Args = void>(
     const rejectedStore = metrics.rejected(name, "store")
     const waitingNow = Metric.tagged(metrics.gateWaiting, "limiter", name)
     let waiting = 0
-    const storeKey = (key: string) => `${name}:${key}`
+    const storeKey = (key: string) => storeKeyOf(name, key)
 
     const refuse = (retryAfter: number | undefined) =>
       localRefusal(name, retryAfter === undefined ? undefined : Duration.millis(retryAfter))

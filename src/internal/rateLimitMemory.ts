@@ -38,7 +38,9 @@ class RestingMap<V> extends Map<string, V> {
   constructor(
     private readonly restsAt: (value: V) => number,
     private readonly grace: number,
-    private readonly perCall: number
+    private readonly perCall: number,
+    /** For a map of token buckets, its limit and refill rate. */
+    readonly quota?: string
   ) {
     super()
   }
@@ -86,16 +88,32 @@ export const makeMemoryStores = (options?: { readonly grace?: number; readonly p
   const gates = new RestingMap<number>((reopenAt) => reopenAt, grace, perCall)
   // Every map, for a round robin: besides its own map, each operation sweeps the next one in turn,
   // so a limiter nobody calls any more is swept by the calls of the others.
-  const all: Array<RestingMap<any>> = [counters, gates]
-  let turn = 0
+  const all = new Set<RestingMap<any>>([counters, gates])
+  let rotation: Iterator<RestingMap<any>> | undefined = undefined
+  const nextInTurn = (): RestingMap<any> => {
+    rotation ??= all.values()
+    let next = rotation.next()
+    if (next.done === true) {
+      rotation = all.values()
+      next = rotation.next()
+    }
+    return next.value as RestingMap<any>
+  }
   const sweepOwnAndNext = (own: RestingMap<any>, now: number) => {
     own.sweepSome(now)
-    turn = (turn + 1) % all.length
-    all[turn]!.sweepSome(now)
+    const next = nextInTurn()
+    next.sweepSome(now)
+    if (next !== own) dropIfEmptyQuota(next)
   }
   // Token buckets by limit and refill rate, then by key. A bucket is full again (and answers as a new
   // one) once `limit - tokens` refills have passed since its last refill.
   const buckets = new Map<string, RestingMap<Bucket>>()
+  // A quota whose buckets are all gone goes too (limits per tenant plan, or per call, are not kept).
+  const dropIfEmptyQuota = (map: RestingMap<any>) => {
+    if (map.size > 0 || map.quota === undefined) return
+    buckets.delete(map.quota)
+    all.delete(map)
+  }
   const bucketsFor = (limit: number, refillMillis: number): RestingMap<Bucket> => {
     const quota = `${limit}|${refillMillis}`
     let map = buckets.get(quota)
@@ -103,10 +121,11 @@ export const makeMemoryStores = (options?: { readonly grace?: number; readonly p
       map = new RestingMap<Bucket>(
         (bucket) => refillMillis > 0 ? bucket.lastRefill + Math.ceil(limit - bucket.tokens) * refillMillis : 0,
         grace,
-        perCall
+        perCall,
+        quota
       )
       buckets.set(quota, map)
-      all.push(map)
+      all.add(map)
     }
     return map
   }
@@ -118,13 +137,12 @@ export const makeMemoryStores = (options?: { readonly grace?: number; readonly p
           const now = clock.unsafeCurrentTimeMillis()
           sweepOwnAndNext(counters, now)
           let counter = counters.get(options.key)
-          if (counter === undefined || counter.expiresAt <= now) {
-            counter = { count: 0, expiresAt: now }
-            counters.set(options.key, counter)
-          }
+          if (counter === undefined || counter.expiresAt <= now) counter = { count: 0, expiresAt: now }
           if (options.limit !== undefined && counter.count + options.tokens > options.limit) {
+            // a refusal writes nothing (so a window that had ended stays as it was, as in Redis)
             return [counter.count + options.tokens, counter.expiresAt - now] as const
           }
+          counters.set(options.key, counter)
           counter.count += options.tokens
           counter.expiresAt += Duration.toMillis(options.refillRate) * options.tokens
           return [counter.count, counter.expiresAt - now] as const
@@ -191,7 +209,10 @@ export const makeMemoryStores = (options?: { readonly grace?: number; readonly p
 
   const sweep = (now: number) => {
     counters.sweep(now)
-    for (const quota of buckets.values()) quota.sweep(now)
+    for (const quota of [...buckets.values()]) {
+      quota.sweep(now)
+      dropIfEmptyQuota(quota)
+    }
     gates.sweep(now)
   }
 
@@ -201,7 +222,7 @@ export const makeMemoryStores = (options?: { readonly grace?: number; readonly p
     return { counters: counters.size, buckets: bucketCount, gates: gates.size }
   }
 
-  return { limiter, gate, sweep, sizes } as const
+  return { limiter, gate, sweep, sizes, quotas: () => buckets.size } as const
 }
 
 export const layerStoreMemory: Layer.Layer<RateLimiter.RateLimiterStore> = Layer.sync(

@@ -86,7 +86,8 @@ interface StoreRedis extends Redis {
 // Numbers go in and out as strings: "%.17g" and Lua's tonumber round-trip a double exactly, where a
 // Lua number returned as a Redis integer would lose its fraction (refill rates such as 1000 / 3 ms).
 // Time is the caller's `now`, so both stores count alike and TestClock drives this one too; Redis's
-// own clock only expires a key, a grace after it has come to rest and answers as a missing one.
+// own clock only expires a key, a grace after it has come to rest and answers as a missing one. The
+// expiry is capped at 1e15 ms (31,000 years): Redis refuses a number it would print with an exponent.
 const fixedWindowScript = `
 local now, tokens, refill = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local limit, grace = tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -101,7 +102,7 @@ end
 count = count + tokens
 expiresAt = expiresAt + refill * tokens
 redis.call("HSET", KEYS[1], "count", string.format("%.17g", count), "expiresAt", string.format("%.17g", expiresAt))
-redis.call("PEXPIRE", KEYS[1], math.max(1, math.ceil(expiresAt - now)) + grace)
+redis.call("PEXPIRE", KEYS[1], math.min(math.max(1, math.ceil(expiresAt - now)) + grace, 1e15))
 return { string.format("%.17g", count), string.format("%.17g", expiresAt - now) }
 `
 
@@ -134,7 +135,7 @@ if refill > 0 then
   restsAt = last + math.ceil(limit - current) * refill
 end
 redis.call("HSET", KEYS[1], "tokens", string.format("%.17g", current), "lastRefill", string.format("%.17g", last))
-redis.call("PEXPIRE", KEYS[1], math.max(1, math.ceil(restsAt - now)) + grace)
+redis.call("PEXPIRE", KEYS[1], math.min(math.max(1, math.ceil(restsAt - now)) + grace, 1e15))
 if overflow or left >= 0 then
   return string.format("%.17g", current)
 end
