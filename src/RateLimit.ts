@@ -25,7 +25,7 @@
  *
  * **Refunds.** The experimental `RateLimiter` has no refund. A token is given back by consuming `-1`
  * through the same store: the fixed-window counter (and its expiry) steps back by one, the token
- * bucket gains one. This happens only when the call never started (interrupted while waiting for the
+ * bucket gains one (never above its limit, in the stores of this library). This happens only when the call never started (interrupted while waiting for the
  * token, or right after taking it; or refused because the wait would pass its deadline). A call that
  * started has spent its token, whatever its outcome, since the provider may have seen it.
  *

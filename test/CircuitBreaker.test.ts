@@ -76,6 +76,23 @@ const hold = (breaker: CircuitBreaker.CircuitBreaker) =>
     return { admitted, fiber, release }
   })
 
+/**
+ * A scheduler that makes the fiber yield once, at its first check after the breaker's committed state
+ * is `state`: the runtime does the same on its own every 2048 operations, at any point.
+ */
+const yieldOnceIn = (breaker: CircuitBreaker.CircuitBreaker, state: CircuitBreaker.State) => {
+  let yielded = false
+  const scheduler: Scheduler.Scheduler = {
+    shouldYield: () => {
+      if (yielded || (breaker as any).core.state !== state) return false
+      yielded = true
+      return 0
+    },
+    scheduleTask: (task, priority) => Scheduler.defaultScheduler.scheduleTask(task, priority)
+  }
+  return { scheduler, yielded: () => yielded }
+}
+
 const collectChanges = (breaker: CircuitBreaker.CircuitBreaker) =>
   Effect.gen(function*() {
     const seen = yield* Ref.make<Array<string>>([])
@@ -694,19 +711,10 @@ describe("CircuitBreaker", () => {
         yield* subscribed
         yield* attempt(breaker, failing)
         yield* TestClock.adjust("1 second")
-        // The runtime yields on its own every 2048 operations; this scheduler makes that happen right
-        // after the reader has committed open -> half-open, and the reader is interrupted there.
-        let yielded = false
-        const scheduler: Scheduler.Scheduler = {
-          shouldYield: () => {
-            if (yielded || (breaker as any).core.state !== "half-open") return false
-            yielded = true
-            return 0
-          },
-          scheduleTask: (task, priority) => Scheduler.defaultScheduler.scheduleTask(task, priority)
-        }
-        const reader = yield* Effect.fork(Effect.withScheduler(breaker.state, scheduler))
-        yield* waitUntil(Effect.sync(() => yielded))
+        // the reader is interrupted right after it has committed open -> half-open
+        const forced = yieldOnceIn(breaker, "half-open")
+        const reader = yield* Effect.fork(Effect.withScheduler(breaker.state, forced.scheduler))
+        yield* waitUntil(Effect.sync(forced.yielded))
         yield* Fiber.interrupt(reader)
         yield* attempt(breaker, ok)
         yield* subscribed
@@ -722,18 +730,10 @@ describe("CircuitBreaker", () => {
           CircuitBreaker.make({ name, policy: CircuitBreaker.consecutive(1), openFor: "1 second" }),
           scope
         )
-        // the runtime's own yield, landing right after closed -> open is committed
-        let yielded = false
-        const scheduler: Scheduler.Scheduler = {
-          shouldYield: () => {
-            if (yielded || (breaker as any).core.state !== "open") return false
-            yielded = true
-            return 0
-          },
-          scheduleTask: (task, priority) => Scheduler.defaultScheduler.scheduleTask(task, priority)
-        }
-        const caller = yield* Effect.fork(Effect.withScheduler(attempt(breaker, failing), scheduler))
-        yield* waitUntil(Effect.sync(() => yielded))
+        // the scope closes right after closed -> open is committed
+        const forced = yieldOnceIn(breaker, "open")
+        const caller = yield* Effect.fork(Effect.withScheduler(attempt(breaker, failing), forced.scheduler))
+        yield* waitUntil(Effect.sync(forced.yielded))
         yield* Scope.close(scope, Exit.void)
         yield* Fiber.join(caller)
         const left = yield* gauges(name)

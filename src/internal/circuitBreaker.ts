@@ -425,9 +425,6 @@ const slowPath = <A>(
 
 const publish = (breaker: BreakerImpl, changes: ReadonlyArray<machine.Change>): Effect.Effect<void> =>
   Effect.forEach(changes, (change) => {
-    // A call still in flight when the breaker left its scope: its outcome is the caller's, so the
-    // closed `changes` hub and the gauges it no longer counts in are left alone.
-    const live = !breaker.retired
     const event: api.StateChange = change.breakMillis === undefined
       ? { breaker: breaker.name, from: change.from, to: change.to, when: DateTime.unsafeMake(change.when), why: change.why }
       : {
@@ -438,12 +435,16 @@ const publish = (breaker: BreakerImpl, changes: ReadonlyArray<machine.Change>): 
         why: change.why,
         breakFor: Duration.millis(change.breakMillis)
       }
+    // A call still in flight when the breaker left its scope: its outcome is the caller's, so the
+    // closed `changes` hub and the gauges it no longer counts in are left alone. Checked at each
+    // step, since the scope may close between them.
+    const whileLive = (effect: Effect.Effect<unknown>) => Effect.suspend(() => breaker.retired ? Effect.void : effect)
     return Effect.all([
-      live ? Effect.exit(PubSub.publish(breaker.shared.pubsub, event)) : Effect.void,
+      whileLive(PubSub.publish(breaker.shared.pubsub, event)),
       Metric.increment(
         metricFor(transitionsKey, { breaker: breaker.shared.resolved.name, from: change.from, to: change.to })
       ),
-      Effect.suspend(() => breaker.retired ? Effect.void : breaker.count(change.to)),
+      whileLive(Effect.suspend(() => breaker.count(change.to))),
       logChange(event)
     ], { discard: true })
   }, { discard: true })

@@ -76,7 +76,7 @@ export const make = <Args = void>(
 
       // The experimental RateLimiter has no refund: a token is given back by consuming -1 through the
       // same store ("delay" mode, so it is never refused). Fixed window: the counter and its TTL step
-      // back by one. Token bucket: the bucket gains one token. Best effort: a store error is ignored.
+      // back by one. Token bucket: the bucket gains one token (up to its limit). Best effort: a store error is ignored.
       const refund = (storeKey: string) =>
         Effect.zipRight(Effect.ignore(consume(storeKey, -1, "delay")), Metric.increment(refunded))
 

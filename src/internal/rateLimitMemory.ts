@@ -55,15 +55,19 @@ class RestingMap<V> extends Map<string, V> {
         return
       }
       const [key, value] = next.value
-      if (this.restsAt(value) + this.grace <= now) this.delete(key)
+      if (this.stale(value, now)) this.delete(key)
     }
   }
 
   /** Deletes every entry at rest for `grace`. */
   sweep(now: number): void {
     for (const [key, value] of this) {
-      if (this.restsAt(value) + this.grace <= now) this.delete(key)
+      if (this.stale(value, now)) this.delete(key)
     }
+  }
+
+  private stale(value: V, now: number): boolean {
+    return this.restsAt(value) + this.grace <= now
   }
 }
 

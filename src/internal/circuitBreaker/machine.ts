@@ -98,7 +98,7 @@ export const initial = <S>(config: Config<S>, now: number): Core<S> => ({
 })
 
 /** The shortest default wait for a probe: a zero or jittered-tiny break would call every probe hung. */
-export const minimumDefaultMaxWait = 1_000
+const minimumDefaultMaxWait = 1_000
 
 const maxWaitOf = <S>(config: Config<S>, core: Core<S>): number =>
   config.maxWait ?? Math.max(core.breakMillis, minimumDefaultMaxWait)
