@@ -68,7 +68,8 @@ export type TypeId = typeof TypeId
  * const program = Effect.gen(function*() {
  *   const storage = yield* Bulkhead.make({ name: "storage", maxConcurrent: 10, maxQueued: 100 })
  *   const upload = Effect.succeed("stored").pipe(storage) // Effect<string, BulkheadFull>
- *   const { active, queued } = yield* storage.stats
+ *   const { active, queued } = yield* storage.stats // 0 running, 0 waiting before the upload
+ *   yield* Effect.log(`storage: ${active} running, ${queued} waiting`)
  *   return yield* upload
  * }).pipe(Effect.scoped)
  * ```
@@ -268,7 +269,7 @@ export const isBulkhead: (u: unknown) => u is Bulkhead = internal.isBulkhead
  *
  * @example
  * ```ts
- * import { Effect, Metric } from "effect"
+ * import { Metric } from "effect"
  * import { Bulkhead } from "effect-resilience"
  *
  * const queueFull = Metric.value(

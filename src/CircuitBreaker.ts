@@ -407,7 +407,7 @@ export const failureRate: (options: CircuitBreaker.FailureRateOptions) => Policy
  *
  * @example
  * ```ts
- * import { Effect, Schedule } from "effect"
+ * import { Schedule } from "effect"
  * import { CircuitBreaker } from "effect-resilience"
  *
  * const breaker = CircuitBreaker.make({
@@ -456,14 +456,16 @@ export const layer: <I>(
  * @example
  * ```ts
  * import { Context, Effect } from "effect"
- * import { CircuitBreaker, Errors } from "effect-resilience"
+ * import { CircuitBreaker } from "effect-resilience"
+ * import type { Unavailable } from "effect-resilience/Errors"
  *
  * class AuthBreaker extends Context.Tag("app/AuthBreaker")<AuthBreaker, CircuitBreaker.CircuitBreaker>() {}
+ * declare const introspect: (token: string) => Effect.Effect<{ readonly sub: string }, Unavailable>
  *
  * const validate = (token: string) =>
- *   Effect.fail(new Errors.Unavailable({ provider: "auth", reason: "dns" })).pipe(
+ *   introspect(token).pipe(
  *     CircuitBreaker.protect(AuthBreaker)
- *   ) // Effect<never, Unavailable | CircuitOpen, AuthBreaker>
+ *   ) // Effect<{ sub: string }, Unavailable | CircuitOpen, AuthBreaker>
  * ```
  *
  * @since 0.1.0
