@@ -15,8 +15,7 @@ import {
   Redacted,
   Ref,
   Schema,
-  TestClock,
-  Tracer
+  TestClock
 } from "effect"
 import * as Backoff from "../src/Backoff.js"
 import * as CircuitBreaker from "../src/CircuitBreaker.js"
@@ -37,6 +36,7 @@ import { attempts } from "../src/internal/httpProvider.js"
 import * as Retry from "../src/Retry.js"
 import * as ScriptedHttpClient from "../src/testing/ScriptedHttpClient.js"
 import * as TimeoutGuard from "../src/Timeout.js"
+import { recordingTracer } from "./support/recordingTracer.js"
 
 const Charge = Schema.Struct({ id: Schema.String, amount: Schema.Number })
 const NewCharge = Schema.Struct({ amount: Schema.Positive, currency: Schema.String })
@@ -57,20 +57,6 @@ const timedRetrying = (times: number): HttpProvider.Policy => (self) =>
     }),
     Effect.retry({ times, while: isTransient })
   )
-
-/** The default tracer, keeping every span it makes (native spans expose `attributes`). */
-const recordingTracer = Effect.map(Effect.tracer, (tracer) => {
-  const spans: Array<any> = []
-  const recording = Tracer.make({
-    span: (...args) => {
-      const span = tracer.span(...args)
-      spans.push(span)
-      return span
-    },
-    context: (f, fiber) => tracer.context(f, fiber)
-  })
-  return { recording, spans }
-})
 
 const scripted = <A, E, PE = HttpProvider.RequestError>(
   steps: Iterable<ScriptedHttpClient.Step>,

@@ -24,6 +24,7 @@ import { remaining } from "./deadline.js"
 import { excerpt, fromClientError, fromStatus, provablyNotProcessed } from "./httpProviderTransport.js"
 import { integerAtLeast, invalid, nonEmptyString, validated } from "./options.js"
 import { hintMillis } from "./rateLimitHeaders.js"
+import { redactor } from "./redact.js"
 
 const defaults = {
   // The platform's CSPRNG (122 random bits), not Effect's default `Random`: that one is seeded with 32
@@ -294,7 +295,8 @@ export const make = <E = HttpProvider.RequestError, R = never>(
         }
         const classified: RateLimited | Unavailable | Timeout | ClientError | undefined = config.classify?.(answer)
         if (classified !== undefined) return { status, result: Either.left(classified) }
-        const clean = (line: string) => excerpt(line, config.excerptLength, secret, Redacted.value)
+        const cut = redactor(secret === undefined ? [] : [secret], config.credentialsScheme)
+        const clean = (line: string) => excerpt(line, config.excerptLength, cut)
         if (status >= 200 && status < 300) {
           return { status, result: decodeBody(provider, status, text, options.response, clean) }
         }

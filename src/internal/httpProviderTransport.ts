@@ -1,7 +1,6 @@
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as Duration from "effect/Duration"
 import * as Predicate from "effect/Predicate"
-import type * as Redacted from "effect/Redacted"
 import { ClientError, InvalidRequest, RateLimited, Timeout, Unavailable } from "../Errors.js"
 import type { UnavailableReason } from "../Errors.js"
 
@@ -84,21 +83,13 @@ export interface Answer {
 
 const whitespace = /\s+/g
 
-/** A short, single-line excerpt of a body with the secret, if it was echoed back, cut out. */
-export const excerpt = (
-  body: string,
-  maxLength: number,
-  secret: Redacted.Redacted<string> | undefined,
-  reveal: (secret: Redacted.Redacted<string>) => string
-): string => {
-  let text = body.replace(whitespace, " ").trim()
-  if (secret !== undefined) {
-    const value = reveal(secret)
-    // as sent, and as it reads inside a JSON string (a quote or a backslash escaped)
-    for (const form of new Set([value, JSON.stringify(value).slice(1, -1)])) {
-      if (form.length > 0) text = text.split(form).join("<redacted>")
-    }
-  }
+/**
+ * A short, single-line excerpt of a body, `cut` (the secrets' redactor) applied first: before
+ * whitespace is collapsed, since a secret may hold a run of it, and before truncating, so a secret
+ * across the boundary does not leave its prefix.
+ */
+export const excerpt = (body: string, maxLength: number, cut: (text: string) => string): string => {
+  const text = cut(body).replace(whitespace, " ").trim()
   return text.length > maxLength ? `${text.slice(0, maxLength)}...` : text
 }
 
