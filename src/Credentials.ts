@@ -9,7 +9,8 @@
  *
  * Secrets are `Redacted` from the moment they enter: `toString`, `JSON.stringify` and Effect's logger
  * print `<redacted>`. `HttpProvider` unwraps one only to write the header it sends, adds that header's
- * name to the redacted header names, and scrubs the secret from the body excerpts of its errors.
+ * name to the redacted header names, and cuts the secret, in every common encoding, from the provider
+ * text its errors quote (the forms are listed on `HttpProvider`'s `credentials` option).
  *
  * After a 401, `HttpProvider` calls `refresh(stale)`: concurrent callers that saw the same stale secret
  * share one fetch, and a caller whose stale secret was already replaced gets the new one without

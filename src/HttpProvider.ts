@@ -38,8 +38,8 @@
  * **Credentials** come from a `Credentials` service, per attempt (a rotation is picked up at once),
  * selected by `credentialsKey` (tenant, region). A 401 asks the source for a fresh secret once and
  * re-sends once (a 401 proves nothing was processed). Secrets stay `Redacted`: the auth header is in
- * the redacted header names, no span carries headers or query strings, and error excerpts have the
- * secret cut out should a provider echo it.
+ * the redacted header names, no span carries headers or query strings, and provider text quoted in an
+ * error has the secret cut out should a provider echo it, in every common encoding (see `credentials`).
  *
  * **One pooled connection set per provider.** `make` takes the `HttpClient` once and every call
  * shares it; `maxConnections` bounds this provider's requests in flight (waiting callers queue). Give
@@ -136,7 +136,17 @@ export interface Options<E = RequestError, R = never> {
   readonly baseUrl: string
   /** Headers sent with every request. Defaults to `{}`. */
   readonly headers?: Readonly<Record<string, string>> | undefined
-  /** Where the secret comes from. Defaults to `undefined` (no auth header). */
+  /**
+   * Where the secret comes from. A provider that echoes the secret a request carried has it cut out of
+   * `ClientError.body` and `InvalidResponse.issue`, and so of every log line, span and encoded error made
+   * from them, in these forms: as sent (a run of whitespace in it matching any run), JSON-escaped up to
+   * three levels (`\"`, `\u0022`), URL-encoded (`encodeURIComponent` or form style with `+`, hex in
+   * either case), HTML-escaped, and base64 or base64url (padded or not) of the secret, of the header
+   * value `"<scheme> <secret>"` and of the secret inside a longer base64 text (there one character each
+   * side, at most 4 bits of the secret, stays). Not cut: a hash, a part or a hex dump of the secret,
+   * other nestings of encodings (base64 of a URL-encoded secret), and whatever a `classify` of yours
+   * copies from `answer.body`. Defaults to `undefined` (no auth header).
+   */
   readonly credentials?: Credentials | undefined
   /** The header the secret is sent in. Defaults to `"authorization"`. */
   readonly credentialsHeader?: string | undefined
