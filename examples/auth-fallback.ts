@@ -1,5 +1,5 @@
 /**
- * Seed 001's auth provider: validate tokens with the remote provider behind a circuit breaker, and fall
+ * An auth provider you depend on: validate tokens with the remote provider behind a circuit breaker, and fall
  * back to local JWT validation (HS256, node:crypto) while the provider is down or the breaker is open.
  *
  * No network: the remote validator is an Effect that answers at first, then refuses connections for
@@ -7,8 +7,8 @@
  */
 import { Clock, Console, Context, Duration, Effect, Either, Stream } from "effect"
 import { createHmac, timingSafeEqual } from "node:crypto"
-import * as CircuitBreaker from "../src/CircuitBreaker.js"
-import { Unavailable } from "../src/Errors.js"
+import { CircuitBreaker } from "effect-resilience"
+import { Unavailable } from "effect-resilience/Errors"
 
 // --- local JWT (HS256) --------------------------------------------------------------------------
 

@@ -1,10 +1,10 @@
 /**
- * A multi-tenant SaaS (seed 003: "Rate Limiting per Tenant", "Bulkhead Pattern"): when tenant-a
+ * A multi-tenant SaaS with per-tenant rate limits and bulkheads: when tenant-a
  * floods the system, only tenant-a is throttled; tenant-b and tenant-c are unaffected.
  *
  * - Each tenant has its own request quota (RateLimit keyed by tenant, excess refused at once) and its
  *   own bulkhead for slow report jobs (Bulkhead.keyed: 2 running + 2 queued per tenant).
- * - All tenants reach one partner API through one API key (seed 004). When the partner answers 429
+ * - All tenants reach one partner API through one API key. When the partner answers 429
  *   with Retry-After, the not-before gate closes for every tenant: the waiting calls are sent after
  *   the partner's time, spread over 200 ms, instead of each one collecting its own 429.
  *
@@ -14,9 +14,8 @@
  *   npx tsx examples/multi-tenant.ts
  */
 import { Clock, Console, Context, Duration, Effect, Either, Layer, Ref } from "effect"
-import * as Bulkhead from "../src/Bulkhead.js"
-import { RateLimited } from "../src/Errors.js"
-import * as RateLimit from "../src/RateLimit.js"
+import { Bulkhead, RateLimit } from "effect-resilience"
+import { RateLimited } from "effect-resilience/Errors"
 
 type Tenant = "tenant-a" | "tenant-b" | "tenant-c"
 
@@ -25,7 +24,7 @@ class TenantQuota extends Context.Tag("app/TenantQuota")<TenantQuota, RateLimit.
 class PartnerGate extends Context.Tag("app/PartnerGate")<PartnerGate, RateLimit.Gate>() {}
 
 const GuardsLive = Layer.mergeAll(
-  // seed 003 says 1000 requests/minute per tenant; scaled down so the demo runs in a second
+  // a real quota might be 1000 requests a minute per tenant; scaled down so the example runs in a second
   RateLimit.layer(TenantQuota, {
     name: "api",
     key: (tenant) => tenant,

@@ -1,5 +1,5 @@
 /**
- * Idempotent charges that survive retries (seed 003: "Use idempotency keys for writes").
+ * Idempotent charges that survive retries: every write carries an idempotency key.
  *
  * A payments provider runs on 127.0.0.1 (FakeProvider, no external network) and has a bad minute:
  * it commits a charge and then drops the connection, rate limits, and has a short outage. The client
@@ -9,13 +9,9 @@
  *   npx tsx examples/payments.ts
  */
 import { Console, Context, Effect, Layer, Schema } from "effect"
-import * as Backoff from "../src/Backoff.js"
-import * as Credentials from "../src/Credentials.js"
-import * as HttpProvider from "../src/HttpProvider.js"
-import * as HttpProviderNode from "../src/HttpProviderNode.js"
-import * as Retry from "../src/Retry.js"
-import * as Timeout from "../src/Timeout.js"
-import * as FakeProvider from "../src/testing/FakeProvider.js"
+import { Backoff, Credentials, HttpProvider, Retry, Timeout } from "effect-resilience"
+import * as HttpProviderNode from "effect-resilience/HttpProviderNode"
+import { FakeProvider } from "effect-resilience/testing"
 
 // The anti-corruption layer: what we send and what we accept back.
 const NewCharge = Schema.Struct({
@@ -68,7 +64,10 @@ const charge = (amount: number, idempotent: boolean) =>
 
 const program = Effect.gen(function*() {
   const fake = yield* FakeProvider.FakeProvider
-  const count = Effect.all({ requests: Effect.map(fake.requests, (r) => r.length), charges: fake.sideEffects })
+  const count = Effect.map(
+    Effect.all([fake.requests, fake.sideEffects]),
+    ([requests, charges]) => `${requests.length} requests, ${charges} ${charges === 1 ? "charge" : "charges"} in total`
+  )
 
   yield* Console.log("1. The provider commits the charge, then drops the connection; then it rate limits.")
   yield* fake.sequence([
@@ -76,22 +75,22 @@ const program = Effect.gen(function*() {
     { phase: FakeProvider.rateLimited({ retryAfter: "500 millis" }), requests: 1 }
   ])
   const first = yield* charge(1500, true)
-  yield* Console.log(`   charged ${first.id}; provider saw`, yield* count, "(one charge, three requests, one key)")
+  yield* Console.log(`   charged ${first.id}; the provider saw ${yield* count}: every retry re-sent the same key`)
 
   yield* Console.log("2. A 503 outage for two requests: retried until it recovers.")
   yield* fake.sequence([{ phase: FakeProvider.outage({ status: 503 }), requests: 2 }])
   const second = yield* charge(990, true)
-  yield* Console.log(`   charged ${second.id}; provider saw`, yield* count)
+  yield* Console.log(`   charged ${second.id}; the provider saw ${yield* count}`)
 
   yield* Console.log("3. The same drop without an idempotency key: not re-sent, the caller must reconcile.")
   yield* fake.sequence([{ phase: FakeProvider.dropAfterCommit, requests: 1 }])
   const unsafe = yield* Effect.flip(charge(700, false))
-  yield* Console.log(`   ${unsafe._tag}: ${unsafe.message}; provider saw`, yield* count)
+  yield* Console.log(`   ${unsafe._tag}: ${unsafe.message}; the provider saw ${yield* count}`)
 
   yield* Console.log("4. An invalid amount never leaves the process.")
   const invalid = yield* Effect.flip(charge(-5, true))
   yield* Console.log(`   ${invalid._tag}: ${invalid.message}`)
-  yield* Console.log("   provider saw", yield* count)
+  yield* Console.log(`   the provider saw ${yield* count}`)
 })
 
 Effect.runPromise(program.pipe(Effect.provide(PaymentsLive))).catch((error) => {

@@ -1,7 +1,7 @@
 /**
- * A partner API behind an anti-corruption layer, with per-region credentials (seed 004, "Managing
- * large integrations": encapsulate the provider, validate what goes out, establish a contract for
- * what comes in, support rotating keys and one account per region).
+ * A partner API behind an anti-corruption layer, with per-region credentials: encapsulate the
+ * provider, validate what goes out, hold what comes in to a contract, support rotating keys and one
+ * account per region.
  *
  * The rest of the program sees `WorkflowBoard`, our own interface in our own words. The partner
  * ("Boardly", served on 127.0.0.1 by FakeProvider) speaks `card_id`, `list` and `due_ts`; only this
@@ -10,13 +10,10 @@
  *   npx tsx examples/provider-wrapper.ts
  */
 import { Console, Context, Effect, Layer, Option, Redacted, Ref, Schema } from "effect"
-import * as Credentials from "../src/Credentials.js"
-import { ClientError } from "../src/Errors.js"
-import * as HttpProvider from "../src/HttpProvider.js"
-import * as HttpProviderNode from "../src/HttpProviderNode.js"
-import * as Retry from "../src/Retry.js"
-import * as Timeout from "../src/Timeout.js"
-import * as FakeProvider from "../src/testing/FakeProvider.js"
+import { Credentials, HttpProvider, Retry, Timeout } from "effect-resilience"
+import { ClientError } from "effect-resilience/Errors"
+import * as HttpProviderNode from "effect-resilience/HttpProviderNode"
+import { FakeProvider } from "effect-resilience/testing"
 
 // ---------------------------------------------------------------------------------------------
 // Our domain: what the program works with.
@@ -166,31 +163,37 @@ const BoardlyFake = FakeProvider.layer({
 
 // ---------------------------------------------------------------------------------------------
 
+/** One line a person can read: `c-eu-1 (todo, due 2027-01-15)`. */
+const show = (item: WorkflowItem) =>
+  `${item.id} (${item.stage}, ${
+    Option.match(item.due, { onNone: () => "no due date", onSome: (due) => `due ${due.toISOString().slice(0, 10)}` })
+  })`
+
 const program = Effect.gen(function*() {
   const board = yield* WorkflowBoard
   const vault = yield* Vault
 
   const eu = yield* board.item("c-eu-1", "eu")
-  yield* Console.log("EU card, in our words:", eu)
-  yield* Console.log("US card, with the US account:", yield* board.item("c-us-1", "us"))
+  yield* Console.log(`EU card, in our words: ${show(eu)}`)
+  yield* Console.log(`US card, with the US account: ${show(yield* board.item("c-us-1", "us"))}`)
 
   yield* Console.log("Boardly rotates the EU key; the vault already has the new one.")
   validKeys.set("eu", "key-eu-2")
   yield* Ref.set(vault, "key-eu-2")
   // An idempotent write: the 401 proves nothing was processed, so after one refresh the same
   // Idempotency-Key is sent again with the new key and the move happens once.
-  yield* Console.log("moved after one 401 and one refresh:", yield* board.proceed("c-eu-1", "doing", "eu"))
-  yield* Console.log("read with the new key:", yield* board.item("c-eu-1", "eu"))
+  yield* Console.log(`moved after one 401 and one refresh: ${show(yield* board.proceed("c-eu-1", "doing", "eu"))}`)
+  yield* Console.log(`read with the new key: ${show(yield* board.item("c-eu-1", "eu"))}`)
 
   const bad = yield* Effect.flip(board.item("c-eu-bad", "eu"))
-  yield* Console.log("a card Boardly sends in a shape we do not accept:", bad.reason)
+  yield* Console.log(`a card Boardly sends in a shape we do not accept: ${bad.reason}`)
 
   const quota = yield* board.item("c-us-1", "us").pipe(
     Effect.zipRight(board.item("c-us-1", "us")),
     Effect.zipRight(board.item("c-us-1", "us")),
     Effect.flip
   )
-  yield* Console.log("quota exhausted is not retried:", quota.reason)
+  yield* Console.log(`quota exhausted is not retried: ${quota.reason}`)
 })
 
 const VaultLive = Layer.effect(Vault, Ref.make("key-eu-1"))
