@@ -18,6 +18,7 @@ export interface Check {
 
 const show = (value: unknown): string => {
   if (Duration.isDuration(value)) return Duration.format(value)
+  if (typeof value === "function") return "a function"
   if (typeof value === "string") return JSON.stringify(value)
   if (Array.isArray(value)) return `[${value.map(show).join(", ")}]`
   return String(value)
@@ -29,6 +30,13 @@ const reject = (check: Check, value: unknown, expected: string): never => {
 
 /** The longest duration an option may take. */
 export const longestTimer: Duration.Duration = Duration.days(24)
+
+/**
+ * The longest `Retry-After` hint waited for, unless an option says otherwise: one default for every module
+ * (`Retry.transient`, `Backoff.honorRetryAfter`, the gate's `maxClosed`, the breaker's `maxRetryAfter`).
+ * Public as `Backoff.defaultMaxRetryAfter`, whose JSDoc says why it is a minute.
+ */
+export const defaultMaxRetryAfter: Duration.Duration = Duration.minutes(1)
 
 const isNonNegativeFinite = (n: unknown): n is number => typeof n === "number" && Number.isFinite(n) && n >= 0
 
@@ -90,6 +98,14 @@ export const threshold = (check: Check, value: number): number =>
 /** A string that is not empty. */
 export const nonEmptyString = (check: Check, value: string): string =>
   typeof value === "string" && value.length > 0 ? value : reject(check, value, "a non-empty string")
+
+/** A string, possibly empty. */
+export const string = (check: Check, value: string): string =>
+  typeof value === "string" ? value : reject(check, value, "a string")
+
+/** A function (a predicate, a signal, a factory): untyped callers and `as any` can pass anything. */
+export const fn = <F>(check: Check, value: F): F =>
+  typeof value === "function" ? value : reject(check, value, "a function")
 
 /** An option's validated value, or its default when it was left out. */
 export const orDefault = <A, B>(value: A | undefined, fallback: B, check: (value: A) => B): B =>
