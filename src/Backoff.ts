@@ -102,7 +102,7 @@ export declare namespace Backoff {
   export interface HonorRetryAfterOptions {
     /**
      * The longest hint that is waited for. A longer hint ends the schedule, so the error is returned with
-     * its `retryAfter` for the caller to act on. Defaults to `1 minute`.
+     * its `retryAfter` for the caller to act on. Defaults to `1 minute` ({@link defaultMaxRetryAfter}).
      */
     readonly maxHint?: Duration.DurationInput | undefined
   }
@@ -230,7 +230,8 @@ export const equalJitter: <In, R>(self: Backoff<In, R>) => Backoff<In, R> = inte
  * It grows from the delay actually slept rather than from the attempt number, so retries spread out
  * without a schedule shared by every client. Randomness comes from Effect's `Random` service.
  *
- * Throws `InvalidOptions` when `base` is not above zero, `cap` is below `base` or longer than 24 days.
+ * Throws `InvalidOptions` when `base` is not above zero, or `cap` is missing, below `base` or longer than
+ * 24 days.
  *
  * @example
  * ```ts
@@ -243,6 +244,35 @@ export const equalJitter: <In, R>(self: Backoff<In, R>) => Backoff<In, R> = inte
  * @category constructors
  */
 export const decorrelatedJitter: (options: Backoff.DecorrelatedJitterOptions) => Backoff = internal.decorrelatedJitter
+
+/**
+ * The longest `Retry-After` hint waited for by default, in every module: `Retry.transient`'s
+ * `maxRetryAfter`, {@link honorRetryAfter}'s `maxHint`, a rate-limit gate's `maxClosed` and a circuit
+ * breaker's `maxRetryAfter`. One value, so a hint is waited for (or handed back) the same way whichever
+ * guard reads it.
+ *
+ * Why a minute: providers send seconds for a burst limit and minutes to hours for a quota. Waiting out a
+ * burst inside the call is what the caller wants; sleeping through a quota holds a fiber, a connection
+ * and the caller's patience, so a longer hint ends the retry and the error goes back with its
+ * `retryAfter` (to queue the work or answer "try later"). A `Timeout.total` bounds any wait anyway: a
+ * retry that would end past the deadline is not started.
+ *
+ * @example
+ * ```ts
+ * import { Duration } from "effect"
+ * import * as Backoff from "effect-resilience/Backoff"
+ *
+ * Duration.toMillis(Backoff.defaultMaxRetryAfter) // 60000
+ * // wait longer for a provider known to send long hints
+ * const patient = Backoff.constant("1 second").pipe(
+ *   Backoff.honorRetryAfter({ maxHint: Duration.times(Backoff.defaultMaxRetryAfter, 5) })
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const defaultMaxRetryAfter: Duration.Duration = internal.defaultMaxRetryAfter
 
 /**
  * Makes a backoff obey the `retryAfter` hint of the failure it is retrying (read with `retryAfterOf`).

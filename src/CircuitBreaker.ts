@@ -130,7 +130,7 @@ export declare namespace CircuitBreaker {
     readonly openFor?: Duration.DurationInput | Schedule.Schedule<Duration.Duration, unknown> | undefined
     /**
      * The longest break a failure's `retryAfter` hint may impose: a hint longer than `openFor` lengthens
-     * the break up to this. Defaults to `"5 minutes"`.
+     * the break up to this. Defaults to `"1 minute"` (`Backoff.defaultMaxRetryAfter`, shared by every module).
      */
     readonly maxRetryAfter?: Duration.DurationInput | undefined
     /** Half-open behaviour. Defaults to `{ probes: 1 }`. */

@@ -10,11 +10,12 @@
  * **Delays.** Exponential from 100 ms, doubling, capped at 10 s, with full jitter (see `Backoff`).
  * Every backoff, the default or yours, is wrapped in `Backoff.honorRetryAfter`: a `RateLimited` or `503`
  * that says "retry after 2 s" is retried after max(backoff, 2 s), never earlier; a hint above
- * `maxRetryAfter` is not waited for, and the error goes back to the caller with its hint, to queue the
- * work or answer "try later" upstream.
+ * `maxRetryAfter` (1 minute by default, as in every module) is not waited for, and the error goes back
+ * to the caller with its hint, to queue the work or answer "try later" upstream.
  *
- * **Deadline.** Under `Timeout.total`, a retry whose backoff would end after the deadline is not
- * started: the last error is returned at once instead of a `Timeout` after a pointless sleep.
+ * **Deadline.** Under `Timeout.total`, a retry whose backoff (or hint) would end after the deadline is
+ * not started: the last error is returned at once instead of a `Timeout` after a pointless sleep. So a
+ * call with a 10 s budget never waits on a 30 s hint, whatever `maxRetryAfter` says.
  *
  * **Why budgets beat max retries.** `times` alone is a guess, and it multiplies: when a dependency
  * really fails, every caller retries `times` times, so the load on it is multiplied by `times + 1`
@@ -77,7 +78,7 @@ export interface Options<in E = unknown, out R = never> {
   readonly name?: string | undefined
   /**
    * The longest `retryAfter` hint that is waited for; after a longer one the error is returned with
-   * its hint. Defaults to `10 seconds` (the default backoff's cap).
+   * its hint. Defaults to `1 minute` (`Backoff.defaultMaxRetryAfter`, shared by every module).
    */
   readonly maxRetryAfter?: DurationInput | undefined
 }
@@ -141,8 +142,10 @@ export interface RetryBudget {
  * kept (plus the backoff's requirements): a refused retry returns the last error unchanged. Defects and
  * interruptions are never retried; interrupting during a backoff stops at once.
  *
- * Throws `InvalidOptions` when it is called with a `times` that is not an integer >= 0, a negative or NaN
- * `maxRetryAfter`, an empty `name`, or a `budget` not made by {@link budget}.
+ * Throws `InvalidOptions` when it is called (before any effect runs, so `E` stays yours) with a `times`
+ * that is not an integer >= 0, a `maxRetryAfter` that is not a duration >= 0, a `name` that is not a
+ * non-empty string, a `backoff` that is not a `Schedule`, a `while` that is not a function, or a `budget`
+ * not made by {@link budget}. `while: undefined` keeps the default, so `while: f | undefined` compiles.
  *
  * @example
  * ```ts
@@ -171,8 +174,9 @@ export const transient: {
     options?: Options<In, RB> & { readonly while?: undefined }
   ): <A, E extends In, R>(self: Effect<A, E, R>) => Effect<A, E, R | RB>
   <E, RB = never>(
-    options: Options<NoInfer<E>, RB> & { readonly while: (error: E) => boolean }
+    options: Options<NoInfer<E>, RB> & { readonly while: ((error: E) => boolean) | undefined }
   ): <A, R>(self: Effect<A, E, R>) => Effect<A, E, R | RB>
+  <In, RB = never>(options: Options<In, RB>): <A, E extends In, R>(self: Effect<A, E, R>) => Effect<A, E, R | RB>
   <A, E, R, RB = never>(self: Effect<A, E, R>, options?: Options<NoInfer<E>, RB>): Effect<A, E, R | RB>
 } = internal.transient
 

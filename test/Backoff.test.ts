@@ -461,6 +461,12 @@ describe("Backoff", () => {
       ["exponential - cap too long", "cap", "\"4 weeks\"", () => Backoff.exponential({ base: 1, cap: "4 weeks" })],
       ["decorrelatedJitter - negative base", "base", "-1", () => Backoff.decorrelatedJitter({ base: -1, cap: 10 })],
       ["decorrelatedJitter - cap below base", "cap", "5", () => Backoff.decorrelatedJitter({ base: 10, cap: 5 })],
+      [
+        "decorrelatedJitter - no cap (required, as documented)",
+        "cap",
+        "undefined",
+        () => Backoff.decorrelatedJitter({ base: 10 } as Backoff.Backoff.DecorrelatedJitterOptions)
+      ],
       ["honorRetryAfter - NaN maxHint", "maxHint", "NaN", () => Backoff.honorRetryAfter({ maxHint: NaN })],
       ["honorRetryAfter - unparseable maxHint", "maxHint", "\"1m\"", () => honorRetryAfter({ maxHint: untyped("1m") })],
       ["honorRetryAfter - maxHint too long", "maxHint", "\"30 days\"", () => honorRetryAfter({ maxHint: "30 days" })]

@@ -197,15 +197,15 @@ describe("Retry", () => {
 
     it.effect("retry-after - a hint above maxRetryAfter is not waited for; the error keeps its hint", () =>
       Effect.gen(function*() {
-        const longHint = yield* scripted([rateLimited(30), "ok"])
+        const longHint = yield* scripted([rateLimited(61), "ok"])
         const exit = yield* drive(longHint.call.pipe(Retry.transient()), "0 millis")
-        expect(exit).toEqual(Exit.fail(rateLimited(30)))
+        expect(exit).toEqual(Exit.fail(rateLimited(61)))
         expect((yield* longHint.attempts).length).toBe(1)
-        const allowed = yield* scripted([rateLimited(30), "ok"])
-        expect(yield* drive(allowed.call.pipe(Retry.transient({ maxRetryAfter: "1 minute" })))).toEqual(
+        const allowed = yield* scripted([rateLimited(61), "ok"])
+        expect(yield* drive(allowed.call.pipe(Retry.transient({ maxRetryAfter: "2 minutes" })))).toEqual(
           Exit.succeed(1)
         )
-        expect(gaps(yield* allowed.attempts)[0]).toBeGreaterThanOrEqual(30_000)
+        expect(gaps(yield* allowed.attempts)[0]).toBeGreaterThanOrEqual(61_000)
       }))
   })
 
@@ -284,7 +284,7 @@ describe("Retry", () => {
         expect(available).toBe(2)
         const invalid = Retry.layerBudget(CrmBudget, { ratio: -0.1 })
         const failed = yield* Effect.flip(Effect.scoped(Layer.build(invalid)))
-        expect(failed.option).toBe("ratio")
+        expect([failed.module, failed.option]).toEqual(["Retry.layerBudget", "ratio"])
       }))
 
     it.effect("budget - invalid options fail with InvalidOptions, in the error channel", () =>
@@ -394,6 +394,24 @@ describe("Retry", () => {
       expect(() => Retry.transient({ maxRetryAfter: -5 })).toThrow(invalid("maxRetryAfter"))
       expect(() => Retry.transient({ name: "" })).toThrow(invalid("name"))
       expect(() => Retry.transient({ budget: {} as Retry.RetryBudget })).toThrow(invalid("budget"))
+    })
+
+    it("options of the wrong type throw InvalidOptions naming the option and the value, not a defect later", () => {
+      const invalid = (option: string) => expect.objectContaining({ _tag: "InvalidOptions", option })
+      const build = (options: unknown) => () => Retry.transient(options as Retry.Options)
+      expect(build({ backoff: 5 })).toThrow(
+        "Retry.transient: option backoff must be a Schedule of delays (e.g. Backoff.exponential(...)), got 5"
+      )
+      // honorRetryAfter() without a backoff is a function that makes one, not a schedule
+      expect(build({ backoff: Backoff.honorRetryAfter() })).toThrow(invalid("backoff"))
+      expect(build({ while: "yes" })).toThrow("Retry.transient: option while must be a function, got \"yes\"")
+      expect(build({ times: "3" })).toThrow(invalid("times"))
+      expect(build({ name: 5 })).toThrow(invalid("name"))
+      expect(build({ maxRetryAfter: {} })).toThrow(invalid("maxRetryAfter"))
+      expect(build({ budget: 5 })).toThrow(invalid("budget"))
+      expect(build(5)).toThrow("Retry.transient: option options must be an options object, got 5")
+      expect(build(null)).toThrow(invalid("options"))
+      expect(() => Retry.transient(Effect.void, { backoff: 5 } as unknown as Retry.Options)).toThrow(invalid("backoff"))
     })
   })
 })

@@ -13,7 +13,7 @@ import * as Options from "./options.js"
 export const defaults = {
   factor: 2,
   cap: Duration.minutes(1),
-  maxHint: Duration.minutes(1),
+  maxHint: Options.defaultMaxRetryAfter,
   hintJitterRatio: 0.1,
   hintJitterMax: Duration.seconds(1)
 } as const
@@ -100,10 +100,16 @@ export const equalJitter = <In, R>(self: Backoff.Backoff<In, R>): Backoff.Backof
   modifyDelay(self, (millis) => Effect.map(Random.next, (u) => millis / 2 + (u * millis) / 2))
 
 /** @internal */
+export const defaultMaxRetryAfter: Duration.Duration = Options.defaultMaxRetryAfter
+
+/** @internal */
 export const decorrelatedJitter = (options: Backoff.Backoff.DecorrelatedJitterOptions): Backoff.Backoff => {
   const module = "Backoff.decorrelatedJitter"
   const base = millisOf(module, "base", options.base, true)
-  const cap = capOf(module, base, options.cap)
+  // required (unlike exponential's): a decorrelated delay is a draw up to `cap`, so the cap is the caller's to pick
+  const cap = options.cap === undefined
+    ? Options.invalid({ module, option: "cap" }, undefined, "a duration >= base (required)")
+    : capOf(module, base, options.cap)
   // prev is the delay actually slept, in [base, cap], so prev * 3 is finite. `prev * 3` is in the min() too:
   // `base + (x - base)` can round one ulp above x.
   return Schedule.makeWithState(base, (now, _input: unknown, prev: number) =>

@@ -35,7 +35,7 @@ export const isCircuitBreaker = (u: unknown): u is api.CircuitBreaker => Predica
 const defaults = {
   name: "circuit-breaker",
   openFor: "30 seconds",
-  maxRetryAfter: "5 minutes",
+  maxRetryAfter: options.defaultMaxRetryAfter,
   probes: 1
 } as const
 

@@ -6,7 +6,7 @@ import * as FiberRef from "effect/FiberRef"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
-import type * as Schedule from "effect/Schedule"
+import * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as ScheduleIntervals from "effect/ScheduleIntervals"
 import * as Backoff from "../Backoff.js"
@@ -24,7 +24,7 @@ type RetryOptions = Retry.Options<any, any>
 export const defaults = {
   times: 3,
   name: "retry",
-  maxRetryAfter: Duration.seconds(10),
+  maxRetryAfter: Options.defaultMaxRetryAfter,
   backoff: (): Backoff.Backoff =>
     Backoff.exponential({ base: "100 millis", factor: 2, cap: "10 seconds" }).pipe(Backoff.fullJitter)
 } as const
@@ -65,6 +65,9 @@ interface Policy {
 
 const make = (options: RetryOptions | undefined): Policy => {
   const module = "Retry.transient"
+  if (options !== undefined && (typeof options !== "object" || options === null)) {
+    Options.invalid({ module, option: "options" }, options, "an options object")
+  }
   const times = Options.orDefault(
     options?.times,
     defaults.times,
@@ -79,8 +82,10 @@ const make = (options: RetryOptions | undefined): Policy => {
   if (options?.budget !== undefined && !isRetryBudget(options.budget)) {
     Options.invalid({ module, option: "budget" }, options.budget, "a RetryBudget made by Retry.budget")
   }
-  if (options?.while !== undefined && typeof options.while !== "function") {
-    Options.invalid({ module, option: "while" }, options.while, "a predicate function")
+  if (options?.while !== undefined) Options.fn({ module, option: "while" }, options.while)
+  if (options?.backoff !== undefined && !Schedule.isSchedule(options.backoff)) {
+    const expected = "a Schedule of delays (e.g. Backoff.exponential(...))"
+    Options.invalid({ module, option: "backoff" }, options.backoff, expected)
   }
   return {
     name,

@@ -31,6 +31,29 @@ describe("Retry", () => {
     expectTypeOf(policy(call)).toEqualTypeOf<Same>()
   })
 
+  it("transient takes a while that may be undefined (exactOptionalPropertyTypes), keeping E and R", () => {
+    type Same = Effect.Effect<number, Transient | UserError, Db>
+    const maybe = undefined as ((error: Transient | UserError) => boolean) | undefined
+    expectTypeOf(call.pipe(Retry.transient({ while: maybe }))).toEqualTypeOf<Same>()
+    expectTypeOf(call.pipe(Retry.transient({ times: 2, while: maybe }))).toEqualTypeOf<Same>()
+    expectTypeOf(Retry.transient(call, { while: maybe })).toEqualTypeOf<Same>()
+    const narrower = undefined as ((error: Date) => boolean) | undefined
+    // @ts-expect-error: the predicate, when there is one, must accept every error of the call
+    call.pipe(Retry.transient({ while: narrower }))
+  })
+
+  it("transient takes an options object built ahead, if it reads every error of the call", () => {
+    type Same = Effect.Effect<number, Transient | UserError, Db>
+    const any: Retry.Options = { times: 2 }
+    const all: Retry.Options<Transient | UserError> = { while: Retry.isRetryable }
+    expectTypeOf(call.pipe(Retry.transient(any))).toEqualTypeOf<Same>()
+    expectTypeOf(call.pipe(Retry.transient(all))).toEqualTypeOf<Same>()
+    expectTypeOf(Retry.transient(call, any)).toEqualTypeOf<Same>()
+    const transientOnly: Retry.Options<Transient> = { while: Retry.isRetryable }
+    // @ts-expect-error: these options read Transient errors only, the call also fails with UserError
+    call.pipe(Retry.transient(transientOnly))
+  })
+
   it("transient adds the backoff's requirements to R", () => {
     expectTypeOf(call.pipe(Retry.transient({ backoff: backoffWithR }))).toEqualTypeOf<
       Effect.Effect<number, Transient | UserError, Db | Clocky>
