@@ -190,8 +190,11 @@ export interface Gate<Args = void> extends Pipeable {
     self: Effect.Effect<A, E, R>,
     ...args: KeyArgs<Args>
   ) => Effect.Effect<A, E | RateLimited, R>
-  /** Closes the gate for the key of `args` for `duration` (capped by `maxClosed`), as a signal would. */
-  readonly close: (duration: Duration.DurationInput, ...args: KeyArgs<Args>) => Effect.Effect<void>
+  /**
+   * Closes the gate for the key of `args` for `duration` (capped by `maxClosed`), as a signal would. Fails
+   * with `InvalidOptions` when `duration` is not a finite duration >= 0 (`"100ms"`, `-1`, NaN, `null`).
+   */
+  readonly close: (duration: Duration.DurationInput, ...args: KeyArgs<Args>) => Effect.Effect<void, InvalidOptions>
   /** How long the gate for the key of `args` stays closed; `None` when it is open (or the store is down). */
   readonly closedFor: (...args: KeyArgs<Args>) => Effect.Effect<Option.Option<Duration.Duration>>
 }
@@ -209,7 +212,10 @@ export declare namespace Gate {
     readonly name: string
     /** A fixed key (one provider API key), or a function of the call's arguments. Keys appear in logs. */
     readonly key: string | ((args: Args) => string)
-    /** The longest one signal closes the gate, whatever `retryAfter` says. Defaults to `"1 minute"`. */
+    /**
+     * The longest one signal closes the gate, whatever `retryAfter` says. Defaults to `"1 minute"`
+     * (`Backoff.defaultMaxRetryAfter`, shared by every module).
+     */
     readonly maxClosed?: Duration.DurationInput | undefined
     /**
      * The longest a caller waits for the gate to reopen before failing at once with `RateLimited`;

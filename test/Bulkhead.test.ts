@@ -523,13 +523,18 @@ describe("Bulkhead", () => {
         }))
     }
 
-    it.effect("layer - fails to build with InvalidOptions", () =>
+    it.effect("layer - fails to build with InvalidOptions naming Bulkhead.layer, the function called", () =>
       Effect.gen(function*() {
         class Bad extends Context.Tag("test/Bad")<Bad, Bulkhead.Bulkhead>() {}
         const exit = yield* Effect.exit(Layer.build(Bulkhead.layer(Bad, { name: "bad", maxConcurrent: 0 })).pipe(Effect.scoped))
         expect(exit).toEqual(
           Exit.fail(
-            new InvalidOptions({ module: "Bulkhead.make", option: "maxConcurrent", value: "0", expected: "an integer >= 1" })
+            new InvalidOptions({
+              module: "Bulkhead.layer",
+              option: "maxConcurrent",
+              value: "0",
+              expected: "an integer >= 1"
+            })
           )
         )
       }))

@@ -299,7 +299,9 @@ describe("RateLimit", () => {
       ["maxClosed", { maxClosed: "30 days" }],
       ["maxWait", { maxWait: -5 }],
       ["releaseOver", { releaseOver: "-1 millis" }],
-      ["onStoreError", { onStoreError: "maybe" as "allow" }]
+      ["onStoreError", { onStoreError: "maybe" as "allow" }],
+      ["signal", { signal: "retry-after" as unknown as () => undefined }],
+      ["key", { key: 5 as unknown as string }]
     ]
     it.scoped.each(badGate)("gate - rejects a bad %s", ([option, patch]) =>
       Effect.gen(function*() {
@@ -309,7 +311,7 @@ describe("RateLimit", () => {
         expect(error.module).toBe("RateLimit.gate")
       }).pipe(Effect.provide(RateLimit.layerGateMemory)))
 
-    it.effect("layer - a bad option fails the layer with InvalidOptions", () =>
+    it.effect("layer - a bad option fails the layer with InvalidOptions naming RateLimit.layer", () =>
       Effect.gen(function*() {
         class Limit extends Context.Tag("test/Limit")<Limit, RateLimit.RateLimit>() {}
         const error = yield* Effect.flip(
@@ -318,7 +320,19 @@ describe("RateLimit", () => {
             RateLimit.layer(Limit, { ...base, limit: 0 }).pipe(Layer.provide(RateLimit.layerStoreMemory))
           )
         )
-        expect(error.message).toBe("RateLimit.make: option limit must be an integer >= 1, got 0")
+        expect(error.message).toBe("RateLimit.layer: option limit must be an integer >= 1, got 0")
+      }))
+
+    it.effect("layerGate - a bad option fails the layer with InvalidOptions naming RateLimit.layerGate", () =>
+      Effect.gen(function*() {
+        class Gate extends Context.Tag("test/Gate")<Gate, RateLimit.Gate>() {}
+        const error = yield* Effect.flip(
+          Effect.provide(
+            Gate,
+            RateLimit.layerGate(Gate, { name: "", key: "k" }).pipe(Layer.provide(RateLimit.layerGateMemory))
+          )
+        )
+        expect([error.module, error.option]).toEqual(["RateLimit.layerGate", "name"])
       }))
   })
 })
@@ -409,6 +423,24 @@ describe("RateLimit.gate", () => {
       })
       yield* Effect.either(Effect.fail(unavailable).pipe(gate.protect))
       expect(yield* gate.closedFor()).toEqual(Option.some(Duration.seconds(5)))
+    }).pipe(Effect.provide(RateLimit.layerGateMemory)))
+
+  it.scoped("gate - close refuses what is not a duration >= 0 with InvalidOptions, and leaves the gate open", () =>
+    Effect.gen(function*() {
+      const gate = yield* RateLimit.gate({ name: "crm", key: "crm" })
+      for (const bad of ["100ms", null, {}, -1, Number.NaN, "-5 seconds", Duration.infinity]) {
+        const error = yield* Effect.flip(gate.close(bad as Duration.DurationInput))
+        expect(error).toBeInstanceOf(InvalidOptions)
+        expect([error.module, error.option]).toEqual(["RateLimit.Gate.close", "duration"])
+      }
+      expect((yield* Effect.flip(gate.close("100ms" as Duration.DurationInput))).message).toBe(
+        "RateLimit.Gate.close: option duration must be a finite duration >= 0 " +
+          "(e.g. \"100 millis\", \"2 seconds\"), got \"100ms\""
+      )
+      expect(yield* gate.closedFor()).toEqual(Option.none())
+      // longer than maxClosed is a valid duration: capped, as a signal's would be
+      yield* gate.close("30 days")
+      expect(yield* gate.closedFor()).toEqual(Option.some(Duration.minutes(1)))
     }).pipe(Effect.provide(RateLimit.layerGateMemory)))
 
   it.scoped("gate - local refusals, failures without retryAfter and other errors leave it open", () =>

@@ -329,4 +329,12 @@ describe("RateLimitRedis (Redis down: a closed port)", () => {
       )
       expect(garbage.message).not.toContain("secret")
     }))
+
+  it.effect("options - a prefix that is not a string fails the layer with InvalidOptions naming it", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(
+        Layer.build(RateLimitRedis.layer({ prefix: 5 as unknown as string })).pipe(Effect.scoped)
+      )
+      expect(error.message).toBe("RateLimitRedis.layer: option prefix must be a string, got 5")
+    }))
 })

@@ -311,18 +311,22 @@ const fromConfig = (
     }) as unknown as Api.Bulkhead
   })
 
-/** @internal */
-export const make = (input: Api.Bulkhead.Options): Effect.Effect<Api.Bulkhead, InvalidOptions, Scope.Scope> =>
+/** `module` is the function the user called, for the `InvalidOptions` it may fail with. */
+const build = (module: string, input: Api.Bulkhead.Options): Effect.Effect<Api.Bulkhead, InvalidOptions, Scope.Scope> =>
   Effect.flatMap(
-    options.validated(() => validate("Bulkhead.make", input)),
+    options.validated(() => validate(module, input)),
     (config) => fromConfig(config, new Series([MetricLabel.make("bulkhead", config.name)]))
   )
+
+/** @internal */
+export const make = (input: Api.Bulkhead.Options): Effect.Effect<Api.Bulkhead, InvalidOptions, Scope.Scope> =>
+  build("Bulkhead.make", input)
 
 /** @internal */
 export const layer = <I>(
   tag: Context.Tag<I, Api.Bulkhead>,
   input: Api.Bulkhead.Options
-): Layer.Layer<I, InvalidOptions> => Layer.scoped(tag, make(input))
+): Layer.Layer<I, InvalidOptions> => Layer.scoped(tag, build("Bulkhead.layer", input))
 
 /** @internal */
 export const isBulkhead = (u: unknown): u is Api.Bulkhead => Predicate.hasProperty(u, TypeId)

@@ -24,8 +24,7 @@ export const defaults = {
   onExceeded: "delay"
 } as const
 
-const resolve = <Args>(o: RateLimit.RateLimit.Options<Args>) => {
-  const module = "RateLimit.make"
+const resolve = <Args>(module: string, o: RateLimit.RateLimit.Options<Args>) => {
   const name = options.nonEmptyString({ module, option: "name" }, o.name)
   const limit = options.integerAtLeast({ module, option: "limit" }, o.limit, 1)
   // A window is never slept on (a quota per month is fine); a wait is, so it stays within the timer limit.
@@ -48,10 +47,12 @@ const resolve = <Args>(o: RateLimit.RateLimit.Options<Args>) => {
 export const waitBudget = (maxWait: Duration.Duration): Effect.Effect<Duration.Duration> =>
   Effect.map(remaining, Option.match({ onNone: () => maxWait, onSome: (left) => Duration.min(left, maxWait) }))
 
-export const make = <Args = void>(
+/** `module` is the function the user called, for the `InvalidOptions` it may fail with. */
+const build = <Args>(
+  module: string,
   o: RateLimit.RateLimit.Options<Args>
 ): Effect.Effect<RateLimit.RateLimit<Args>, InvalidOptions, RateLimiter.RateLimiterStore> =>
-  Effect.flatMap(options.validated(() => resolve(o)), (resolved) =>
+  Effect.flatMap(options.validated(() => resolve(module, o)), (resolved) =>
     Effect.map(RateLimiter.make, (limiter) => {
       const { algorithm, keyOf, limit, maxWait, name, onExceeded, onStoreError, window } = resolved
       const health = makeStoreHealth("limiter", name, onStoreError)
@@ -127,10 +128,14 @@ export const make = <Args = void>(
       return guardValue<RateLimit.RateLimit<Args>>(TypeId, { name, limit, window, algorithm, onExceeded, protect })
     }))
 
+export const make = <Args = void>(
+  o: RateLimit.RateLimit.Options<Args>
+): Effect.Effect<RateLimit.RateLimit<Args>, InvalidOptions, RateLimiter.RateLimiterStore> => build("RateLimit.make", o)
+
 export const layer = <I, Args = void>(
   tag: Context.Tag<I, RateLimit.RateLimit<Args>>,
   o: RateLimit.RateLimit.Options<Args>
-): Layer.Layer<I, InvalidOptions, RateLimiter.RateLimiterStore> => Layer.effect(tag, make(o))
+): Layer.Layer<I, InvalidOptions, RateLimiter.RateLimiterStore> => Layer.effect(tag, build("RateLimit.layer", o))
 
 export const isRateLimit = (u: unknown): u is RateLimit.RateLimit<unknown> => Predicate.hasProperty(u, TypeId)
 

@@ -21,7 +21,7 @@ import { makeStoreHealth } from "./rateLimitStoreHealth.js"
 export const GateTypeId: RateLimit.GateTypeId = Symbol.for("effect-resilience/RateLimit/Gate") as RateLimit.GateTypeId
 
 export const gateDefaults = {
-  maxClosed: Duration.minutes(1),
+  maxClosed: options.defaultMaxRetryAfter,
   maxWait: Duration.infinity,
   releaseOver: Duration.seconds(1)
 } as const
@@ -48,8 +48,7 @@ export const defaultSignal = (error: unknown): Duration.Duration | undefined =>
 
 export const isGate = (u: unknown): u is RateLimit.Gate<unknown> => Predicate.hasProperty(u, GateTypeId)
 
-const resolve = <Args>(o: RateLimit.Gate.Options<Args>) => {
-  const module = "RateLimit.gate"
+const resolve = <Args>(module: string, o: RateLimit.Gate.Options<Args>) => {
   const name = options.nonEmptyString({ module, option: "name" }, o.name)
   return {
     name,
@@ -64,15 +63,19 @@ const resolve = <Args>(o: RateLimit.Gate.Options<Args>) => {
     releaseOver: o.releaseOver === undefined
       ? gateDefaults.releaseOver
       : options.nonNegativeDuration({ module, option: "releaseOver" }, o.releaseOver),
-    signal: o.signal ?? defaultSignal
+    signal: o.signal === undefined ? defaultSignal : options.fn({ module, option: "signal" }, o.signal)
   }
 }
 
-export const make = <Args = void>(
+const closeCheck: options.Check = { module: "RateLimit.Gate.close", option: "duration" }
+
+/** `module` is the function the user called, for the `InvalidOptions` it may fail with. */
+const build = <Args>(
+  module: string,
   o: RateLimit.Gate.Options<Args>
 ): Effect.Effect<RateLimit.Gate<Args>, InvalidOptions, RateLimit.GateStore | Scope.Scope> =>
   Effect.gen(function*() {
-    const resolved = yield* options.validated(() => resolve(o))
+    const resolved = yield* options.validated(() => resolve(module, o))
     const { maxClosed, maxWait, name, onStoreError, releaseOver, signal } = resolved
     const store = yield* GateStore
     const watchers = yield* FiberMap.make<string>()
@@ -198,15 +201,23 @@ export const make = <Args = void>(
     return guardValue<RateLimit.Gate<Args>>(GateTypeId, {
       name,
       protect,
+      // a duration longer than maxClosed is fine (it is capped); one that is not a duration >= 0 is refused
       close: (duration: Duration.DurationInput, args: Args) =>
-        close(resolved.keyOf(args), "manual", Duration.decode(duration)),
+        Effect.flatMap(
+          options.validated(() => options.nonNegativeDuration(closeCheck, duration, Duration.infinity)),
+          (retryAfter) => close(resolved.keyOf(args), "manual", retryAfter)
+        ),
       closedFor: (args: Args) =>
         Effect.map(Effect.orElseSucceed(closedFor(resolved.keyOf(args)), () => 0), (millis) =>
           millis > 0 ? Option.some(Duration.millis(millis)) : Option.none())
     })
   })
 
+export const make = <Args = void>(
+  o: RateLimit.Gate.Options<Args>
+): Effect.Effect<RateLimit.Gate<Args>, InvalidOptions, RateLimit.GateStore | Scope.Scope> => build("RateLimit.gate", o)
+
 export const layer = <I, Args = void>(
   tag: Context.Tag<I, RateLimit.Gate<Args>>,
   o: RateLimit.Gate.Options<Args>
-): Layer.Layer<I, InvalidOptions, RateLimit.GateStore> => Layer.scoped(tag, make(o))
+): Layer.Layer<I, InvalidOptions, RateLimit.GateStore> => Layer.scoped(tag, build("RateLimit.layerGate", o))

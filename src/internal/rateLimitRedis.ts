@@ -65,7 +65,7 @@ const resolve = (module: string, o: RateLimitRedis.Options) => {
   const connectTimeout = o.connectTimeout === undefined
     ? defaults.connectTimeout
     : options.positiveDuration({ module, option: "connectTimeout" }, o.connectTimeout)
-  const prefix = o.prefix ?? defaults.prefix
+  const prefix = o.prefix === undefined ? defaults.prefix : options.string({ module, option: "prefix" }, o.prefix)
   const redis: RedisOptions = {
     ...(o.url === undefined ? {} : fromUrl(module, o.url)),
     commandTimeout: Math.ceil(Duration.toMillis(timeout)),

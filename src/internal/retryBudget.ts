@@ -79,8 +79,7 @@ class Bucket {
   }
 }
 
-const make = (options: BudgetOptions | undefined): RetryBudget => {
-  const module = "Retry.budget"
+const make = (module: string, options: BudgetOptions | undefined): RetryBudget => {
   const name = Options.orDefault(options?.name, defaults.name, (n) => Options.nonEmptyString({ module, option: "name" }, n))
   const ratio = Options.orDefault(options?.ratio, defaults.ratio, (r) => Options.ratio({ module, option: "ratio" }, r))
   const minPerSecond = Options.orDefault(
@@ -115,13 +114,13 @@ const make = (options: BudgetOptions | undefined): RetryBudget => {
 
 /** @internal */
 export const budget = (options?: BudgetOptions): Effect.Effect<RetryBudget, InvalidOptions> =>
-  Options.validated(() => make(options))
+  Options.validated(() => make("Retry.budget", options))
 
 /** @internal */
 export const layerBudget = <I>(
   tag: Context.Tag<I, RetryBudget>,
   options?: BudgetOptions
-): Layer.Layer<I, InvalidOptions> => Layer.effect(tag, budget(options))
+): Layer.Layer<I, InvalidOptions> => Layer.effect(tag, Options.validated(() => make("Retry.layerBudget", options)))
 
 /** @internal */
 export const isRetryBudget = (u: unknown): u is RetryBudget => Predicate.hasProperty(u, TypeId)

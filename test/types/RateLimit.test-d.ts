@@ -13,6 +13,7 @@ declare const call: Effect.Effect<number, Boom, "Http">
 declare const limiter: RateLimit.RateLimit
 declare const perTenant: RateLimit.RateLimit<string>
 declare const gate: RateLimit.Gate
+declare const perTenantGate: RateLimit.Gate<string>
 class ApiLimit extends Context.Tag("test/ApiLimit")<ApiLimit, RateLimit.RateLimit<string>>() {}
 class ApiGate extends Context.Tag("test/ApiGate")<ApiGate, RateLimit.Gate>() {}
 
@@ -32,6 +33,11 @@ describe("RateLimit", () => {
     expectTypeOf(RateLimit.gate({ name: "a", key: "k" })).toEqualTypeOf<
       Effect.Effect<RateLimit.Gate<void>, InvalidOptions, RateLimit.GateStore | Scope.Scope>
     >()
+  })
+
+  it("gate close may fail with InvalidOptions (a duration that is not one)", () => {
+    expectTypeOf(gate.close("1 second")).toEqualTypeOf<Effect.Effect<void, InvalidOptions>>()
+    expectTypeOf(perTenantGate.close("1 second", "tenant-a")).toEqualTypeOf<Effect.Effect<void, InvalidOptions>>()
   })
 
   it("protect adds RateLimited to E and leaves A and R", () => {
