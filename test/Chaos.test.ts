@@ -167,16 +167,26 @@ describe("Chaos", () => {
         { errorRate: Number.NaN },
         { errorRate: 0.1, latency: { min: "2 seconds", max: "1 second" } },
         { errorRate: 0.1, latency: { min: -1, max: 10 } },
-        { errorRate: 0.1, provider: "" }
+        { errorRate: 0.1, provider: "" },
+        { errorRate: 0.1, error: new Unavailable({ provider: "p", reason: "dns" }) as any },
+        { errorRate: 0.1, when: "during" as "after" }
       ]
       const failures = yield* Effect.forEach(bad, (options) => Effect.flip(build(options)))
       expect(failures.every((e) => e instanceof InvalidOptions)).toBe(true)
       expect(failures.map((e) => e.option)).toEqual(
-        ["errorRate", "errorRate", "latency.max", "latency.min", "provider"]
+        ["errorRate", "errorRate", "latency.max", "latency.min", "provider", "error", "when"]
       )
       expect(failures[2]?.message).toBe(
-        "Chaos.make: option latency.max must be a duration >= latency.min, got \"1 second\""
+        "Chaos.layer: option latency.max must be a duration >= latency.min, got \"1 second\""
       )
+      expect(failures[5]?.expected).toBe("a function")
+    }))
+
+  it.effect("options - make names Chaos.make in its errors, layer names Chaos.layer", () =>
+    Effect.gen(function*() {
+      const made = yield* Effect.flip(Chaos.make({ errorRate: 2 }))
+      const layered = yield* Effect.flip(build({ errorRate: 2 }))
+      expect([made.module, layered.module]).toEqual(["Chaos.make", "Chaos.layer"])
     }))
 })
 

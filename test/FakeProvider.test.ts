@@ -4,6 +4,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Clock, Deferred, Effect, Exit, Fiber, Scope } from "effect"
 import * as Net from "node:net"
 import { FakeProvider, ScriptedHttpClient } from "../src/testing/index.js"
+import { thrown, untyped } from "./support/invalidOptions.js"
 
 // Real sockets and real time: every test here is `scopedLive` and runs against a server on 127.0.0.1.
 
@@ -102,6 +103,28 @@ describe("FakeProvider", () => {
       yield* provider.setPhase(FakeProvider.normal)
       expect(yield* statusOf(ping)).toBe(200)
     })))
+
+  it("phases - a bad latency, Retry-After or outage status is refused when the phase is written", () => {
+    const refused = (build: () => unknown) => {
+      const error = thrown(build)
+      return `${error.module} ${error.option}`
+    }
+    for (const bad of ["2s", -1, Number.NaN, null]) {
+      expect(refused(() => FakeProvider.slow(untyped(bad)))).toBe("FakeProvider.slow latency")
+    }
+    for (const bad of [-1, Number.NaN, "-5 seconds", {}]) {
+      expect(refused(() => FakeProvider.rateLimited({ retryAfter: untyped(bad) }))).toBe(
+        "FakeProvider.rateLimited retryAfter"
+      )
+      expect(refused(() => FakeProvider.outage({ retryAfter: untyped(bad) }))).toBe("FakeProvider.outage retryAfter")
+    }
+    for (const bad of [200, 99, 404, 600, 503.5, Number.NaN]) {
+      expect(refused(() => FakeProvider.outage({ status: bad as 503 }))).toBe("FakeProvider.outage status")
+    }
+    expect(thrown(() => FakeProvider.outage({ status: 200 as 503 })).message).toBe(
+      "FakeProvider.outage: option status must be a 5xx status (500 to 599), got 200"
+    )
+  })
 
   it.scopedLive("slow - answers after the latency; a client that gives up first causes no side effect", () =>
     withClient(Effect.gen(function*() {

@@ -1,8 +1,9 @@
 import { HttpClient, HttpClientError, HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Chunk, Effect, Exit, Fiber, Option, Stream, TestClock } from "effect"
+import { Cause, Chunk, type Duration, Effect, Exit, Fiber, Option, Stream, TestClock } from "effect"
 import { ScriptedHttpClient } from "../src/testing/index.js"
 import { InvalidOptions } from "../src/Errors.js"
+import { thrown, untyped } from "./support/invalidOptions.js"
 
 const S = ScriptedHttpClient
 
@@ -63,6 +64,25 @@ describe("ScriptedHttpClient", () => {
         expect(() => ScriptedHttpClient.status(code)).toThrow(InvalidOptions)
       }
       expect(() => ScriptedHttpClient.ok({}, { status: 99 })).toThrow(/an HTTP status from 200 to 599/)
+    }))
+
+  it.effect("delay and retryAfter - a bad, negative or NaN duration is refused when the script is written", () =>
+    Effect.sync(() => {
+      const step = ScriptedHttpClient.ok({})
+      for (const bad of ["3s", "-1 seconds", -1, Number.NaN, null, {}]) {
+        const error = thrown(() => ScriptedHttpClient.delay(untyped(bad), step))
+        expect([error.module, error.option]).toEqual(["ScriptedHttpClient.delay", "duration"])
+      }
+      expect(() => ScriptedHttpClient.delay("3s" as Duration.DurationInput, step)).toThrow(
+        "ScriptedHttpClient.delay: option duration must be a finite duration >= 0 " +
+          "(e.g. \"100 millis\", \"2 seconds\"), got \"3s\""
+      )
+      for (const bad of [-1000, Number.NaN, "-2 seconds", {}]) {
+        const error = thrown(() => ScriptedHttpClient.status(429, { retryAfter: untyped(bad) }))
+        expect([error.module, error.option]).toEqual(["ScriptedHttpClient.status", "retryAfter"])
+      }
+      // a string that is not a duration is still sent verbatim, to script HTTP-dates and garbage
+      expect(() => ScriptedHttpClient.status(429, { retryAfter: "soon" })).not.toThrow()
     }))
 
   it.effect("status - carries a JSON body and extra headers", () =>

@@ -23,7 +23,7 @@
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
+import type * as Layer from "effect/Layer"
 import type { InvalidOptions, Transient } from "../Errors.js"
 import * as internal from "../internal/testing/chaos.js"
 
@@ -96,7 +96,8 @@ export class Chaos extends Context.Tag("effect-resilience/testing/Chaos")<Chaos,
 
 /**
  * Build an injector without providing it (to wrap one call site explicitly). Fails with
- * `InvalidOptions` for an `errorRate` outside [0, 1] or a bad latency range.
+ * `InvalidOptions` for an `errorRate` outside [0, 1], a bad latency range, an `error` that is not a
+ * function or a `when` other than `"before"` and `"after"`.
  *
  * @example
  * ```ts
@@ -127,8 +128,7 @@ export const make: (options: Options) => Effect.Effect<Service, InvalidOptions> 
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options): Layer.Layer<Chaos, InvalidOptions> =>
-  Layer.effect(Chaos, internal.make(options))
+export const layer = (options: Options): Layer.Layer<Chaos, InvalidOptions> => internal.layer(Chaos, options)
 
 /**
  * Run `self` through the provided {@link Chaos} service, if any: with it, some calls are delayed or

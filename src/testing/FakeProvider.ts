@@ -219,7 +219,8 @@ export interface RateLimitedOptions {
 }
 
 /**
- * Answer every request with 429 and a `Retry-After` header.
+ * Answer every request with 429 and a `Retry-After` header. Throws `InvalidOptions` for a `retryAfter`
+ * that is a negative or NaN duration (a string that is not a duration is sent verbatim).
  *
  * @example
  * ```ts
@@ -246,7 +247,8 @@ export interface OutageOptions {
 }
 
 /**
- * Answer every request with a 5xx.
+ * Answer every request with a 5xx. Throws `InvalidOptions` for a `status` that is not a 5xx (500 to 599)
+ * or a `retryAfter` that is a negative or NaN duration.
  *
  * @example
  * ```ts
@@ -263,7 +265,8 @@ export const outage: (options?: OutageOptions) => Phase = internal.outage
 
 /**
  * Answer from the routes after `latency`. A client that gives up first aborts the request, and the
- * handler does not run.
+ * handler does not run. Throws `InvalidOptions` when `latency` is not a finite duration >= 0 (`"2s"`,
+ * `-1`, NaN).
  *
  * @example
  * ```ts

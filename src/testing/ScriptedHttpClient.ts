@@ -234,7 +234,7 @@ export const text: (body: string, options?: OkOptions) => Step = internal.text
 /**
  * Answer with a status code, optionally a `Retry-After` header and a JSON body. Throws
  * `InvalidOptions` for a code outside 200 to 599 (no fetch `Response` can carry it), as do `ok` and
- * `text` for such an `options.status`.
+ * `text` for such an `options.status`, and for a `retryAfter` that is a negative or NaN duration.
  *
  * @example
  * ```ts
@@ -252,7 +252,8 @@ export const status: (code: number, options?: StatusOptions) => Step = internal.
 
 /**
  * Wait `duration` on the `Clock` (so `TestClock.adjust` drives it), then run `step`. Interruptible:
- * an attempt timeout or an interrupted fiber ends the wait.
+ * an attempt timeout or an interrupted fiber ends the wait. Throws `InvalidOptions` when `duration` is
+ * not a finite duration >= 0 (`"3s"`, `-1`, NaN) when the script is written.
  *
  * @example
  * ```ts

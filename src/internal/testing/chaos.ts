@@ -1,5 +1,7 @@
+import type * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
@@ -7,8 +9,6 @@ import * as Ref from "effect/Ref"
 import { type InvalidOptions, type Transient, Unavailable } from "../../Errors.js"
 import * as Check from "../options.js"
 import type * as Api from "../../testing/Chaos.js"
-
-const module = "Chaos.make"
 
 const faults = Metric.counter("resilience_chaos_faults_total", {
   description: "Failures injected by Chaos",
@@ -27,7 +27,7 @@ interface Config {
   readonly when: "before" | "after"
 }
 
-const latencyOf = (latency: Api.Latency | undefined): Config["latency"] => {
+const latencyOf = (module: string, latency: Api.Latency | undefined): Config["latency"] => {
   if (latency === undefined) return undefined
   if (typeof latency === "function") {
     return (u) => Check.nonNegativeDuration({ module, option: "latency" }, latency(u))
@@ -42,19 +42,24 @@ const latencyOf = (latency: Api.Latency | undefined): Config["latency"] => {
   return (u) => Duration.millis(from + u * span)
 }
 
-const configOf = (options: Api.Options): Config => {
+const configOf = (module: string, options: Api.Options): Config => {
   const provider = Check.nonEmptyString({ module, option: "provider" }, options.provider ?? "chaos")
+  const when = options.when ?? "before"
+  if (when !== "before" && when !== "after") Check.invalid({ module, option: "when" }, when, "\"before\" or \"after\"")
   return {
     errorRate: Check.ratio({ module, option: "errorRate" }, options.errorRate),
-    latency: latencyOf(options.latency),
-    error: options.error ?? (() => new Unavailable({ provider, reason: "transport", detail: "chaos" })),
-    when: options.when ?? "before"
+    latency: latencyOf(module, options.latency),
+    error: options.error === undefined
+      ? () => new Unavailable({ provider, reason: "transport", detail: "chaos" })
+      : Check.fn({ module, option: "error" }, options.error),
+    when
   }
 }
 
-export const make = (options: Api.Options): Effect.Effect<Api.Service, InvalidOptions> =>
+/** `module` is the function the user called, for the `InvalidOptions` it may fail with. */
+const build = (module: string, options: Api.Options): Effect.Effect<Api.Service, InvalidOptions> =>
   Effect.gen(function*() {
-    const config = yield* Check.validated(() => configOf(options))
+    const config = yield* Check.validated(() => configOf(module, options))
     const counts = yield* Ref.make({ calls: 0, faults: 0 })
 
     // Every call draws the same numbers in the same order (fault, then latency), so a seeded Random
@@ -85,6 +90,11 @@ export const make = (options: Api.Options): Effect.Effect<Api.Service, InvalidOp
       faults: Effect.map(Ref.get(counts), (c) => c.faults)
     }
   })
+
+export const make = (options: Api.Options): Effect.Effect<Api.Service, InvalidOptions> => build("Chaos.make", options)
+
+export const layer = <I>(tag: Context.Tag<I, Api.Service>, options: Api.Options): Layer.Layer<I, InvalidOptions> =>
+  Layer.effect(tag, build("Chaos.layer", options))
 
 export const inject = <S extends { readonly inject: Api.Service["inject"] }>(
   service: Effect.Effect<Option.Option<S>>

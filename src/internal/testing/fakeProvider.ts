@@ -11,6 +11,7 @@ import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
 import * as Http from "node:http"
 import type * as Api from "../../testing/FakeProvider.js"
+import { invalid, nonNegativeDuration } from "../options.js"
 import { retryAfterHeader } from "./scriptedHttpClient.js"
 
 // Phases -------------------------------------------------------------------------------------------
@@ -21,19 +22,29 @@ export const rateLimited = (options?: Api.RateLimitedOptions): Api.Phase => ({
   _tag: "RateLimited",
   headers: {
     ...options?.headers,
-    "retry-after": retryAfterHeader(options?.retryAfter ?? "1 second")
+    "retry-after": retryAfterHeader(
+      { module: "FakeProvider.rateLimited", option: "retryAfter" },
+      options?.retryAfter ?? "1 second"
+    )
   }
 })
 
+const outageStatus = (status: number): number =>
+  Number.isInteger(status) && status >= 500 && status <= 599
+    ? status
+    : invalid({ module: "FakeProvider.outage", option: "status" }, status, "a 5xx status (500 to 599)")
+
 export const outage = (options?: Api.OutageOptions): Api.Phase => ({
   _tag: "Outage",
-  status: options?.status ?? 503,
-  headers: options?.retryAfter === undefined ? {} : { "retry-after": retryAfterHeader(options.retryAfter) }
+  status: outageStatus(options?.status ?? 503),
+  headers: options?.retryAfter === undefined ? {} : {
+    "retry-after": retryAfterHeader({ module: "FakeProvider.outage", option: "retryAfter" }, options.retryAfter)
+  }
 })
 
 export const slow = (latency: Duration.DurationInput): Api.Phase => ({
   _tag: "Slow",
-  latency: Duration.decode(latency)
+  latency: nonNegativeDuration({ module: "FakeProvider.slow", option: "latency" }, latency)
 })
 
 export const dropAfterCommit: Api.Phase = { _tag: "DropAfterCommit" }

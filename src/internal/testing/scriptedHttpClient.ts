@@ -8,7 +8,7 @@ import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
 import type * as Api from "../../testing/ScriptedHttpClient.js"
-import { invalid } from "../options.js"
+import { type Check, invalid, nonNegativeDuration } from "../options.js"
 
 /*
  * Transport failures copy what @effect/platform-node 0.108 produces on Node 20 (observed against a
@@ -81,26 +81,36 @@ export const ok = (body: unknown, options?: Api.OkOptions): Api.Step =>
 export const text = (body: string, options?: Api.OkOptions): Api.Step =>
   respond(options?.status ?? 200, body, options?.headers, "text/plain")
 
-// A duration is sent as (possibly fractional) delta-seconds; any other string is sent verbatim, so a test
-// can script HTTP-dates and garbage.
-export const retryAfterHeader = (input: Duration.DurationInput | string): string => {
+const isDurationString = (input: string): boolean => {
   try {
-    return String(Duration.toSeconds(Duration.decode(input as Duration.DurationInput)))
-  } catch (error) {
-    if (typeof input === "string") return input
-    throw error
+    Duration.decode(input as Duration.DurationInput)
+    return true
+  } catch {
+    return false
   }
 }
 
+// A duration is sent as (possibly fractional) delta-seconds; any other string is sent verbatim, so a test
+// can script HTTP-dates and garbage. A negative or NaN duration is refused, not sent as "0".
+export const retryAfterHeader = (check: Check, input: Duration.DurationInput | string): string =>
+  typeof input === "string" && !isDurationString(input)
+    ? input
+    : String(Duration.toSeconds(nonNegativeDuration(check, input as Duration.DurationInput, Duration.infinity)))
+
 export const status = (code: number, options?: Api.StatusOptions): Api.Step => {
   const headers: Record<string, string> = { ...options?.headers }
-  if (options?.retryAfter !== undefined) headers["retry-after"] = retryAfterHeader(options.retryAfter)
+  if (options?.retryAfter !== undefined) {
+    headers["retry-after"] = retryAfterHeader(
+      { module: "ScriptedHttpClient.status", option: "retryAfter" },
+      options.retryAfter
+    )
+  }
   return respond(code, encode(options?.body), headers)
 }
 
 export const delay = (duration: Duration.DurationInput, step: Api.Step): Api.Step => ({
   _tag: "Delay",
-  duration: Duration.decode(duration),
+  duration: nonNegativeDuration({ module: "ScriptedHttpClient.delay", option: "duration" }, duration),
   step
 })
 
