@@ -368,6 +368,44 @@ export const isTransient = (u: unknown): u is Transient =>
 export const isRejected = (u: unknown): u is Rejected =>
   Predicate.isTagged(u, "CircuitOpen") || Predicate.isTagged(u, "BulkheadFull")
 
+const tags: ReadonlySet<string> = new Set<string>(
+  [
+    RateLimited,
+    Unavailable,
+    Timeout,
+    CircuitOpen,
+    BulkheadFull,
+    ClientError,
+    InvalidRequest,
+    InvalidResponse,
+    InvalidOptions
+  ].map((error) => error._tag)
+)
+
+/**
+ * Whether `u` is one of this library's errors: a {@link ResilienceError} (what a guarded call can fail
+ * with) or an {@link InvalidOptions} (what building a guard can fail with). By its `_tag`, as `catchTag`
+ * matches, so a decoded error (from a queue or a log) counts too; use it to tell this library's failures
+ * from yours in a catch-all handler.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { isResilienceError } from "effect-resilience/Errors"
+ *
+ * declare const call: Effect.Effect<string, unknown>
+ *
+ * const logged = call.pipe(
+ *   Effect.tapError((e) => isResilienceError(e) ? Effect.logWarning(e.message) : Effect.logError("unexpected"))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isResilienceError = (u: unknown): u is ResilienceError | InvalidOptions =>
+  Predicate.hasProperty(u, "_tag") && typeof u._tag === "string" && tags.has(u._tag)
+
 /**
  * The `retryAfter` hint an error carries, or `undefined`. Reads any value structurally, so it
  * works for the errors above and for a user's own errors that carry the same field.

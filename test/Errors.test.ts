@@ -8,6 +8,7 @@ import {
   InvalidRequest,
   InvalidResponse,
   isRejected,
+  isResilienceError,
   isTransient,
   RateLimited,
   Rejected,
@@ -89,6 +90,18 @@ describe("Errors", () => {
     expect(isTransient(new Error("boom"))).toBe(false)
     expect(isTransient("Timeout")).toBe(false)
     expect(isTransient(null)).toBe(false)
+  })
+
+  it("isResilienceError - true for every error of this library, InvalidOptions included, and nothing else", () => {
+    expect(every.filter((e) => !isResilienceError(e))).toEqual([])
+    const decoded = JSON.parse(JSON.stringify(every[2]))
+    expect(isResilienceError(decoded)).toBe(true)
+    class UserError {
+      readonly _tag = "UserError"
+    }
+    for (const other of [new UserError(), new Error("Timeout"), "Timeout", null, undefined, { _tag: 5 }, {}]) {
+      expect(isResilienceError(other)).toBe(false)
+    }
   })
 
   it("retryAfterOf - reads a Duration hint and nothing else", () => {

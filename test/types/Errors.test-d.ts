@@ -1,7 +1,22 @@
 import { Effect } from "effect"
 import { describe, expectTypeOf, it } from "vitest"
-import type { BulkheadFull, CircuitOpen, RateLimited, Rejected, Timeout, Transient, Unavailable } from "../../src/Errors.js"
-import { isRejected, isTransient } from "../../src/Errors.js"
+import type {
+  BulkheadFull,
+  CircuitOpen,
+  ClientError,
+  InvalidOptions,
+  RateLimited,
+  Rejected,
+  ResilienceError,
+  Timeout,
+  Transient,
+  Unavailable
+} from "../../src/Errors.js"
+import { isRejected, isResilienceError, isTransient } from "../../src/Errors.js"
+
+class UserError {
+  readonly _tag = "UserError"
+}
 
 declare const call: Effect.Effect<string, Transient | Rejected | Error>
 
@@ -28,5 +43,12 @@ describe("Errors", () => {
     const u: unknown = null
     if (isTransient(u)) expectTypeOf(u).toEqualTypeOf<Transient>()
     if (isRejected(u)) expectTypeOf(u).toEqualTypeOf<Rejected>()
+    if (isResilienceError(u)) expectTypeOf(u).toEqualTypeOf<ResilienceError | InvalidOptions>()
+  })
+
+  it("isResilienceError narrows a caught error to the library's tags, leaving the user's own error", () => {
+    const e = null as unknown as Transient | ClientError | UserError
+    if (isResilienceError(e)) expectTypeOf(e).toEqualTypeOf<Transient | ClientError>()
+    else expectTypeOf(e).toEqualTypeOf<UserError>()
   })
 })
