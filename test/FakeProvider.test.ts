@@ -1,7 +1,7 @@
 import { HttpClient, HttpClientError, HttpClientRequest } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, Deferred, Effect, Exit, Fiber, Scope } from "effect"
+import { Clock, Deferred, type Duration, Effect, Exit, Fiber, Scope } from "effect"
 import * as Net from "node:net"
 import { FakeProvider, ScriptedHttpClient } from "../src/testing/index.js"
 import { thrown, untyped } from "./support/invalidOptions.js"
@@ -169,6 +169,23 @@ describe("FakeProvider", () => {
       yield* Effect.sleep("250 millis")
       expect(yield* statusOf(ping)).toBe(200)
     })))
+
+  it.scopedLive("sequence - a bad step count or duration fails with InvalidOptions and changes nothing", () =>
+    Effect.gen(function*() {
+      const provider = yield* FakeProvider.make({ phase: FakeProvider.outage() })
+      const bad: ReadonlyArray<[FakeProvider.PhaseStep, string]> = [
+        [{ phase: FakeProvider.normal, duration: "2s" as Duration.DurationInput }, "duration"],
+        [{ phase: FakeProvider.normal, duration: -1 }, "duration"],
+        [{ phase: FakeProvider.normal, requests: -1 }, "requests"],
+        [{ phase: FakeProvider.normal, requests: 1.5 }, "requests"],
+        [{ phase: FakeProvider.normal, requests: Number.NaN }, "requests"]
+      ]
+      for (const [step, option] of bad) {
+        const error = yield* Effect.flip(provider.sequence([{ phase: FakeProvider.rateLimited(), requests: 1 }, step]))
+        expect([error.module, error.option]).toEqual(["FakeProvider.sequence", option])
+      }
+      expect((yield* provider.phase)._tag).toBe("Outage")
+    }))
 
   it.scopedLive("idempotency - the same key replays the stored reply without a second side effect", () =>
     withClient(Effect.gen(function*() {

@@ -39,6 +39,7 @@ import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
+import type { InvalidOptions } from "../Errors.js"
 import * as internal from "../internal/testing/fakeProvider.js"
 
 /**
@@ -161,8 +162,12 @@ export interface Service {
   readonly url: string
   /** Switch to a phase until told otherwise. */
   readonly setPhase: (phase: Phase) => Effect.Effect<void>
-  /** Run phases one after the other; after the last one ends, the provider is `normal` again. */
-  readonly sequence: (steps: Iterable<PhaseStep>) => Effect.Effect<void>
+  /**
+   * Run phases one after the other; after the last one ends, the provider is `normal` again. Fails with
+   * `InvalidOptions` (and changes nothing) for a `requests` that is not an integer >= 0 or a `duration`
+   * that is not a finite duration >= 0.
+   */
+  readonly sequence: (steps: Iterable<PhaseStep>) => Effect.Effect<void, InvalidOptions>
   /** The phase the next request will get. */
   readonly phase: Effect.Effect<Phase>
   /** Every request received, in arrival order. */

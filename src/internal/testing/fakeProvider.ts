@@ -11,7 +11,7 @@ import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
 import * as Http from "node:http"
 import type * as Api from "../../testing/FakeProvider.js"
-import { invalid, nonNegativeDuration } from "../options.js"
+import { integerAtLeast, invalid, nonNegativeDuration, validated } from "../options.js"
 import { retryAfterHeader } from "./scriptedHttpClient.js"
 
 // Phases -------------------------------------------------------------------------------------------
@@ -64,15 +64,20 @@ interface Schedule {
   readonly since: number
 }
 
-const scheduleOf = (steps: Iterable<Api.PhaseStep>, now: number): Schedule => ({
-  queue: Array.from(steps, (step) => ({
+const sequenceCheck = (option: string) => ({ module: "FakeProvider.sequence", option })
+
+// Checked when the sequence is set, so a bad step is an InvalidOptions there, not a defect (or a phase
+// that never ends) at some later request.
+const scheduledOf = (steps: Iterable<Api.PhaseStep>): ReadonlyArray<Scheduled> =>
+  Array.from(steps, (step) => ({
     phase: step.phase,
-    requests: step.requests,
-    millis: step.duration === undefined ? undefined : Duration.toMillis(Duration.decode(step.duration))
-  })),
-  served: 0,
-  since: now
-})
+    requests: step.requests === undefined ? undefined : integerAtLeast(sequenceCheck("requests"), step.requests, 0),
+    millis: step.duration === undefined
+      ? undefined
+      : Duration.toMillis(nonNegativeDuration(sequenceCheck("duration"), step.duration, Duration.infinity))
+  }))
+
+const scheduleOf = (queue: ReadonlyArray<Scheduled>, now: number): Schedule => ({ queue, served: 0, since: now })
 
 const advance = (schedule: Schedule, now: number): Schedule => {
   let { queue, served, since } = schedule
@@ -209,7 +214,7 @@ export const make = (
     ]
     const startedAt = yield* Clock.currentTimeMillis
     const initial = options?.phase === undefined ? [] : [{ phase: options.phase }]
-    const schedule = yield* Ref.make(scheduleOf(initial, startedAt))
+    const schedule = yield* Ref.make(scheduleOf(scheduledOf(initial), startedAt))
     const received = yield* Ref.make<ReadonlyArray<Api.ReceivedRequest>>([])
     const sideEffects = yield* Ref.make(0)
     const keys = yield* Ref.make(new Map<string, Idempotency>())
@@ -328,13 +333,13 @@ export const make = (
     const address = server.address
     const url = address._tag === "TcpAddress" ? `http://${address.hostname}:${address.port}` : address.path
 
-    const setSchedule = (steps: Iterable<Api.PhaseStep>) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) => Ref.set(schedule, scheduleOf(steps, now)))
+    const setQueue = (queue: ReadonlyArray<Scheduled>) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => Ref.set(schedule, scheduleOf(queue, now)))
 
     return {
       url,
-      setPhase: (phase) => setSchedule([{ phase }]),
-      sequence: setSchedule,
+      setPhase: (phase) => setQueue(scheduledOf([{ phase }])),
+      sequence: (steps) => Effect.flatMap(validated(() => scheduledOf(steps)), setQueue),
       phase: Effect.flatMap(Clock.currentTimeMillis, (now) => Ref.modify(schedule, (s) => {
         const current = advance(s, now)
         return [currentPhase(current), current]
