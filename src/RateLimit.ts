@@ -340,9 +340,9 @@ export const layer: <I, Args = void>(
 ) => Layer.Layer<I, InvalidOptions, RateLimiter.RateLimiterStore> = internal.layer
 
 /**
- * Builds a gate. Fails with `InvalidOptions` for an empty `name` or a bad duration. Its reopening
- * watchers live in the `Scope`; it needs a {@link GateStore} (`layerGateMemory` or
- * `RateLimitRedis.layerGate`).
+ * Builds a gate. Fails with `InvalidOptions` for an empty `name`, a bad duration or a `signal` that is
+ * not a function. Its reopening watchers live in the `Scope`; it needs a {@link GateStore}
+ * (`layerGateMemory` or `RateLimitRedis.layerGate`).
  *
  * @example
  * ```ts
