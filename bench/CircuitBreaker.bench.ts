@@ -16,7 +16,7 @@ const rateBreaker = Effect.runSync(
   Scope.extend(
     CircuitBreaker.make({
       name: "bench-rate",
-      policy: CircuitBreaker.failureRate({ threshold: 0.5, window: 100 }),
+      policy: CircuitBreaker.failureRate({ threshold: 0.5, window: { calls: 100 } }),
       openFor: "10 seconds"
     }),
     scope

@@ -33,11 +33,16 @@
  *   nothing (a defect, an inner guard's rejection), frees its slot for the next caller; a probe that
  *   hangs is timed out by `maxWait`. The breaker cannot sit in half-open with no slot forever.
  *
- * What counts: by default only {@link Errors.Transient} errors (`Unavailable`, `RateLimited`,
- * `Timeout`) are failures. Successes and every other error (a 4xx `ClientError`, a user's domain
- * error) count as successes: the downstream answered. Calls that prove nothing are ignored: an inner
- * guard's rejection (`CircuitOpen`, `BulkheadFull`), a defect, an interruption. `isFailure` overrides
- * the first rule.
+ * What counts: by default only outages ({@link isOutage}: `Unavailable`, and a `Timeout` of one
+ * attempt) are failures. Successes and every other error count as successes: the downstream answered.
+ * That includes a provider's `RateLimited` (a 429 is the provider answering and telling us to slow
+ * down: the retry, the gate and the limiter own it; counting it turned a 2 s throttle into about 306
+ * rejected calls after the provider had recovered, and Envoy's outlier detection does not count 429
+ * either) and a `Timeout` of the whole call (the caller's own deadline ran out: a few impatient callers
+ * must not open a breaker every caller shares). Calls that prove nothing are ignored: an inner guard's
+ * rejection (`CircuitOpen`, `BulkheadFull`, a local limiter's or gate's `RateLimited`), a defect, an
+ * interruption. `isFailure` overrides the first rule (`isFailure: Errors.isTransient` counts every
+ * transient error, as before 0.1.0).
  *
  * @since 0.1.0
  */
@@ -50,7 +55,7 @@ import type * as Schedule from "effect/Schedule"
 import type * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
-import type { CircuitOpen, InvalidOptions } from "./Errors.js"
+import type { CircuitOpen, InvalidOptions, Timeout, Unavailable } from "./Errors.js"
 import * as internal from "./internal/circuitBreaker.js"
 import * as policies from "./internal/circuitBreaker/policy.js"
 
@@ -123,9 +128,11 @@ export declare namespace CircuitBreaker {
     /** When the breaker trips. Defaults to `consecutive(5)`. */
     readonly policy?: Policy<any> | undefined
     /**
-     * How long the breaker stays open: a duration, or a `Schedule` whose outputs are the successive
-     * break durations (e.g. `Backoff.exponential(...)`), restarted when the breaker closes.
-     * Defaults to `"30 seconds"`.
+     * How long the breaker stays open: a duration (at most 24 days), or a `Schedule` whose outputs are
+     * the successive break durations (e.g. `Backoff.exponential(...)`), restarted when the breaker
+     * closes. Once a finite schedule is done its last delay repeats (`Schedule.fromDelays("1 second",
+     * "2 seconds")` breaks for 1 s, 2 s, 2 s, ...); a break the schedule makes longer than 24 days, the
+     * longest timer, is cut to 24 days. Defaults to `"30 seconds"`.
      */
     readonly openFor?: Duration.DurationInput | Schedule.Schedule<Duration.Duration, unknown> | undefined
     /**
@@ -135,7 +142,11 @@ export declare namespace CircuitBreaker {
     readonly maxRetryAfter?: Duration.DurationInput | undefined
     /** Half-open behaviour. Defaults to `{ probes: 1 }`. */
     readonly halfOpen?: HalfOpenOptions | undefined
-    /** Which errors count as failures. Defaults to `Errors.isTransient`. */
+    /**
+     * Which errors count as failures; any other error counts as a success (the downstream answered).
+     * Extend the default with `(e) => CircuitBreaker.isOutage(e) || isMine(e)`; `Errors.isTransient`
+     * also counts a provider's `RateLimited` and a total `Timeout`. Defaults to {@link isOutage}.
+     */
     readonly isFailure?: ((error: unknown) => boolean) | undefined
     /** A state exported by {@link CircuitBreaker.exportState} to start from. Defaults to a closed breaker. */
     readonly restore?: Exported | undefined
@@ -178,10 +189,11 @@ export declare namespace CircuitBreaker {
     /** The failure rate in (0, 1] at or above which the breaker opens. Required. */
     readonly threshold: number
     /**
-     * A number is a count window (the last N calls); a duration (`"30 seconds"`, `Duration`) is a time
-     * window, split in `buckets`. Required.
+     * `{ calls: 100 }` is a count window (the last 100 calls); a duration (`"30 seconds"`, `Duration`) is
+     * a time window, split in `buckets`. A bare number is refused: it reads as calls to some and as
+     * milliseconds to others. Required.
      */
-    readonly window: number | Exclude<Duration.DurationInput, number>
+    readonly window: { readonly calls: number } | Exclude<Duration.DurationInput, number>
     /** Buckets of a time window; rejected with a count window. Defaults to `10`. */
     readonly buckets?: number | undefined
     /** Calls in the window before any rate is judged. Defaults to the window size (count) or `10` (time). */
@@ -238,8 +250,10 @@ export interface StateChange {
 
 /**
  * What a health endpoint shows. `calls`, `failures`, `slow` and the rates are over the policy's current
- * window (for `consecutive`, the current run of failures); `rejected` counts every rejection since the
- * breaker was made; `retryAfter` is the time until a probe may run, when the breaker is open.
+ * window (for `consecutive`, the current run of failures); `rejected` and `opens` count every rejection
+ * and every opening since the breaker was made (they only grow: closing and `reset` keep them; a
+ * restore adopts the exported counts); `retryAfter` is the time until a probe may run, when the breaker
+ * is open.
  *
  * @since 0.1.0
  * @category models
@@ -281,7 +295,10 @@ export interface Exported {
   readonly since: number
   readonly until: number
   readonly breakMillis: number
+  /** Openings in the breaker's life. */
   readonly opens: number
+  /** Openings since the breaker last closed: where the `openFor` schedule resumes. */
+  readonly streak: number
   readonly succeeded: number
   readonly rejected: number
   readonly books: unknown
@@ -379,15 +396,16 @@ export const consecutive: (failures: number) => Policy<number> = policies.consec
 
 /**
  * Opens when the failure rate (or, with `slowCall`, the slow-call rate) over a window reaches its
- * threshold, once the window holds `minimumThroughput` calls. The window is the last N calls, or a
- * time span split in buckets. Throws `InvalidOptions` for a threshold outside (0, 1], a window or
- * bucket count below 1, or a `minimumThroughput` below 1 or above a count window.
+ * threshold, once the window holds `minimumThroughput` calls. The window is the last N calls
+ * (`{ calls: N }`), or a time span (a duration) split in buckets. Throws `InvalidOptions` for a
+ * threshold outside (0, 1], a bare number as the window, a window or bucket count below 1, or a
+ * `minimumThroughput` below 1 or above a count window.
  *
  * @example
  * ```ts
  * import { CircuitBreaker } from "effect-resilience"
  *
- * const byCount = CircuitBreaker.failureRate({ threshold: 0.5, window: 20, minimumThroughput: 10 })
+ * const byCount = CircuitBreaker.failureRate({ threshold: 0.5, window: { calls: 20 }, minimumThroughput: 10 })
  * const byTime = CircuitBreaker.failureRate({
  *   threshold: 0.5,
  *   window: "30 seconds",
@@ -400,6 +418,28 @@ export const consecutive: (failures: number) => Policy<number> = policies.consec
  * @category constructors
  */
 export const failureRate: (options: CircuitBreaker.FailureRateOptions) => Policy<any> = policies.failureRate
+
+/**
+ * What a breaker counts as a failure by default: an outage, that is an `Unavailable` (5xx, connection
+ * refused or reset, DNS) or a `Timeout` of one attempt. Not a provider's `RateLimited` (it answered, and
+ * the retry, the gate and the limiter own a 429) and not a total `Timeout` (the caller's own deadline).
+ * Extend it in the `isFailure` option.
+ *
+ * @example
+ * ```ts
+ * import { Predicate } from "effect"
+ * import { CircuitBreaker } from "effect-resilience"
+ *
+ * // also count the provider's 429s
+ * const breaker = CircuitBreaker.make({
+ *   isFailure: (error) => CircuitBreaker.isOutage(error) || Predicate.isTagged(error, "RateLimited")
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isOutage: (u: unknown) => u is Unavailable | Timeout = internal.isOutage
 
 /**
  * Builds a breaker that lives as long as the scope. Fails with `InvalidOptions` naming the option when

@@ -53,18 +53,18 @@ describe("CircuitBreaker.consecutive", () => {
 
 describe("CircuitBreaker.failureRate over a count window", () => {
   it("opens at rate >= threshold, not only above it", () => {
-    const policy = CircuitBreaker.failureRate({ threshold: 0.5, window: 4 })
+    const policy = CircuitBreaker.failureRate({ threshold: 0.5, window: { calls: 4 } })
     expect(feed(policy, at([success, failure, success, failure])).trips.at(-1)).toBe("failures")
     expect(feed(policy, at([success, failure, success, success])).trips.at(-1)).toBeUndefined()
   })
 
   it("judges nothing below minimumThroughput", () => {
-    const policy = CircuitBreaker.failureRate({ threshold: 0.5, window: 10, minimumThroughput: 3 })
+    const policy = CircuitBreaker.failureRate({ threshold: 0.5, window: { calls: 10 }, minimumThroughput: 3 })
     expect(feed(policy, at([failure, failure, failure])).trips).toEqual([undefined, undefined, "failures"])
   })
 
   it("forgets the oldest outcome once the window is full", () => {
-    const policy = CircuitBreaker.failureRate({ threshold: 0.75, window: 4 })
+    const policy = CircuitBreaker.failureRate({ threshold: 0.75, window: { calls: 4 } })
     const { state, trips } = feed(policy, at([failure, failure, success, success, failure, failure]))
     // windows: [f f s s] 0.5, [f s s f] 0.5, [s s f f] 0.5
     expect(trips).toEqual([undefined, undefined, undefined, undefined, undefined, undefined])
@@ -75,7 +75,7 @@ describe("CircuitBreaker.failureRate over a count window", () => {
   it("counts slow calls, and a slow probe is unhealthy", () => {
     const policy = CircuitBreaker.failureRate({
       threshold: 1,
-      window: 4,
+      window: { calls: 4 },
       minimumThroughput: 2,
       slowCall: { slowerThan: "100 millis", threshold: 0.5 }
     })
@@ -89,7 +89,7 @@ describe("CircuitBreaker.failureRate over a count window", () => {
   })
 
   it("state round-trips through JSON, and a corrupt ring is refused", () => {
-    const policy = CircuitBreaker.failureRate({ threshold: 0.5, window: 4 })
+    const policy = CircuitBreaker.failureRate({ threshold: 0.5, window: { calls: 4 } })
     const { state } = feed(policy, at([success, failure, { failure: true, millis: 1e9 }]))
     expect(roundTrip(policy, state)).toEqual(state)
     expect(() => Schema.decodeUnknownSync(policy.schema)({ ring: "0123x" })).toThrow()

@@ -23,10 +23,23 @@ import {
 import * as Backoff from "../src/Backoff.js"
 import * as CircuitBreaker from "../src/CircuitBreaker.js"
 import { thrown } from "./support/invalidOptions.js"
-import { BulkheadFull, CircuitOpen, ClientError, InvalidOptions, RateLimited, Unavailable } from "../src/Errors.js"
+import {
+  BulkheadFull,
+  CircuitOpen,
+  ClientError,
+  InvalidOptions,
+  isTransient,
+  RateLimited,
+  Timeout,
+  Unavailable
+} from "../src/Errors.js"
 
 const unavailable = new Unavailable({ provider: "p", reason: "status", status: 503 })
 const failing = Effect.fail(unavailable)
+const throttled = Effect.fail(new RateLimited({ provider: "p", reason: "provider", retryAfter: Duration.seconds(2) }))
+const refusedLocally = Effect.fail(new RateLimited({ provider: "p", reason: "local" }))
+const attemptTimeout = Effect.fail(new Timeout({ provider: "p", scope: "attempt", after: Duration.seconds(1) }))
+const deadlineSpent = Effect.fail(new Timeout({ provider: "p", scope: "total", after: Duration.seconds(10) }))
 const ok = Effect.succeed("ok")
 
 const attempt = <A, E>(breaker: CircuitBreaker.CircuitBreaker, effect: Effect.Effect<A, E>) =>
@@ -93,6 +106,20 @@ const yieldOnceIn = (breaker: CircuitBreaker.CircuitBreaker, state: CircuitBreak
   return { scheduler, yielded: () => yielded }
 }
 
+/** The break (ms) of every opening from now on. */
+const collectBreaks = (breaker: CircuitBreaker.CircuitBreaker) =>
+  Effect.gen(function*() {
+    const seen = yield* Ref.make<Array<number>>([])
+    yield* Effect.forkScoped(
+      Stream.runForEach(
+        breaker.changes,
+        (c) => c.breakFor === undefined ? Effect.void : Ref.update(seen, (all) => [...all, Duration.toMillis(c.breakFor!)])
+      )
+    )
+    yield* subscribed
+    return Effect.zipRight(Effect.yieldNow(), Ref.get(seen))
+  })
+
 const collectChanges = (breaker: CircuitBreaker.CircuitBreaker) =>
   Effect.gen(function*() {
     const seen = yield* Ref.make<Array<string>>([])
@@ -114,7 +141,7 @@ const policyCases: ReadonlyArray<PolicyCase> = [
   { name: "consecutive(3)", policy: () => CircuitBreaker.consecutive(3), trips: 3 },
   {
     name: "failureRate over 4 calls",
-    policy: () => CircuitBreaker.failureRate({ threshold: 0.5, window: 4, minimumThroughput: 3 }),
+    policy: () => CircuitBreaker.failureRate({ threshold: 0.5, window: { calls: 4 }, minimumThroughput: 3 }),
     trips: 3
   },
   {
@@ -127,7 +154,7 @@ const policyCases: ReadonlyArray<PolicyCase> = [
     policy: () =>
       CircuitBreaker.failureRate({
         threshold: 1,
-        window: 5,
+        window: { calls: 5 },
         minimumThroughput: 3,
         slowCall: { slowerThan: "1 second", threshold: 0.5 }
       }),
@@ -384,6 +411,51 @@ describe("CircuitBreaker", () => {
       expect(yield* breakNow).toEqual(Duration.seconds(1))
     }))
 
+  it.scoped("openFor - a finite schedule repeats its last delay once it is done, after a restore too", () =>
+    Effect.gen(function*() {
+      const make = (restore?: CircuitBreaker.Exported) =>
+        CircuitBreaker.make({
+          policy: CircuitBreaker.consecutive(1),
+          openFor: Schedule.fromDelays("1 second", "2 seconds"),
+          ...(restore === undefined ? {} : { restore })
+        })
+      const breaker = yield* make()
+      const breaks = yield* collectBreaks(breaker)
+      yield* attempt(breaker, failing)
+      for (const millis of [1000, 2000, 2000]) {
+        yield* TestClock.adjust(Duration.millis(millis))
+        yield* attempt(breaker, failing)
+      }
+      expect(yield* breaks).toEqual([1000, 2000, 2000, 2000])
+      const restored = yield* make(yield* breaker.exportState)
+      yield* TestClock.adjust("2 seconds")
+      yield* attempt(restored, failing)
+      expect(rejection(yield* attempt(restored, ok)).retryAfter).toEqual(Duration.seconds(2))
+    }))
+
+  it.scoped("openFor - a schedule's break is cut to 24 days, the longest timer, and never fails a call", () =>
+    Effect.gen(function*() {
+      const endless = yield* CircuitBreaker.make({
+        policy: CircuitBreaker.consecutive(1),
+        openFor: Schedule.map(Schedule.forever, () => Duration.infinity)
+      })
+      yield* attempt(endless, failing)
+      expect(rejection(yield* attempt(endless, ok)).retryAfter).toEqual(Duration.days(24))
+      expect((yield* endless.snapshot).retryAfter).toEqual(Duration.days(24))
+      yield* TestClock.adjust("24 days")
+      expect(yield* attempt(endless, ok)).toEqual(Either.right("ok"))
+      // an output that is not a duration (an untyped caller's schedule) repeats the last break
+      const garbled = yield* CircuitBreaker.make({
+        policy: CircuitBreaker.consecutive(1),
+        openFor: Schedule.map(Schedule.forever, (n) => n === 0 ? Duration.seconds(1) : ("soon" as any as Duration.Duration))
+      })
+      const breaks = yield* collectBreaks(garbled)
+      yield* attempt(garbled, failing)
+      yield* TestClock.adjust("1 second")
+      expect(yield* attempt(garbled, failing)).toEqual(Either.left(unavailable))
+      expect(yield* breaks).toEqual([1000, 1000])
+    }))
+
   it.scoped("openFor - a Backoff works, and a hung probe also steps it", () =>
     Effect.gen(function*() {
       const breaker = yield* CircuitBreaker.make({
@@ -424,8 +496,9 @@ describe("CircuitBreaker", () => {
         openFor: "1 second",
         maxRetryAfter: "1 minute"
       })
+      // a 503 with Retry-After: RateLimited carries hints too, but is not counted by default
       const limited = (seconds: number) =>
-        Effect.fail(new RateLimited({ provider: "p", reason: "provider", retryAfter: Duration.seconds(seconds) }))
+        Effect.fail(new Unavailable({ provider: "p", reason: "status", status: 503, retryAfter: Duration.seconds(seconds) }))
       const shortHint = yield* make
       yield* attempt(shortHint, limited(0.5))
       expect(rejection(yield* attempt(shortHint, ok)).retryAfter).toEqual(Duration.seconds(1))
@@ -497,7 +570,7 @@ describe("CircuitBreaker", () => {
       expect(change._tag === "Some" && change.value.breaker).toBe("x")
     }))
 
-  it.scoped("what counts - only transient errors by default; other errors count as successes", () =>
+  it.scoped("what counts - outages by default; other errors count as successes", () =>
     Effect.gen(function*() {
       const breaker = yield* CircuitBreaker.make({ policy: CircuitBreaker.consecutive(2) })
       yield* attempt(breaker, failing)
@@ -508,6 +581,68 @@ describe("CircuitBreaker", () => {
       yield* Effect.exit(breaker.protect(Effect.die("bug")))
       yield* attempt(breaker, failing)
       expect(yield* breaker.state).toBe("open")
+    }))
+
+  it.scoped("what counts - by default a provider's RateLimited and a total Timeout do not open the breaker", () =>
+    Effect.gen(function*() {
+      const breaker = yield* CircuitBreaker.make({ policy: CircuitBreaker.consecutive(2) })
+      yield* Effect.repeatN(attempt(breaker, throttled), 4)
+      yield* Effect.repeatN(attempt(breaker, deadlineSpent), 4)
+      expect(yield* breaker.state).toBe("closed")
+      expect((yield* breaker.snapshot).failures).toBe(0)
+      yield* attempt(breaker, failing)
+      yield* attempt(breaker, attemptTimeout)
+      expect(yield* breaker.state).toBe("open")
+    }))
+
+  it.scoped("what counts - isFailure: Errors.isTransient brings back counting every transient error", () =>
+    Effect.gen(function*() {
+      const breaker = yield* CircuitBreaker.make({ policy: CircuitBreaker.consecutive(2), isFailure: isTransient })
+      yield* attempt(breaker, throttled)
+      yield* attempt(breaker, deadlineSpent)
+      expect(yield* breaker.state).toBe("open")
+    }))
+
+  it("isOutage - Unavailable and an attempt's Timeout; not RateLimited, a total Timeout or other errors", () => {
+    expect(CircuitBreaker.isOutage(unavailable)).toBe(true)
+    expect(CircuitBreaker.isOutage(new Timeout({ scope: "attempt", after: Duration.seconds(1) }))).toBe(true)
+    expect(CircuitBreaker.isOutage(new Timeout({ scope: "total", after: Duration.seconds(1) }))).toBe(false)
+    expect(CircuitBreaker.isOutage(new RateLimited({ provider: "p", reason: "provider" }))).toBe(false)
+    expect(CircuitBreaker.isOutage(new ClientError({ provider: "p", status: 404, body: "" }))).toBe(false)
+    expect(CircuitBreaker.isOutage("Unavailable")).toBe(false)
+    expect(CircuitBreaker.isOutage(null)).toBe(false)
+  })
+
+  it.scoped("half-open - a probe answered with RateLimited or a total Timeout closes the breaker; an outage reopens it", () =>
+    Effect.gen(function*() {
+      const probes: Array<[Effect.Effect<never, RateLimited | Timeout | Unavailable>, CircuitBreaker.State]> = [
+        [throttled, "closed"],
+        [deadlineSpent, "closed"],
+        [failing, "open"],
+        [attemptTimeout, "open"]
+      ]
+      for (const [answer, after] of probes) {
+        const breaker = yield* CircuitBreaker.make({ policy: CircuitBreaker.consecutive(1), openFor: "1 second" })
+        yield* attempt(breaker, failing)
+        yield* TestClock.adjust("1 second")
+        expect(yield* breaker.state).toBe("half-open")
+        yield* attempt(breaker, answer)
+        expect(yield* breaker.state).toBe(after)
+      }
+    }))
+
+  it.scoped("half-open - a probe refused by an inner rate limit (RateLimited local) gives its slot back", () =>
+    Effect.gen(function*() {
+      const breaker = yield* CircuitBreaker.make({ policy: CircuitBreaker.consecutive(1), openFor: "1 second" })
+      yield* Effect.repeatN(attempt(breaker, refusedLocally), 4)
+      expect(yield* breaker.state).toBe("closed")
+      yield* attempt(breaker, failing)
+      yield* TestClock.adjust("1 second")
+      yield* attempt(breaker, refusedLocally)
+      expect(yield* breaker.state).toBe("half-open")
+      expect((yield* breaker.snapshot).probesInFlight).toBe(0)
+      expect(yield* attempt(breaker, ok)).toEqual(Either.right("ok"))
+      expect(yield* breaker.state).toBe("closed")
     }))
 
   it.scoped("what counts - isFailure overrides, and an interrupted call counts as nothing", () =>
@@ -532,7 +667,7 @@ describe("CircuitBreaker", () => {
       const breaker = yield* CircuitBreaker.make({
         policy: CircuitBreaker.failureRate({
           threshold: 1,
-          window: 4,
+          window: { calls: 4 },
           minimumThroughput: 4,
           slowCall: { slowerThan: "1 second", threshold: 0.5 }
         }),
@@ -561,7 +696,7 @@ describe("CircuitBreaker", () => {
     Effect.gen(function*() {
       const breaker = yield* CircuitBreaker.make({
         name: "storage",
-        policy: CircuitBreaker.failureRate({ threshold: 0.75, window: 4 }),
+        policy: CircuitBreaker.failureRate({ threshold: 0.75, window: { calls: 4 } }),
         openFor: "5 seconds"
       })
       yield* attempt(breaker, ok)
@@ -573,6 +708,38 @@ describe("CircuitBreaker", () => {
       yield* TestClock.adjust("2 seconds")
       const open = yield* breaker.snapshot
       expect(open).toMatchObject({ state: "open", rejected: 1, opens: 1, retryAfter: Duration.seconds(3) })
+    }))
+
+  it.scoped("snapshot - opens counts every opening in the breaker's life, across closes, resets and a restore", () =>
+    Effect.gen(function*() {
+      const make = (restore?: CircuitBreaker.Exported) =>
+        CircuitBreaker.make({
+          policy: CircuitBreaker.consecutive(1),
+          openFor: Schedule.exponential("1 second"),
+          ...(restore === undefined ? {} : { restore })
+        })
+      const breaker = yield* make()
+      const opens = Effect.map(breaker.snapshot, (s) => s.opens)
+      yield* attempt(breaker, failing)
+      yield* TestClock.adjust("1 second")
+      yield* attempt(breaker, failing)
+      expect(yield* opens).toBe(2)
+      yield* TestClock.adjust("2 seconds")
+      yield* attempt(breaker, ok)
+      expect(yield* breaker.state).toBe("closed")
+      expect(yield* opens).toBe(2)
+      yield* breaker.reset
+      expect(yield* opens).toBe(2)
+      // the schedule restarts when the breaker closes, whatever the lifetime count
+      yield* attempt(breaker, failing)
+      expect(rejection(yield* attempt(breaker, ok)).retryAfter).toEqual(Duration.seconds(1))
+      expect(yield* opens).toBe(3)
+      const restored = yield* make(yield* breaker.exportState)
+      expect((yield* restored.snapshot).opens).toBe(3)
+      yield* TestClock.adjust("1 second")
+      yield* attempt(restored, failing)
+      expect(rejection(yield* attempt(restored, ok)).retryAfter).toEqual(Duration.seconds(2))
+      expect((yield* restored.snapshot).opens).toBe(4)
     }))
 
   it.scoped("metrics - calls by outcome and transitions, tagged with the breaker", () =>
@@ -617,7 +784,7 @@ describe("CircuitBreaker", () => {
 
   it.scoped("restore - a count window restores its counts", () =>
     Effect.gen(function*() {
-      const policy = () => CircuitBreaker.failureRate({ threshold: 0.5, window: 4, minimumThroughput: 4 })
+      const policy = () => CircuitBreaker.failureRate({ threshold: 0.5, window: { calls: 4 }, minimumThroughput: 4 })
       const first = yield* CircuitBreaker.make({ policy: policy() })
       yield* attempt(first, ok)
       yield* failTimes(first, 2)
@@ -778,8 +945,9 @@ describe("CircuitBreaker", () => {
   })
 
   describe("bad options", () => {
+    /** The `InvalidOptions` a constructor fails with; a build that succeeds fails the test plainly. */
     const invalid = (build: () => Effect.Effect<unknown, InvalidOptions, any>) =>
-      Effect.flip(Effect.scoped(Effect.suspend(build)))
+      Effect.flip(Effect.scoped(Effect.flatMap(Effect.suspend(build), () => Effect.die("expected InvalidOptions"))))
 
     it.effect("make - names the option and the value", () =>
       Effect.gen(function*() {
@@ -791,7 +959,16 @@ describe("CircuitBreaker", () => {
           [{ openFor: NaN }, "openFor", "NaN"],
           [{ maxRetryAfter: "soon" as any }, "maxRetryAfter", "\"soon\""],
           [{ name: "" }, "name", "\"\""],
-          [{ policy: {} as any }, "policy", "[object Object]"]
+          [{ policy: 5 as any }, "policy", "5"],
+          [{ policy: {} as any }, "policy.name", "undefined"],
+          [{ policy: { ...CircuitBreaker.consecutive(5), healthy: undefined } as any }, "policy.healthy", "undefined"],
+          [{ policy: { ...CircuitBreaker.consecutive(5), stats: 1 } as any }, "policy.stats", "1"],
+          [{ policy: { ...CircuitBreaker.consecutive(5), schema: undefined } as any }, "policy.schema", "undefined"],
+          [{ policy: { ...CircuitBreaker.consecutive(5), name: 7 } as any }, "policy.name", "7"],
+          [{ isFailure: "transient" as any }, "isFailure", "\"transient\""],
+          [{ openFor: {} as any }, "openFor", "[object Object]"],
+          [{ openFor: null as any }, "openFor", "null"],
+          [{ openFor: Schedule.spaced as any }, "openFor", "a function"]
         ]
         for (const [options, option, value] of cases) {
           const error = yield* invalid(() => CircuitBreaker.make(options))
@@ -805,6 +982,24 @@ describe("CircuitBreaker", () => {
         expect([ttl.module, ttl.option]).toEqual(["CircuitBreaker.keyed", "idleTimeToLive"])
         const probes = yield* invalid(() => CircuitBreaker.keyed({ idleTimeToLive: "1 minute", halfOpen: { probes: -1 } }))
         expect(probes.option).toBe("halfOpen.probes")
+        const nameOf = yield* invalid(() => CircuitBreaker.keyed({ idleTimeToLive: "1 minute", nameOf: "tenant" as any }))
+        expect([nameOf.option, nameOf.value]).toEqual(["nameOf", "\"tenant\""])
+      }))
+
+    it.effect("policy - a policy without healthy is refused, not left to kill its first probe", () =>
+      Effect.gen(function*() {
+        const { healthy: _, ...withoutHealthy } = CircuitBreaker.consecutive(1)
+        const error = yield* invalid(() => CircuitBreaker.make({ policy: withoutHealthy as any }))
+        expect(error.message).toBe(
+          "CircuitBreaker.make: option policy.healthy must be a function, got undefined"
+        )
+      }))
+
+    it.effect("openFor - neither a duration nor a Schedule says which forms are accepted", () =>
+      Effect.gen(function*() {
+        const error = yield* invalid(() => CircuitBreaker.make({ openFor: { seconds: 30 } as any }))
+        expect(error.option).toBe("openFor")
+        expect(error.expected).toContain("Schedule")
       }))
 
     it("policies - thresholds outside (0, 1], windows <= 0, bad minimumThroughput are thrown when built", () => {
@@ -812,25 +1007,35 @@ describe("CircuitBreaker", () => {
         CircuitBreaker.failureRate(options)
       const cases: Array<[() => unknown, string, string]> = [
         [() => CircuitBreaker.consecutive(0), "failures", "0"],
-        [rate({ threshold: 0, window: 10 }), "threshold", "0"],
-        [rate({ threshold: 1.5, window: 10 }), "threshold", "1.5"],
-        [rate({ threshold: NaN, window: 10 }), "threshold", "NaN"],
-        [rate({ threshold: 0.5, window: 0 }), "window", "0"],
+        [rate({ threshold: 0, window: { calls: 10 } }), "threshold", "0"],
+        [rate({ threshold: 1.5, window: { calls: 10 } }), "threshold", "1.5"],
+        [rate({ threshold: NaN, window: { calls: 10 } }), "threshold", "NaN"],
+        [rate({ threshold: 0.5, window: { calls: 0 } }), "window.calls", "0"],
+        [rate({ threshold: 0.5, window: { calls: 2.5 } }), "window.calls", "2.5"],
+        [rate({ threshold: 0.5, window: {} as any }), "window", "[object Object]"],
         [rate({ threshold: 0.5, window: "0 seconds" }), "window", "\"0 seconds\""],
-        [rate({ threshold: 0.5, window: 10, minimumThroughput: 0 }), "minimumThroughput", "0"],
-        [rate({ threshold: 0.5, window: 10, minimumThroughput: 11 }), "minimumThroughput", "11"],
-        [rate({ threshold: 0.5, window: 10, buckets: 2 }), "buckets", "2"],
+        [rate({ threshold: 0.5, window: { calls: 10 }, minimumThroughput: 0 }), "minimumThroughput", "0"],
+        [rate({ threshold: 0.5, window: { calls: 10 }, minimumThroughput: 11 }), "minimumThroughput", "11"],
+        [rate({ threshold: 0.5, window: { calls: 10 }, buckets: 2 }), "buckets", "2"],
         [rate({ threshold: 0.5, window: "1 second", buckets: 0 }), "buckets", "0"],
         [rate({ threshold: 0.5, window: "10 millis", buckets: 20 }), "buckets", "20"],
-        [rate({ threshold: 0.5, window: 10, slowCall: { slowerThan: "1 second", threshold: 2 } }), "slowCall.threshold", "2"],
-        [rate({ threshold: 0.5, window: 10, slowCall: { slowerThan: -1, threshold: 1 } }), "slowCall.slowerThan", "-1"]
+        [rate({ threshold: 0.5, window: { calls: 10 }, slowCall: { slowerThan: "1 second", threshold: 2 } }), "slowCall.threshold", "2"],
+        [rate({ threshold: 0.5, window: { calls: 10 }, slowCall: { slowerThan: -1, threshold: 1 } }), "slowCall.slowerThan", "-1"]
       ]
       for (const [build, option, value] of cases) {
         const error = thrown(build)
         expect([error.option, error.value]).toEqual([option, value])
       }
-      expect(thrown(rate({ threshold: 0.5, window: 10, minimumThroughput: 11 })).message).toBe(
-        "CircuitBreaker.failureRate: option minimumThroughput must be an integer in [1, window = 10], got 11"
+      expect(thrown(rate({ threshold: 0.5, window: { calls: 10 }, minimumThroughput: 11 })).message).toBe(
+        "CircuitBreaker.failureRate: option minimumThroughput must be an integer in [1, window.calls = 10], got 11"
+      )
+    })
+
+    it("failureRate - a bare number window is refused: it names the two forms", () => {
+      const error = thrown(() => CircuitBreaker.failureRate({ threshold: 0.5, window: 30000 as any }))
+      expect(error.message).toBe(
+          "CircuitBreaker.failureRate: option window must be { calls: n } for the last n calls or a duration " +
+            "(\"30 seconds\", a Duration) for a time window, got 30000"
       )
     })
   })

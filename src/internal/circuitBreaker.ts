@@ -13,6 +13,7 @@ import * as MetricKey from "effect/MetricKey"
 import type * as MetricKeyType from "effect/MetricKeyType"
 import * as MetricLabel from "effect/MetricLabel"
 import type * as MetricState from "effect/MetricState"
+import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as PubSub from "effect/PubSub"
 import * as Schedule from "effect/Schedule"
@@ -22,15 +23,24 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as api from "../CircuitBreaker.js"
 import type { Outcome } from "../CircuitBreaker.js"
-import { CircuitOpen, InvalidOptions, isRejected, isTransient, retryAfterOf } from "../Errors.js"
+import type { Timeout, Unavailable } from "../Errors.js"
+import { CircuitOpen, InvalidOptions, isRejected, retryAfterOf } from "../Errors.js"
 import * as machine from "./circuitBreaker/machine.js"
-import { consecutive } from "./circuitBreaker/policy.js"
+import { checked, consecutive } from "./circuitBreaker/policy.js"
 import * as keyedMap from "./keyedMap.js"
 import * as options from "./options.js"
 
 export const TypeId: api.TypeId = Symbol.for("effect-resilience/CircuitBreaker") as api.TypeId
 
 export const isCircuitBreaker = (u: unknown): u is api.CircuitBreaker => Predicate.hasProperty(u, TypeId)
+
+export const isOutage = (u: unknown): u is Unavailable | Timeout =>
+  Predicate.isTagged(u, "Unavailable") ||
+  (Predicate.isTagged(u, "Timeout") && Predicate.hasProperty(u, "scope") && u.scope === "attempt")
+
+/** A local limiter's or gate's refusal: like an inner guard's rejection, the downstream never saw the call. */
+const isLocalRefusal = (u: unknown): boolean =>
+  Predicate.isTagged(u, "RateLimited") && Predicate.hasProperty(u, "reason") && u.reason === "local"
 
 const defaults = {
   name: "circuit-breaker",
@@ -45,7 +55,8 @@ const defaults = {
 
 interface Cursor {
   readonly state: unknown
-  readonly last: number
+  /** The last break the schedule gave; undefined before its first step. */
+  readonly last: number | undefined
   readonly done: boolean
 }
 
@@ -62,10 +73,8 @@ interface Resolved {
 const resolve = (module: string, opts: api.CircuitBreaker.Options, name: string): Resolved => {
   const check = (option: string): options.Check => ({ module, option })
   options.nonEmptyString(check("name"), name)
-  const policy = opts.policy ?? consecutive(5)
-  if (!Predicate.hasProperty(policy, "record") || !Predicate.isFunction(policy.record)) {
-    options.invalid(check("policy"), policy, "a CircuitBreaker.Policy (consecutive(n), failureRate({...}))")
-  }
+  const policy = opts.policy === undefined ? consecutive(5) : checked(module, opts.policy)
+  const isFailure = options.orDefault(opts.isFailure, isOutage, (f) => options.fn(check("isFailure"), f))
   const probes = options.integerAtLeast(check("halfOpen.probes"), opts.halfOpen?.probes ?? defaults.probes, 1)
   const maxWait = opts.halfOpen?.maxWait === undefined
     ? undefined
@@ -73,8 +82,11 @@ const resolve = (module: string, opts: api.CircuitBreaker.Options, name: string)
   const maxHint = Duration.toMillis(
     options.nonNegativeDuration(check("maxRetryAfter"), opts.maxRetryAfter ?? defaults.maxRetryAfter)
   )
-  const openFor = opts.openFor ?? defaults.openFor
+  const openFor: unknown = opts.openFor === undefined ? defaults.openFor : opts.openFor
   const schedule = Schedule.isSchedule(openFor) ? openFor as Schedule.Schedule<Duration.Duration, unknown> : undefined
+  if (schedule === undefined && Option.isNone(Duration.decodeUnknown(openFor))) {
+    options.invalid(check("openFor"), openFor, "a duration (\"30 seconds\") or a Schedule of durations")
+  }
   const fixed = schedule === undefined
     ? {
       millis: Duration.toMillis(options.nonNegativeDuration(check("openFor"), openFor as Duration.DurationInput)),
@@ -83,14 +95,14 @@ const resolve = (module: string, opts: api.CircuitBreaker.Options, name: string)
     : undefined
   const scheduleInitial: Cursor | undefined = schedule === undefined
     ? undefined
-    : { state: schedule.initial, last: 0, done: false }
+    : { state: schedule.initial, last: undefined, done: false }
   if (opts.restore !== undefined && Either.isLeft(decodeExported(opts.restore))) {
     options.invalid(check("restore"), "(not an exported breaker state)", "a value of CircuitBreaker.exportState")
   }
   return {
     name,
     config: { policy, probes, maxWait, maxHint, scheduleInitial },
-    isFailure: opts.isFailure ?? isTransient,
+    isFailure,
     fixed,
     schedule,
     restore: opts.restore
@@ -112,6 +124,7 @@ export const Exported: Schema.Schema<api.Exported> = Schema.Struct({
   until: Schema.Number,
   breakMillis: Schema.Number.pipe(Schema.nonNegative()),
   opens: Count,
+  streak: Count,
   succeeded: Count,
   rejected: Count,
   books: Schema.Unknown
@@ -315,6 +328,7 @@ const exportCore = (resolved: Resolved, core: machine.Core<any>): api.Exported =
   until: core.until,
   breakMillis: core.breakMillis,
   opens: core.opens,
+  streak: core.streak,
   succeeded: core.succeeded,
   rejected: core.rejected,
   books: Schema.encodeSync(resolved.config.policy.schema)(core.books)
@@ -343,7 +357,7 @@ const importCore = (
     )
     let schedule = resolved.config.scheduleInitial
     if (resolved.schedule !== undefined) {
-      for (let i = 0; i < exported.opens; i++) {
+      for (let i = 0; i < exported.streak; i++) {
         schedule = (yield* nextBreak(resolved.schedule, schedule as Cursor, now, undefined)).schedule
       }
     }
@@ -355,6 +369,7 @@ const importCore = (
       until: exported.until,
       breakMillis: exported.breakMillis,
       opens: exported.opens,
+      streak: exported.streak,
       // saved under a larger probe count: one more success must still be possible, or no probe could run
       succeeded: Math.min(exported.succeeded, resolved.config.probes - 1),
       probes: [],
@@ -364,6 +379,14 @@ const importCore = (
     }
   })
 
+const longestBreak = Duration.toMillis(options.longestTimer)
+
+/**
+ * The next break from the `openFor` schedule. The step that ends a schedule gives no delay (Effect's
+ * repeat and retry do not sleep on it), so from then on the last delay repeats; only a schedule that
+ * ends at its first step breaks for that step's output. A break is cut to the longest timer, like a
+ * fixed `openFor`; an output that is no duration (an untyped caller's schedule) repeats the last break.
+ */
 const nextBreak = (
   schedule: Schedule.Schedule<Duration.Duration, unknown>,
   cursor: Cursor,
@@ -371,10 +394,15 @@ const nextBreak = (
   input: unknown
 ): Effect.Effect<machine.NextBreak> =>
   cursor.done
-    ? Effect.succeed({ millis: cursor.last, schedule: cursor })
+    ? Effect.succeed({ millis: cursor.last ?? 0, schedule: cursor })
     : Effect.map(schedule.step(now, input, cursor.state), ([state, out, decision]) => {
-      const millis = Math.max(0, Duration.toMillis(out))
-      return { millis, schedule: { state, last: millis, done: ScheduleDecision.isDone(decision) } }
+      const done = ScheduleDecision.isDone(decision)
+      const given = done && cursor.last !== undefined ? Option.none() : Duration.decodeUnknown(out)
+      const millis = Option.match(given, {
+        onNone: () => cursor.last ?? 0,
+        onSome: (delay) => Math.min(Duration.toMillis(delay), longestBreak)
+      })
+      return { millis, schedule: { state, last: millis, done } }
     })
 
 /**
@@ -517,7 +545,7 @@ const settleWith = (
     if (Cause.isInterruptedOnly(exit.cause)) {
       outcome = undefined
       metric = calls.interrupted
-    } else if (error._tag === "None" || isRejected(error.value)) {
+    } else if (error._tag === "None" || isRejected(error.value) || isLocalRefusal(error.value)) {
       outcome = undefined
       metric = calls.ignored
     } else if (isFailure(resolved, error.value, (defect) => thrown = { defect })) {
@@ -622,7 +650,13 @@ export const keyed = <K = string>(
     const idleTimeToLive = yield* options.validated(() =>
       options.positiveDuration({ module, option: "idleTimeToLive" }, opts.idleTimeToLive)
     )
-    const nameOf = opts.nameOf ?? ((key: K) => `${name}/${String(key)}`)
+    const nameOf = yield* options.validated(() =>
+      options.orDefault(
+        opts.nameOf,
+        (key: K) => `${name}/${String(key)}`,
+        (f) => options.fn({ module, option: "nameOf" }, f)
+      )
+    )
     const shared = yield* makeShared(resolved, true)
     // The gauge follows each key's breaker: +1 in its state when built, -1 in its state when evicted.
     const map = yield* keyedMap.make<K, BreakerImpl>({

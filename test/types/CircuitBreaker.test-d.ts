@@ -1,8 +1,8 @@
-import { Context, Effect, Layer, Schedule, Scope, Stream } from "effect"
+import { Context, Duration, Effect, Layer, Schedule, Scope, Stream } from "effect"
 import { describe, expectTypeOf, it } from "vitest"
 import * as Backoff from "../../src/Backoff.js"
 import * as CircuitBreaker from "../../src/CircuitBreaker.js"
-import type { CircuitOpen, InvalidOptions, Unavailable } from "../../src/Errors.js"
+import type { CircuitOpen, InvalidOptions, RateLimited, Timeout, Unavailable } from "../../src/Errors.js"
 
 class PaymentsBreaker extends Context.Tag("app/PaymentsBreaker")<PaymentsBreaker, CircuitBreaker.CircuitBreaker>() {}
 class Db extends Context.Tag("app/Db")<Db, { readonly query: Effect.Effect<number> }>() {}
@@ -55,9 +55,17 @@ describe("CircuitBreaker", () => {
     CircuitBreaker.make({ openFor: Schedule.spaced("1 second") })
   })
 
-  it("a count window is a number, a time window a duration", () => {
-    CircuitBreaker.failureRate({ threshold: 0.5, window: 100 })
+  it("a count window is { calls }, a time window a duration; a bare number is neither", () => {
+    CircuitBreaker.failureRate({ threshold: 0.5, window: { calls: 100 } })
     CircuitBreaker.failureRate({ threshold: 0.5, window: "30 seconds", buckets: 30 })
+    CircuitBreaker.failureRate({ threshold: 0.5, window: Duration.seconds(30) })
+    // @ts-expect-error a bare number reads as calls to some and as milliseconds to others
+    CircuitBreaker.failureRate({ threshold: 0.5, window: 30000 })
+  })
+
+  it("isOutage narrows to the errors the breaker counts by default", () => {
+    const error = null as unknown as Unavailable | RateLimited | Timeout
+    if (CircuitBreaker.isOutage(error)) expectTypeOf(error).toEqualTypeOf<Unavailable | Timeout>()
   })
 
   it("keyed protect is dual and keeps E and R", () => {

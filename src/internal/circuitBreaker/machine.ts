@@ -23,8 +23,10 @@ export interface Core<S> {
   readonly until: number
   /** The length of the current (or last) break. */
   readonly breakMillis: number
-  /** Openings since the breaker last closed: the step of the `openFor` schedule. */
+  /** Openings in the breaker's life (a restore adopts the exported count). */
   readonly opens: number
+  /** Openings since the breaker last closed: how far the `openFor` schedule has stepped. */
+  readonly streak: number
   /** Half-open: probes that succeeded, and probes in flight as [id, startedAt]. */
   readonly succeeded: number
   readonly probes: ReadonlyArray<readonly [id: number, startedAt: number]>
@@ -90,6 +92,7 @@ export const initial = <S>(config: Config<S>, now: number): Core<S> => ({
   until: 0,
   breakMillis: 0,
   opens: 0,
+  streak: 0,
   succeeded: 0,
   probes: [],
   nextProbe: 0,
@@ -137,12 +140,13 @@ const open = <S>(
     until: now + breakMillis,
     breakMillis,
     opens: core.opens + 1,
+    streak: core.streak + 1,
     schedule: next.schedule
   })
 }
 
 const close = <S>(config: Config<S>, core: Core<S>, now: number): Core<S> =>
-  enter(core, "closed", now, { books: config.policy.initial, opens: 0, schedule: config.scheduleInitial })
+  enter(core, "closed", now, { books: config.policy.initial, streak: 0, schedule: config.scheduleInitial })
 
 /** The transitions that the passage of time implies: a break that ended, a probe that hung. */
 const elapse = <S>(

@@ -1,4 +1,6 @@
 import * as Duration from "effect/Duration"
+import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import type { CircuitBreaker, Outcome, Policy, Stats, Trip, Verdict } from "../../CircuitBreaker.js"
 import * as options from "../options.js"
@@ -105,6 +107,8 @@ const sumBuckets = (buckets: ReadonlyArray<Bucket>, oldest: number): Stats => {
 
 const check = (option: string) => ({ module: "CircuitBreaker.failureRate", option })
 
+const windowForms = "{ calls: n } for the last n calls or a duration (\"30 seconds\", a Duration) for a time window"
+
 export const failureRate = (opts: FailureRateOptions): Policy<CountWindow> | Policy<ReadonlyArray<Bucket>> => {
   const threshold = options.threshold(check("threshold"), opts.threshold)
   const slowerThan = opts.slowCall === undefined
@@ -116,13 +120,16 @@ export const failureRate = (opts: FailureRateOptions): Policy<CountWindow> | Pol
   const slowName = opts.slowCall === undefined ? "" : `, slow ${slowThreshold} over ${slowerThan}ms`
   const healthy = (outcome: Outcome) => !outcome.failure && !(outcome.millis > slowerThan)
 
-  if (typeof opts.window === "number") {
-    const size = options.integerAtLeast(check("window"), opts.window, 1)
+  // A bare number would read as calls to some and as milliseconds to others: neither is assumed.
+  const window: unknown = opts.window
+  if (typeof window === "number") return options.invalid(check("window"), window, windowForms)
+  if (Predicate.hasProperty(window, "calls")) {
+    const size = options.integerAtLeast(check("window.calls"), window.calls as number, 1)
     if (opts.buckets !== undefined) options.invalid(check("buckets"), opts.buckets, "unset for a count window")
     const minimumThroughput = opts.minimumThroughput === undefined
       ? size
       : options.integerAtLeast(check("minimumThroughput"), opts.minimumThroughput, 1) > size
-      ? options.invalid(check("minimumThroughput"), opts.minimumThroughput, `an integer in [1, window = ${size}]`)
+      ? options.invalid(check("minimumThroughput"), opts.minimumThroughput, `an integer in [1, window.calls = ${size}]`)
       : opts.minimumThroughput
     const rule: Rule = { threshold, minimumThroughput, slowerThan, slowThreshold }
     const empty: CountWindow = { ring: "", failures: 0, slow: 0 }
@@ -153,10 +160,11 @@ export const failureRate = (opts: FailureRateOptions): Policy<CountWindow> | Pol
     return countPolicy
   }
 
-  const window = Duration.toMillis(options.positiveDuration(check("window"), opts.window))
+  if (Option.isNone(Duration.decodeUnknown(window))) return options.invalid(check("window"), window, windowForms)
+  const span = Duration.toMillis(options.positiveDuration(check("window"), window as Duration.DurationInput))
   const buckets = opts.buckets === undefined ? 10 : options.integerAtLeast(check("buckets"), opts.buckets, 1)
-  const width = window / buckets
-  if (width < 1) options.invalid(check("buckets"), buckets, `at most ${Math.floor(window)} (one bucket per ms)`)
+  const width = span / buckets
+  if (width < 1) options.invalid(check("buckets"), buckets, `at most ${Math.floor(span)} (one bucket per ms)`)
   const minimumThroughput = opts.minimumThroughput === undefined
     ? 10
     : options.integerAtLeast(check("minimumThroughput"), opts.minimumThroughput, 1)
@@ -164,7 +172,7 @@ export const failureRate = (opts: FailureRateOptions): Policy<CountWindow> | Pol
   const empty: ReadonlyArray<Bucket> = []
   const oldestOf = (now: number) => Math.floor(now / width) - buckets + 1
   const timePolicy: Policy<ReadonlyArray<Bucket>> = {
-    name: `failureRate(${threshold} over ${window}ms in ${buckets} buckets, min ${minimumThroughput}${slowName})`,
+    name: `failureRate(${threshold} over ${span}ms in ${buckets} buckets, min ${minimumThroughput}${slowName})`,
     initial: empty,
     schema: bucketsSchema,
     healthy,
@@ -188,4 +196,27 @@ export const failureRate = (opts: FailureRateOptions): Policy<CountWindow> | Pol
     }
   }
   return timePolicy
+}
+
+// -----------------------------------------------------------------------------
+// a user's policy
+// -----------------------------------------------------------------------------
+
+/**
+ * A policy checked member by member at construction: JavaScript callers and `as any` reach here, and
+ * a policy without `healthy` would otherwise kill its first probe, which then holds its slot.
+ */
+export const checked = (module: string, policy: unknown): Policy<any> => {
+  const check = (option: string) => ({ module, option })
+  if (!Predicate.isObject(policy) || Predicate.isFunction(policy)) {
+    return options.invalid(check("policy"), policy, "a CircuitBreaker.Policy (consecutive(n), failureRate({...}))")
+  }
+  const member = (name: string) => (policy as Record<string, unknown>)[name]
+  options.nonEmptyString(check("policy.name"), member("name") as string)
+  if (!Predicate.hasProperty(policy, "initial")) options.invalid(check("policy.initial"), undefined, "a state")
+  if (!Schema.isSchema(member("schema"))) {
+    options.invalid(check("policy.schema"), member("schema"), "a Schema of the policy's state")
+  }
+  for (const name of ["record", "healthy", "stats"]) options.fn(check(`policy.${name}`), member(name))
+  return policy as unknown as Policy<any>
 }
