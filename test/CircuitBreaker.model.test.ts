@@ -2,7 +2,8 @@
  * Model-based test: random programs of calls (immediate, or held open and later finished or
  * interrupted), clock moves, isolate and reset run against the real breaker under TestClock and against
  * a small reference model written straight from the spec. After every step both must agree on whether a
- * call was admitted, on why and how long a rejection says to wait, and on the state.
+ * call was admitted, on why and how long a rejection says to wait, on the state and on the lifetime count
+ * of openings. `openFor` is a fixed break or a finite schedule of breaks whose last one repeats.
  */
 import { describe, expect, it } from "@effect/vitest"
 import {
@@ -16,13 +17,26 @@ import {
   Layer,
   Logger,
   ManagedRuntime,
+  Schedule,
   TestClock,
   TestContext
 } from "effect"
 import * as CircuitBreaker from "../src/CircuitBreaker.js"
-import { BulkheadFull, CircuitOpen, Unavailable } from "../src/Errors.js"
+import { BulkheadFull, CircuitOpen, RateLimited, Timeout, Unavailable } from "../src/Errors.js"
 
-type Result = "ok" | "fail" | "ignored"
+/**
+ * How a call ends. "throttled" (a provider's 429) and "deadline" (a total Timeout) are the downstream
+ * answering: the model treats them as "ok". "refused" (a local limiter's RateLimited) proves nothing,
+ * as "ignored" does.
+ */
+type Result = "ok" | "fail" | "attempt-timeout" | "ignored" | "refused" | "throttled" | "deadline"
+
+const counted = (result: Result | "interrupted"): "ok" | "fail" | "ignored" =>
+  result === "fail" || result === "attempt-timeout"
+    ? "fail"
+    : result === "ignored" || result === "refused" || result === "interrupted"
+    ? "ignored"
+    : "ok"
 
 type Command =
   | { readonly _tag: "Call"; readonly result: Result }
@@ -37,7 +51,8 @@ type Command =
 interface Config {
   readonly failures: number
   readonly probes: number
-  readonly openFor: number
+  /** A fixed break, or the delays of `Schedule.fromDelays`. */
+  readonly openFor: number | ReadonlyArray<number>
   readonly maxWait: number | undefined
 }
 
@@ -50,15 +65,29 @@ class Reference {
   until = 0
   breakMillis = 0
   succeeded = 0
+  opens = 0
+  /** Openings since the breaker last closed. */
+  streak = 0
   /** Calls whose outcome still counts; a transition forgets them all. */
   readonly live = new Map<number, { readonly probe: boolean; readonly start: number }>()
 
   constructor(readonly config: Config) {}
 
   private openAt(now: number) {
+    const { openFor } = this.config
+    const breakMillis = typeof openFor === "number" ? openFor : openFor[Math.min(this.streak, openFor.length - 1)]!
     this.state = "open"
-    this.until = now + this.config.openFor
-    this.breakMillis = this.config.openFor
+    this.until = now + breakMillis
+    this.breakMillis = breakMillis
+    this.opens++
+    this.streak++
+    this.live.clear()
+  }
+
+  private close() {
+    this.state = "closed"
+    this.failuresInARow = 0
+    this.streak = 0
     this.live.clear()
   }
 
@@ -102,21 +131,20 @@ class Reference {
     }
   }
 
-  finish(id: number, now: number, result: Result | "interrupted") {
+  finish(id: number, now: number, ended: Result | "interrupted") {
     this.tick(now)
     const call = this.live.get(id)
     if (call === undefined) return
     this.live.delete(id)
-    if (result === "ignored" || result === "interrupted") return
+    const result = counted(ended)
+    if (result === "ignored") return
     if (!call.probe) {
       this.failuresInARow = result === "ok" ? 0 : this.failuresInARow + 1
       if (this.failuresInARow >= this.config.failures) this.openAt(now)
     } else if (result === "fail") {
       this.openAt(now)
     } else if (++this.succeeded === this.config.probes) {
-      this.state = "closed"
-      this.failuresInARow = 0
-      this.live.clear()
+      this.close()
     }
   }
 
@@ -127,9 +155,7 @@ class Reference {
   }
 
   reset() {
-    this.state = "closed"
-    this.failuresInARow = 0
-    this.live.clear()
+    this.close()
   }
 
   read(now: number) {
@@ -138,12 +164,19 @@ class Reference {
   }
 }
 
-const outcome = (result: Result): Effect.Effect<string, Unavailable | BulkheadFull> =>
-  result === "ok"
-    ? Effect.succeed("ok")
-    : result === "fail"
-    ? Effect.fail(new Unavailable({ provider: "p", reason: "dns" }))
-    : Effect.fail(new BulkheadFull({ bulkhead: "inner", reason: "queue-full" }))
+type Failure = Unavailable | BulkheadFull | RateLimited | Timeout
+
+const after = Duration.seconds(1)
+const outcomes: Record<Result, Effect.Effect<string, Failure>> = {
+  ok: Effect.succeed("ok"),
+  fail: Effect.fail(new Unavailable({ provider: "p", reason: "dns" })),
+  "attempt-timeout": Effect.fail(new Timeout({ provider: "p", scope: "attempt", after })),
+  ignored: Effect.fail(new BulkheadFull({ bulkhead: "inner", reason: "queue-full" })),
+  refused: Effect.fail(new RateLimited({ provider: "p", reason: "local" })),
+  throttled: Effect.fail(new RateLimited({ provider: "p", reason: "provider", retryAfter: after })),
+  deadline: Effect.fail(new Timeout({ provider: "p", scope: "total", after }))
+}
+const outcome = (result: Result): Effect.Effect<string, Failure> => outcomes[result]
 
 const seen = (either: Either.Either<unknown, unknown>): Admission => {
   if (Either.isRight(either) || !(either.left instanceof CircuitOpen)) return "admitted"
@@ -151,7 +184,16 @@ const seen = (either: Either.Either<unknown, unknown>): Admission => {
   return `${reason}:${retryAfter === undefined ? "-" : Duration.toMillis(retryAfter)}`
 }
 
-const result = fc.constantFrom<Result>("ok", "fail", "fail", "ignored")
+const result = fc.constantFrom<Result>(
+  "ok",
+  "fail",
+  "fail",
+  "attempt-timeout",
+  "ignored",
+  "refused",
+  "throttled",
+  "deadline"
+)
 const command: fc.Arbitrary<Command> = fc.oneof(
   { weight: 4, arbitrary: result.map((result) => ({ _tag: "Call" as const, result })) },
   { weight: 3, arbitrary: fc.constant({ _tag: "Start" as const }) },
@@ -171,21 +213,26 @@ const command: fc.Arbitrary<Command> = fc.oneof(
 const config: fc.Arbitrary<Config> = fc.record({
   failures: fc.integer({ min: 1, max: 3 }),
   probes: fc.integer({ min: 1, max: 3 }),
-  openFor: fc.integer({ min: 1, max: 50 }),
+  openFor: fc.oneof(
+    fc.integer({ min: 1, max: 50 }),
+    fc.array(fc.integer({ min: 1, max: 50 }), { minLength: 1, maxLength: 3 })
+  ),
   maxWait: fc.option(fc.integer({ min: 1, max: 80 }), { nil: undefined })
 })
 
 interface Held {
   readonly id: number
-  readonly gate: Deferred.Deferred<string, Unavailable | BulkheadFull>
-  readonly fiber: Fiber.RuntimeFiber<Either.Either<string, Unavailable | BulkheadFull | CircuitOpen>>
+  readonly gate: Deferred.Deferred<string, Failure>
+  readonly fiber: Fiber.RuntimeFiber<Either.Either<string, Failure | CircuitOpen>>
 }
 
 const program = ({ commands, config }: { readonly config: Config; readonly commands: ReadonlyArray<Command> }) =>
       Effect.gen(function*() {
         const breaker = yield* CircuitBreaker.make({
           policy: CircuitBreaker.consecutive(config.failures),
-          openFor: Duration.millis(config.openFor),
+          openFor: typeof config.openFor === "number"
+            ? Duration.millis(config.openFor)
+            : Schedule.fromDelays(...config.openFor.map(Duration.millis) as [Duration.Duration]),
           halfOpen: config.maxWait === undefined
             ? { probes: config.probes }
             : { probes: config.probes, maxWait: Duration.millis(config.maxWait) }
@@ -207,7 +254,7 @@ const program = ({ commands, config }: { readonly config: Config; readonly comma
             case "Start": {
               const id = nextId++
               const started = yield* Deferred.make<void>()
-              const gate = yield* Deferred.make<string, Unavailable | BulkheadFull>()
+              const gate = yield* Deferred.make<string, Failure>()
               const fiber = yield* Effect.fork(
                 Effect.either(breaker.protect(Effect.zipRight(Deferred.succeed(started, undefined), Deferred.await(gate))))
               )
@@ -249,6 +296,7 @@ const program = ({ commands, config }: { readonly config: Config; readonly comma
               break
           }
           expect(yield* breaker.state).toBe(model.read(yield* Clock.currentTimeMillis))
+          expect((yield* breaker.snapshot).opens).toBe(model.opens)
         }
         for (const call of held) yield* Fiber.interrupt(call.fiber)
       }).pipe(Effect.scoped)
