@@ -47,6 +47,9 @@ import type { Pipeable } from "effect/Pipeable"
 import type * as Scope from "effect/Scope"
 import type { InvalidOptions, RateLimited } from "./Errors.js"
 import * as internal from "./internal/rateLimit.js"
+import * as adaptiveInternal from "./internal/rateLimit/adaptive.js"
+import * as adaptiveSink from "./internal/rateLimit/adaptiveSink.js"
+import * as adaptiveStore from "./internal/rateLimit/adaptiveStore.js"
 import * as gateInternal from "./internal/rateLimitGate.js"
 import * as memory from "./internal/rateLimitMemory.js"
 
@@ -436,7 +439,7 @@ export const layerGateMemory: Layer.Layer<GateStore> = memory.layerGateMemory
 export const layerMemory: Layer.Layer<RateLimiter.RateLimiterStore | GateStore> = memory.layerMemory
 
 /**
- * Runs an effect through a limiter or a gate (or the tag of one, which then joins `R`). `E` gains
+ * Runs an effect through a limiter, an adaptive limiter or a gate (or the tag of one, which then joins `R`). `E` gains
  * `RateLimited`. Pass the call's key arguments when the guard's key is a function.
  *
  * @example
@@ -457,21 +460,21 @@ export const layerMemory: Layer.Layer<RateLimiter.RateLimiterStore | GateStore> 
  */
 export const protect: {
   <Args>(
-    guard: RateLimit<Args> | Gate<Args>,
+    guard: RateLimit<Args> | Gate<Args> | Adaptive<Args>,
     ...args: KeyArgs<Args>
   ): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | RateLimited, R>
   <I, Args>(
-    tag: Context.Tag<I, RateLimit<Args>> | Context.Tag<I, Gate<Args>>,
+    tag: Context.Tag<I, RateLimit<Args>> | Context.Tag<I, Gate<Args>> | Context.Tag<I, Adaptive<Args>>,
     ...args: KeyArgs<Args>
   ): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | RateLimited, R | I>
   <A, E, R, Args>(
     self: Effect.Effect<A, E, R>,
-    guard: RateLimit<Args> | Gate<Args>,
+    guard: RateLimit<Args> | Gate<Args> | Adaptive<Args>,
     ...args: KeyArgs<Args>
   ): Effect.Effect<A, E | RateLimited, R>
   <A, E, R, I, Args>(
     self: Effect.Effect<A, E, R>,
-    tag: Context.Tag<I, RateLimit<Args>> | Context.Tag<I, Gate<Args>>,
+    tag: Context.Tag<I, RateLimit<Args>> | Context.Tag<I, Gate<Args>> | Context.Tag<I, Adaptive<Args>>,
     ...args: KeyArgs<Args>
   ): Effect.Effect<A, E | RateLimited, R | I>
 } = internal.protect
@@ -505,3 +508,378 @@ export const isRateLimit: (u: unknown) => u is RateLimit<unknown> = internal.isR
  * @category guards
  */
 export const isGate: (u: unknown) => u is Gate<unknown> = gateInternal.isGate
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export const AdaptiveTypeId: unique symbol = adaptiveInternal.AdaptiveTypeId
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type AdaptiveTypeId = typeof AdaptiveTypeId
+
+/**
+ * A limiter that learns the provider's limits instead of being tuned by hand.
+ *
+ * **How it learns.** Every answer a call reports with {@link observe} (`HttpProvider` reports each
+ * one) teaches it:
+ * - quota headers set the pace *before* any 429: `RateLimit` / `RateLimit-Policy` (IETF drafts),
+ *   `X-RateLimit-Limit/Remaining/Reset` (GitHub, X, Discord), OpenAI's
+ *   `x-ratelimit-{limit,remaining,reset}-{requests,tokens}` and Anthropic's
+ *   `anthropic-ratelimit-{requests,tokens}-*`. A fixed window's `remaining` is spread over the time
+ *   left until its reset; a token bucket's refill rate is `(limit - remaining) / reset`; a policy's
+ *   `q` per `w` is preferred when sent. `remaining: 0` holds every call until the reset.
+ * - a throttle (a 429, or a `RateLimited { reason: "provider" }` failure) cuts the rate to `decrease`
+ *   times what was being sent, then regrows it along AWS SDK v3's CUBIC curve (back to the old rate
+ *   after about 2 s at 10/s, then probing above it, never above twice the measured rate nor above
+ *   what headers allow). A wave of 429s from calls sent together counts as one throttle. A
+ *   `Retry-After` holds every call until then.
+ * - before anything is learned, at most `initialConcurrency` calls run at once, one more per success
+ *   (slow start), so 50 callers do not all reach a provider that allows 5. Once headers give a rate,
+ *   the rate paces and the window opens to `maxConcurrency`.
+ *
+ * Waiters queue in order and leave one by one at the learned rate, never in a burst (also after a
+ * gate or a `Retry-After` reopens). A call's weight (LLM tokens) is given with {@link withCost} and
+ * corrected with {@link reportUsage}; OpenAI's and Anthropic's token headers pace those units.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import * as RateLimit from "effect-resilience/RateLimit"
+ *
+ * const program = Effect.gen(function*() {
+ *   const limiter = yield* RateLimit.adaptive({ name: "llm", key: "org-1" })
+ *   return yield* Effect.gen(function*() {
+ *     yield* RateLimit.observe({ status: 200, headers: { "x-ratelimit-remaining-requests": "59" } })
+ *     return "answer"
+ *   }).pipe(RateLimit.withCost(1500), RateLimit.protect(limiter))
+ * }).pipe(Effect.scoped)
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Adaptive<Args = void> extends Pipeable {
+  readonly [AdaptiveTypeId]: AdaptiveTypeId
+  readonly name: string
+  /** Waits for room (rate and concurrency) for the key of `args`, runs `self`, learns from how it ended. */
+  readonly protect: <A, E, R>(
+    self: Effect.Effect<A, E, R>,
+    ...args: KeyArgs<Args>
+  ) => Effect.Effect<A, E | RateLimited, R>
+  /** What has been learned for the key of `args`. */
+  readonly current: (...args: KeyArgs<Args>) => Effect.Effect<Adaptive.Snapshot>
+}
+
+/**
+ * @since 0.1.0
+ */
+export declare namespace Adaptive {
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  export interface Options<Args = void> {
+    /** Names the limiter in errors (`RateLimited.provider`), metrics (tag `limiter`) and logs; part of the store key. */
+    readonly name: string
+    /**
+     * Whose quota a call spends: a fixed string, or a function of the call's arguments. Key by the
+     * provider's scope (organisation, model family, GitHub `resource`), not by the API key object:
+     * two keys of one organisation share one quota. Keys appear in logs: never use a secret.
+     */
+    readonly key: string | ((args: Args) => string)
+    /**
+     * Calls at once before anything is learned (slow start then adds one per success). Palantir and
+     * NVIDIA found that starting high crashes through the limit and climbs back slowly, and Anthropic
+     * throttles sharp ramps; 4 keeps a first wave of 50 callers to 4 calls while costing one round trip
+     * at most against a generous provider. Defaults to `4`.
+     */
+    readonly initialConcurrency?: number | undefined
+    /**
+     * The widest the concurrency window grows. More concurrent calls than `HttpProvider`'s default
+     * connection pool (50) would only queue in the pool. Defaults to `50`.
+     */
+    readonly maxConcurrency?: number | undefined
+    /**
+     * The lowest request rate (per second) a throttle can cut to, so a burst of 429s never stops a
+     * key for good. AWS SDK v3 adaptive mode uses the same floor. Lower it for quotas of a few calls
+     * per minute. Defaults to `0.5`.
+     */
+    readonly minRate?: number | undefined
+    /**
+     * The highest request rate (per second) the limiter paces at, whatever headers or CUBIC growth
+     * say: a guard against a lying header. Defaults to `1000`.
+     */
+    readonly maxRate?: number | undefined
+    /**
+     * The factor a throttle multiplies the rate (and the concurrency window) by: CUBIC's beta as in
+     * AWS SDK v3 and TCP CUBIC, a gentler cut than halving, since CUBIC regrows toward the old rate.
+     * A number in (0, 1). Defaults to `0.7`.
+     */
+    readonly decrease?: number | undefined
+    /**
+     * The longest a caller waits for room; the active `Timeout.total` deadline bounds it too. A wait
+     * that cannot fit fails at once with `RateLimited { reason: "local", retryAfter }`. One minute
+     * is the gate's longest closing, so the two agree on what "too long" is. Defaults to `"1 minute"`.
+     */
+    readonly maxWait?: Duration.DurationInput | undefined
+  }
+
+  /**
+   * What a limiter has learned for one key.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  export interface Snapshot {
+    /** Whether a quota header or a throttle has been seen (false: still in slow start). */
+    readonly learned: boolean
+    /** Requests per second calls are paced at; none while only the concurrency window bounds them. */
+    readonly rate: Option.Option<number>
+    /** Units (tokens) per second calls are paced at; none until a token header was seen. */
+    readonly unitRate: Option.Option<number>
+    /** The concurrency window. */
+    readonly concurrency: number
+    /** Calls admitted and still running. */
+    readonly inFlight: number
+    /** Callers queued. */
+    readonly waiting: number
+    /** Requests left, as the last quota header said. */
+    readonly remaining: Option.Option<number>
+    /** Units left, as the last token header said. */
+    readonly remainingUnits: Option.Option<number>
+    /** How long calls are held (Retry-After, `remaining: 0` until the reset); none when they are not. */
+    readonly closedFor: Option.Option<Duration.Duration>
+  }
+}
+
+/**
+ * Builds an adaptive limiter. Fails with `InvalidOptions` naming the option when the options cannot
+ * work. Its timers live in the `Scope`. What it learns is kept in the {@link AdaptiveStore} when one
+ * is provided, else in memory of its own.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import * as RateLimit from "effect-resilience/RateLimit"
+ *
+ * const perModel = RateLimit.adaptive({ name: "openai", key: (model: string) => model, initialConcurrency: 2 })
+ * const program = Effect.scoped(
+ *   Effect.flatMap(perModel, (limiter) => Effect.succeed("ok").pipe(RateLimit.protect(limiter, "gpt-x")))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const adaptive: <Args = void>(
+  options: Adaptive.Options<Args>
+) => Effect.Effect<Adaptive<Args>, InvalidOptions, Scope.Scope> = adaptiveInternal.make
+
+/**
+ * An adaptive limiter as the service of the user's own tag.
+ *
+ * @example
+ * ```ts
+ * import { Context } from "effect"
+ * import * as RateLimit from "effect-resilience/RateLimit"
+ *
+ * class LlmLimit extends Context.Tag("app/LlmLimit")<LlmLimit, RateLimit.Adaptive>() {}
+ * const LlmLimitLive = RateLimit.layerAdaptive(LlmLimit, { name: "llm", key: "org-1" })
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerAdaptive: <I, Args = void>(
+  tag: Context.Tag<I, Adaptive<Args>>,
+  options: Adaptive.Options<NoInfer<Args>>
+) => Layer.Layer<I, InvalidOptions> = adaptiveInternal.layer
+
+/**
+ * Where adaptive limiters keep what they learned per key, so limiters sharing a store (replicas,
+ * with a shared implementation) pace from the same knowledge. Each limiter writes after a change and
+ * re-reads a key at most once a second; the newer entry wins. The concurrency window stays each
+ * process's own.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AdaptiveStore {
+  readonly get: (key: string) => Effect.Effect<Option.Option<AdaptiveStore.Learned>, AdaptiveStoreError>
+  readonly set: (key: string, learned: AdaptiveStore.Learned) => Effect.Effect<void, AdaptiveStoreError>
+}
+
+/**
+ * @since 0.1.0
+ */
+export declare namespace AdaptiveStore {
+  /**
+   * What a limiter learned for a key; plain numbers, so a store can serialise it as JSON.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  export interface Learned {
+    /** Requests per second from quota headers. */
+    readonly ceiling: number | null
+    /** Units per second from quota headers. */
+    readonly unitCeiling: number | null
+    /** The CUBIC estimator's state since the last throttle (epoch millis, per second rates). */
+    readonly cubic: {
+      readonly wMax: number
+      readonly k: number
+      readonly since: number
+      readonly rate: number
+    } | null
+    /** Epoch millis before which no call starts. */
+    readonly notBefore: number
+    readonly concurrency: number
+    readonly learned: boolean
+    /** Epoch millis of the last decrease. */
+    readonly decreasedAt: number
+    /** Epoch millis of the last change: the newer entry wins. */
+    readonly updatedAt: number
+  }
+}
+
+/**
+ * The tag of the {@link AdaptiveStore}. Optional: without it, each adaptive limiter keeps its own
+ * memory.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const AdaptiveStore: Context.Tag<AdaptiveStore, AdaptiveStore> = adaptiveStore.AdaptiveStore
+
+/**
+ * An adaptive store operation failed. Limiters go on with what they know locally.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const AdaptiveStoreError: new(
+  args: { readonly operation: string; readonly cause: unknown }
+) => AdaptiveStoreError = adaptiveStore.AdaptiveStoreError
+
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export interface AdaptiveStoreError {
+  readonly _tag: "AdaptiveStoreError"
+  readonly operation: string
+  readonly cause: unknown
+  readonly message: string
+}
+
+/**
+ * An in-memory {@link AdaptiveStore} shared by the adaptive limiters of one process that are built
+ * with it (two limiters of the same name and key then learn together). Entries untouched for an hour
+ * are forgotten as writes go by.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import * as RateLimit from "effect-resilience/RateLimit"
+ *
+ * const program = Effect.scoped(RateLimit.adaptive({ name: "x", key: "x" })).pipe(
+ *   Effect.provide(RateLimit.layerAdaptiveMemory)
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerAdaptiveMemory: Layer.Layer<AdaptiveStore> = adaptiveStore.layerAdaptiveMemory
+
+/**
+ * How a response's headers are passed: lower-cased names, as platform's `Headers` keeps them.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type HeaderLookup = Readonly<Record<string, string | ReadonlyArray<string> | undefined>>
+
+/**
+ * Tells the adaptive limiter around the current call what the provider answered (its status and
+ * headers). Outside an adaptive limiter it does nothing. `HttpProvider` calls it for every answer;
+ * call it yourself when you call a provider through another client.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import * as RateLimit from "effect-resilience/RateLimit"
+ *
+ * declare const send: Effect.Effect<{ status: number; headers: Record<string, string> }>
+ * const call = Effect.tap(send, (response) => RateLimit.observe(response))
+ * ```
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const observe: (response: { readonly status: number; readonly headers: HeaderLookup }) => Effect.Effect<void> =
+  adaptiveSink.observe
+
+/**
+ * Gives a call its weight in units (LLM tokens, API points) before it takes its permit. Applied
+ * outside `protect` the units are reserved up front; applied inside, the permit was taken with the
+ * default (one unit) and the difference is settled as the call starts. Throws `InvalidOptions` when
+ * `units` is not a finite number >= 0.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import * as RateLimit from "effect-resilience/RateLimit"
+ *
+ * declare const limiter: RateLimit.Adaptive
+ * const completion = Effect.succeed("text").pipe(
+ *   RateLimit.withCost(1200), // prompt tokens + max_tokens, as OpenAI counts up front
+ *   RateLimit.protect(limiter)
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const withCost: {
+  (units: number): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  <A, E, R>(self: Effect.Effect<A, E, R>, units: number): Effect.Effect<A, E, R>
+} = adaptiveSink.withCost
+
+/**
+ * Tells the adaptive limiter around the current call what the call actually cost (the `usage` an
+ * LLM response reports); the difference to what was reserved is debited or given back. Outside an
+ * adaptive limiter it does nothing; a value that is not a finite number >= 0 is ignored.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import * as RateLimit from "effect-resilience/RateLimit"
+ *
+ * declare const complete: Effect.Effect<{ usage: { total_tokens: number } }>
+ * const call = Effect.tap(complete, (r) => RateLimit.reportUsage(r.usage.total_tokens))
+ * ```
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const reportUsage: (units: number) => Effect.Effect<void> = adaptiveSink.reportUsage
+
+/**
+ * Whether `u` is an adaptive limiter built by {@link adaptive}.
+ *
+ * @example
+ * ```ts
+ * import * as RateLimit from "effect-resilience/RateLimit"
+ *
+ * RateLimit.isAdaptive({}) // false
+ * ```
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isAdaptive: (u: unknown) => u is Adaptive<unknown> = adaptiveInternal.isAdaptive

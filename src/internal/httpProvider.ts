@@ -23,6 +23,7 @@ import type * as HttpProvider from "../HttpProvider.js"
 import { remaining } from "./deadline.js"
 import { excerpt, fromClientError, fromStatus, provablyNotProcessed } from "./httpProviderTransport.js"
 import { integerAtLeast, invalid, nonEmptyString, validated } from "./options.js"
+import { observe } from "./rateLimit/adaptiveSink.js"
 import { hintMillis } from "./rateLimitHeaders.js"
 import { redactor } from "./redact.js"
 
@@ -286,6 +287,8 @@ export const make = <E = HttpProvider.RequestError, R = never>(
         const now = yield* Clock.currentTimeMillis
         const status = response.status
         const hint = hintMillis(response.headers, now)
+        // every answer teaches an adaptive limiter around this call (a no-op without one)
+        yield* observe({ status, headers: response.headers })
         const answer: HttpProvider.Answer = {
           provider,
           status,

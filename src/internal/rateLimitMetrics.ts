@@ -41,3 +41,29 @@ export type RejectReason = "limit" | "wait" | "store" | "gate"
 
 export const rejected = (name: string, reason: RejectReason) =>
   Metric.tagged(Metric.tagged(rejectedTotal, "limiter", name), "reason", reason)
+
+/** The adaptive limiter's learned values, tagged `limiter` (the name) like the metrics above. */
+export const adaptiveRate = Metric.gauge("resilience_ratelimit_adaptive_rate", {
+  description: "Requests per second the adaptive limiter paces at (0 while it does not pace)"
+})
+
+export const adaptiveUnitRate = Metric.gauge("resilience_ratelimit_adaptive_unit_rate", {
+  description: "Units (e.g. tokens) per second the adaptive limiter paces at (0 while it does not pace)"
+})
+
+export const adaptiveConcurrency = Metric.gauge("resilience_ratelimit_adaptive_concurrency", {
+  description: "The adaptive limiter's concurrency window"
+})
+
+export const adaptiveInFlight = Metric.gauge("resilience_ratelimit_adaptive_in_flight", {
+  description: "Calls admitted by the adaptive limiter and still running"
+})
+
+export const adaptiveWaiting = Metric.gauge("resilience_ratelimit_adaptive_waiting", {
+  description: "Callers queued in the adaptive limiter"
+})
+
+export const adaptiveDecreasesTotal = Metric.counter("resilience_ratelimit_adaptive_decreases_total", {
+  description: "Times the adaptive limiter cut its rate after a throttle (one per wave of 429s)",
+  incremental: true
+})

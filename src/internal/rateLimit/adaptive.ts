@@ -1,0 +1,407 @@
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import type * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as FiberRef from "effect/FiberRef"
+import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
+import type * as Scope from "effect/Scope"
+import { type InvalidOptions, type RateLimited, retryAfterOf } from "../../Errors.js"
+import type * as RateLimit from "../../RateLimit.js"
+import * as options from "../options.js"
+import { waitBudget } from "../rateLimit.js"
+import { guardValue, keyOfOption, localRefusal, storeKeyOf } from "../rateLimitCommon.js"
+import { hintMillis, type Quota, readQuota } from "../rateLimitHeaders.js"
+import * as metrics from "../rateLimitMetrics.js"
+import { spanEvent } from "../spanEvent.js"
+import * as model from "./adaptiveModel.js"
+import { currentCost, currentSink, type Sink } from "./adaptiveSink.js"
+import { AdaptiveStore, makeMemory } from "./adaptiveStore.js"
+
+export const AdaptiveTypeId: RateLimit.AdaptiveTypeId = Symbol.for(
+  "effect-resilience/RateLimit/Adaptive"
+) as RateLimit.AdaptiveTypeId
+
+export const adaptiveDefaults = {
+  initialConcurrency: 4,
+  maxConcurrency: 50,
+  minRate: 0.5,
+  maxRate: 1000,
+  decrease: 0.7,
+  maxWait: Duration.minutes(1)
+} as const
+
+/** CUBIC's scale C, as AWS SDK v3 adaptive mode: W_max = 10/s is regained about 2 s after a cut. */
+const cubicScale = 0.4
+/** How often a key re-reads what other limiters sharing the store learned. */
+const syncEveryMillis = 1000
+
+const resolve = <Args>(o: RateLimit.Adaptive.Options<Args>) => {
+  const module = "RateLimit.adaptive"
+  const check = (option: string) => ({ module, option })
+  const name = options.nonEmptyString(check("name"), o.name)
+  const initialConcurrency = options.orDefault(
+    o.initialConcurrency,
+    adaptiveDefaults.initialConcurrency,
+    (n) => options.integerAtLeast(check("initialConcurrency"), n, 1)
+  )
+  const maxConcurrency = options.orDefault(
+    o.maxConcurrency,
+    Math.max(adaptiveDefaults.maxConcurrency, initialConcurrency),
+    (n) => options.integerAtLeast(check("maxConcurrency"), n, initialConcurrency)
+  )
+  const positive = (option: string) => (n: number) =>
+    Number.isFinite(n) && n > 0 ? n : options.invalid(check(option), n, "a finite number > 0")
+  const minRate = options.orDefault(o.minRate, adaptiveDefaults.minRate, positive("minRate"))
+  const maxRate = options.orDefault(
+    o.maxRate,
+    Math.max(adaptiveDefaults.maxRate, minRate),
+    (n) => options.numberAtLeast(check("maxRate"), n, minRate)
+  )
+  const decrease = options.orDefault(
+    o.decrease,
+    adaptiveDefaults.decrease,
+    (n) => Number.isFinite(n) && n > 0 && n < 1 ? n : options.invalid(check("decrease"), n, "a number in (0, 1)")
+  )
+  const constants: model.Constants = {
+    beta: decrease,
+    scale: cubicScale,
+    minRate,
+    maxRate,
+    initialConcurrency,
+    maxConcurrency
+  }
+  return {
+    name,
+    keyOf: keyOfOption(module, o.key),
+    constants,
+    maxWait: options.orDefault(o.maxWait, adaptiveDefaults.maxWait, (d) => options.nonNegativeDuration(check("maxWait"), d))
+  }
+}
+
+interface Waiter {
+  readonly cost: number
+  readonly admitted: Deferred.Deferred<void>
+  admittedAt: number | undefined
+}
+
+interface Entry {
+  readonly key: string
+  readonly storeKey: string
+  readonly state: model.KeyState
+  readonly queue: Array<Waiter>
+  timer: Fiber.RuntimeFiber<void> | undefined
+  timerAt: number
+  syncedAt: number
+  lastQuota: Quota
+}
+
+/** One admitted call, as its sink sees it. */
+interface Call {
+  cost: number
+  throttled: boolean
+  readonly admittedAt: number
+}
+
+const isProviderRateLimited = (error: unknown): boolean =>
+  Predicate.isTagged(error, "RateLimited") && Predicate.hasProperty(error, "reason") && error.reason === "provider"
+
+export const make = <Args = void>(
+  o: RateLimit.Adaptive.Options<Args>
+): Effect.Effect<RateLimit.Adaptive<Args>, InvalidOptions, Scope.Scope> =>
+  Effect.gen(function*() {
+    const { constants: c, keyOf, maxWait, name } = yield* options.validated(() => resolve(o))
+    const store = yield* Effect.flatMap(
+      Effect.serviceOption(AdaptiveStore),
+      Option.match({ onNone: () => makeMemory, onSome: Effect.succeed })
+    )
+    const scope = yield* Effect.scope
+    const entries = new Map<string, Entry>()
+    const tag = <T extends Metric.Metric<any, any, any>>(metric: T): T => Metric.tagged(metric, "limiter", name) as T
+    const rateGauge = tag(metrics.adaptiveRate)
+    const unitRateGauge = tag(metrics.adaptiveUnitRate)
+    const concurrencyGauge = tag(metrics.adaptiveConcurrency)
+    const inFlightGauge = tag(metrics.adaptiveInFlight)
+    const waitingGauge = tag(metrics.adaptiveWaiting)
+    const decreases = tag(metrics.adaptiveDecreasesTotal)
+    const admitted = tag(metrics.admittedTotal)
+    const refunded = tag(metrics.refundedTotal)
+    const waited = tag(metrics.waitMillis)
+    const rejectedWait = metrics.rejected(name, "wait")
+
+    const gauges = (entry: Entry) =>
+      Effect.all([
+        Metric.set(rateGauge, model.requestRate(c, entry.state.learned) ?? 0),
+        Metric.set(unitRateGauge, model.unitRate(entry.state.learned) ?? 0),
+        Metric.set(concurrencyGauge, entry.state.learned.concurrency),
+        Metric.set(inFlightGauge, entry.state.inFlight),
+        Metric.set(waitingGauge, entry.queue.length)
+      ], { discard: true })
+
+    // Store errors never stop calls: the local state keeps pacing; the next change is written again.
+    const storeSet = (entry: Entry) =>
+      Effect.catchAll(
+        store.set(entry.storeKey, entry.state.learned),
+        (error) => Effect.logDebug(`adaptive rate limit ${name}: store write failed: ${error.message}`)
+      )
+
+    // What other limiters sharing the store learned, when it is newer. The concurrency window stays
+    // this process's own; the latest reopening wins.
+    const adopt = (entry: Entry, remote: model.Learned) => {
+      const local = entry.state.learned
+      if (remote.updatedAt <= local.updatedAt) return
+      entry.state.learned = {
+        ...remote,
+        concurrency: local.concurrency,
+        notBefore: Math.max(local.notBefore, remote.notBefore)
+      }
+    }
+
+    const sync = (entry: Entry, now: number) => {
+      if (now - entry.syncedAt < syncEveryMillis) return Effect.void
+      entry.syncedAt = now
+      return Effect.match(store.get(entry.storeKey), {
+        onFailure: () => undefined,
+        onSuccess: Option.map((remote) => adopt(entry, remote))
+      })
+    }
+
+    const entryFor = (key: string, now: number): Effect.Effect<Entry> => {
+      const existing = entries.get(key)
+      if (existing !== undefined) return Effect.as(sync(existing, now), existing)
+      const entry: Entry = {
+        key,
+        storeKey: storeKeyOf(name, key),
+        state: model.makeKeyState(model.initialLearned(c), now),
+        queue: [],
+        timer: undefined,
+        timerAt: Infinity,
+        syncedAt: -Infinity,
+        lastQuota: {}
+      }
+      entries.set(key, entry)
+      return Effect.as(sync(entry, now), entry)
+    }
+
+    // Admits waiters from the head of the queue while the concurrency window and the buckets allow;
+    // when time is what blocks the head, one timer fiber per key wakes the pump then. Each wake-up is
+    // computed after the previous waiter took its tokens, so waiters leave one by one at the learned
+    // rate, never together (AWS's JS limiter computes every sleep from one snapshot: a burst).
+    const pump = (entry: Entry): Effect.Effect<void> =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        const { queue, state } = entry
+        let admittedNow = 0
+        let wakeAt: number | undefined
+        while (queue.length > 0 && model.hasConcurrency(state)) {
+          const head = queue[0]!
+          const wait = model.waitFor(c, state, head.cost, now)
+          if (wait > 0) {
+            wakeAt = now + wait
+            break
+          }
+          queue.shift()
+          model.admit(c, state, head.cost, now)
+          head.admittedAt = now
+          Deferred.unsafeDone(head.admitted, Exit.void)
+          admittedNow++
+        }
+        const gaugesNow = admittedNow > 0 ? gauges(entry) : Effect.void
+        if (wakeAt === undefined || (entry.timer !== undefined && entry.timerAt <= wakeAt)) return gaugesNow
+        const previous = entry.timer
+        entry.timerAt = wakeAt
+        const wake = Effect.zipRight(
+          Effect.sleep(Duration.millis(wakeAt - now)),
+          Effect.suspend(() => {
+            entry.timer = undefined
+            entry.timerAt = Infinity
+            return pump(entry)
+          })
+        )
+        // pump often runs in protect's uninterruptible region: the timer must not inherit it
+        return Effect.zipRight(
+          gaugesNow,
+          Effect.flatMap(Effect.forkIn(Effect.interruptible(wake), scope), (fiber) => {
+            entry.timer = fiber
+            return previous === undefined ? Effect.void : Fiber.interruptFork(previous)
+          })
+        )
+      })
+
+    /** Logs, counts, traces and stores one change of what was learned. */
+    const changed = (entry: Entry, reason: string, level: "info" | "debug") => {
+      const l = entry.state.learned
+      const rate = model.requestRate(c, l)
+      const unitRate = model.unitRate(l)
+      const attributes = {
+        limiter: name,
+        key: entry.key,
+        reason,
+        rate: rate ?? "unpaced",
+        unitRate: unitRate ?? "unpaced",
+        concurrency: l.concurrency
+      }
+      const text = `adaptive rate limit ${name}: ${reason}; now ${
+        rate === undefined ? "unpaced" : `${rate.toFixed(2)}/s`
+      }, concurrency ${l.concurrency}`
+      return Effect.all([
+        Effect.annotateLogs(level === "info" ? Effect.logInfo(text) : Effect.logDebug(text), attributes),
+        spanEvent("resilience.ratelimit.adaptive.changed", attributes),
+        gauges(entry),
+        storeSet(entry)
+      ], { discard: true })
+    }
+
+    const makeSink = (entry: Entry, call: Call, outer: Option.Option<Sink>): Sink => ({
+      observe: (response) =>
+        Effect.zipRight(
+          Effect.flatMap(Clock.currentTimeMillis, (now) => {
+            const { state } = entry
+            const quota = readQuota(response.headers, now)
+            if (quota.requests !== undefined || quota.units !== undefined) entry.lastQuota = quota
+            let learned = model.observe(c, state, quota, call.cost, now)
+            if (response.status === 429) call.throttled = true
+            if (response.status === 429 || response.status === 503) {
+              const hint = hintMillis(response.headers, now)
+              if (hint !== undefined) learned = model.closeUntil(state, now + hint, now) || learned
+            }
+            return learned ? Effect.zipRight(changed(entry, "provider headers", "debug"), pump(entry)) : Effect.void
+          }),
+          Option.match(outer, { onNone: () => Effect.void, onSome: (sink) => sink.observe(response) })
+        ),
+      settle: (units) =>
+        Effect.zipRight(
+          Effect.suspend(() => {
+            model.settle(entry.state, call.cost, units)
+            call.cost = units
+            return Effect.void
+          }),
+          Option.match(outer, { onNone: () => Effect.void, onSome: (sink) => sink.settle(units) })
+        )
+    })
+
+    // How a started call ended teaches the limiter: a throttle (a 429 seen by `observe`, or a
+    // provider `RateLimited`) cuts the rate, any other answer lets it regrow. A defect or an
+    // interruption says nothing about the provider: only the in-flight count changes.
+    const finish = (entry: Entry, call: Call, exit: Exit.Exit<unknown, unknown>) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        const { state } = entry
+        model.release(state, call.cost)
+        const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
+        const rateLimited = Option.isSome(failure) && isProviderRateLimited(failure.value)
+        let learning: Effect.Effect<void> = Effect.void
+        if (call.throttled || rateLimited) {
+          const retryAfter = rateLimited ? retryAfterOf(failure.value) : undefined
+          const closed = retryAfter !== undefined && model.closeUntil(state, now + Duration.toMillis(retryAfter), now)
+          if (model.throttle(c, state, call.admittedAt, now)) {
+            learning = Effect.zipRight(Metric.increment(decreases), changed(entry, "throttled (429)", "info"))
+          } else if (closed) {
+            learning = changed(entry, "Retry-After", "debug")
+          }
+        } else if (Exit.isSuccess(exit) || Option.isSome(failure)) {
+          model.succeed(c, state, now)
+        }
+        return Effect.zipRight(learning, Effect.zipRight(gauges(entry), pump(entry)))
+      })
+
+    // A waiter that gave up (interrupted, or out of budget) leaves the queue; if it had been admitted
+    // already, what it took comes back.
+    const leave = (entry: Entry, waiter: Waiter) =>
+      Effect.suspend(() => {
+        if (waiter.admittedAt !== undefined) {
+          model.refund(entry.state, waiter.cost)
+          return Effect.zipRight(Metric.increment(refunded), pump(entry))
+        }
+        const index = entry.queue.indexOf(waiter)
+        if (index >= 0) entry.queue.splice(index, 1)
+        return Effect.zipRight(gauges(entry), pump(entry))
+      })
+
+    /** A rough estimate of a newcomer's wait, to refuse at once a wait that cannot fit its budget. */
+    const estimate = (entry: Entry, cost: number, now: number): number => {
+      const { learned } = entry.state
+      const rate = model.requestRate(c, learned)
+      const unitRate = model.unitRate(learned)
+      const ahead = entry.queue.length
+      const queuedUnits = entry.queue.reduce((sum, w) => sum + w.cost, 0)
+      return Math.max(
+        model.waitFor(c, entry.state, cost, now),
+        learned.notBefore - now + (rate === undefined ? 0 : ahead * 1000 / rate),
+        rate === undefined ? 0 : (ahead + 1) * 1000 / rate - 1000 / rate,
+        unitRate === undefined ? 0 : (queuedUnits * 1000) / unitRate
+      )
+    }
+
+    const refuse = (millis: number) => localRefusal(name, Duration.millis(Math.ceil(millis)))
+
+    const protect = <A, E, R>(self: Effect.Effect<A, E, R>, args: Args): Effect.Effect<A, E | RateLimited, R> =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.gen(function*() {
+          const now = yield* Clock.currentTimeMillis
+          const entry = yield* entryFor(keyOf(args), now)
+          const cost = yield* FiberRef.get(currentCost)
+          const waiter: Waiter = { cost, admitted: yield* Deferred.make<void>(), admittedAt: undefined }
+          const wait = estimate(entry, cost, now)
+          const budget = Duration.toMillis(yield* waitBudget(maxWait))
+          if (wait > budget) {
+            yield* Metric.increment(rejectedWait)
+            return yield* Effect.fail(refuse(wait))
+          }
+          entry.queue.push(waiter)
+          yield* pump(entry)
+          if (waiter.admittedAt === undefined) {
+            yield* gauges(entry)
+            const inTime = yield* restore(Effect.timeout(Deferred.await(waiter.admitted), Duration.millis(budget)))
+              .pipe(Effect.onInterrupt(() => leave(entry, waiter)), Effect.option)
+            if (Option.isNone(inTime)) {
+              const left = estimate(entry, cost, yield* Clock.currentTimeMillis)
+              yield* leave(entry, waiter)
+              yield* Metric.increment(rejectedWait)
+              return yield* Effect.fail(refuse(left))
+            }
+            yield* Metric.update(waited, (yield* Clock.currentTimeMillis) - now)
+          }
+          yield* Metric.increment(admitted)
+          const call: Call = { cost, throttled: false, admittedAt: waiter.admittedAt! }
+          const outer = yield* FiberRef.get(currentSink)
+          let started = false
+          return yield* restore(Effect.suspend(() => {
+            started = true
+            return Effect.locally(self, currentSink, Option.some(makeSink(entry, call, outer)))
+          })).pipe(Effect.onExit((exit) => started ? finish(entry, call, exit) : leave(entry, waiter)))
+        })
+      )
+
+    const current = (args: Args): Effect.Effect<RateLimit.Adaptive.Snapshot> =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        const entry = yield* entryFor(keyOf(args), now)
+        const { learned, inFlight } = entry.state
+        const notBefore = learned.notBefore - now
+        return {
+          learned: learned.learned,
+          rate: Option.fromNullable(model.requestRate(c, learned)),
+          unitRate: Option.fromNullable(model.unitRate(learned)),
+          concurrency: learned.concurrency,
+          inFlight,
+          waiting: entry.queue.length,
+          remaining: Option.fromNullable(entry.lastQuota.requests?.remaining),
+          remainingUnits: Option.fromNullable(entry.lastQuota.units?.remaining),
+          closedFor: notBefore > 0 ? Option.some(Duration.millis(notBefore)) : Option.none()
+        }
+      })
+
+    return guardValue<RateLimit.Adaptive<Args>>(AdaptiveTypeId, { name, protect, current })
+  })
+
+export const layer = <I, Args = void>(
+  tag: Context.Tag<I, RateLimit.Adaptive<Args>>,
+  o: RateLimit.Adaptive.Options<Args>
+): Layer.Layer<I, InvalidOptions> => Layer.scoped(tag, make(o))
+
+export const isAdaptive = (u: unknown): u is RateLimit.Adaptive<unknown> => Predicate.hasProperty(u, AdaptiveTypeId)

@@ -1,0 +1,252 @@
+import type * as RateLimit from "../../RateLimit.js"
+import type { Quota, QuotaReading } from "../rateLimitHeaders.js"
+
+/**
+ * What the adaptive limiter knows about one key, and the rules that change it. Pure and synchronous
+ * (times are epoch millis passed in), so every rule is tested without fibers and the property test
+ * can drive thousands of random events.
+ *
+ * Two buckets pace admissions: `requests` (one per call) and `units` (a call's weight, e.g. LLM
+ * tokens). Each holds at most one unit: calls are spaced by cost / rate, never released as a burst,
+ * since the provider's burst allowance is unknown (a 60 RPM limit may be enforced as 1 per second).
+ * A call costing more than one unit is admitted when the bucket is full and leaves it in debt, so
+ * the next call waits for the debt to refill: an oversized call never waits forever, and the average
+ * rate still holds.
+ *
+ * The request rate is the lower of two learned values, clamped to [minRate, maxRate]:
+ * - `ceiling`, from quota headers (the provider's own numbers);
+ * - `cubic`, AWS SDK v3 adaptive mode's CUBIC estimator, started by the first throttle (429): the
+ *   rate drops to beta * W_max and then regrows as C * (t - K)^3 + W_max, regaining W_max after K
+ *   seconds and probing past it, capped at twice the measured admission rate so an idle client cannot
+ *   grow a rate it never used.
+ * With neither, requests are not paced and only the concurrency window bounds them.
+ */
+
+export interface Constants {
+  /** Multiplicative decrease on a throttle (CUBIC beta; AWS uses 0.7). */
+  readonly beta: number
+  /** CUBIC scale C (AWS uses 0.4). */
+  readonly scale: number
+  readonly minRate: number
+  readonly maxRate: number
+  readonly initialConcurrency: number
+  readonly maxConcurrency: number
+}
+
+/** What a limiter learned for a key: serialisable, what an `AdaptiveStore` shares. */
+export type Learned = RateLimit.AdaptiveStore.Learned
+
+type Patch = { -readonly [K in keyof Learned]?: Learned[K] }
+
+interface Bucket {
+  level: number
+  at: number
+}
+
+export interface KeyState {
+  learned: Learned
+  readonly requests: Bucket
+  readonly units: Bucket
+  /** Admission times within the last second, for the measured rate. */
+  readonly admissions: Array<number>
+  inFlight: number
+  inFlightUnits: number
+}
+
+const measureWindowMillis = 1000
+
+export const initialLearned = (c: Constants): Learned => ({
+  ceiling: null,
+  unitCeiling: null,
+  cubic: null,
+  notBefore: 0,
+  concurrency: c.initialConcurrency,
+  learned: false,
+  decreasedAt: -Infinity,
+  // nothing learned yet: anything another limiter stored is newer
+  updatedAt: 0
+})
+
+export const makeKeyState = (learned: Learned, now: number): KeyState => ({
+  learned,
+  requests: { level: 1, at: now },
+  units: { level: 1, at: now },
+  admissions: [],
+  inFlight: 0,
+  inFlightUnits: 0
+})
+
+const clamp = (c: Constants, rate: number): number => Math.min(c.maxRate, Math.max(c.minRate, rate))
+
+/** Requests per second, or undefined while nothing paces requests. */
+export const requestRate = (c: Constants, l: Learned): number | undefined => {
+  if (l.ceiling === null && l.cubic === null) return undefined
+  return clamp(c, Math.min(l.ceiling ?? Infinity, l.cubic?.rate ?? Infinity))
+}
+
+/** Units per second, or undefined while no header described the weighted quota. */
+export const unitRate = (l: Learned): number | undefined => l.unitCeiling ?? undefined
+
+const refill = (bucket: Bucket, rate: number | undefined, now: number): void => {
+  if (rate === undefined) {
+    bucket.level = 1
+  } else if (now > bucket.at) {
+    bucket.level = Math.min(1, bucket.level + rate * (now - bucket.at) / 1000)
+  }
+  bucket.at = Math.max(bucket.at, now)
+}
+
+/** Millis until `cost` fits the bucket (a cost above one unit needs a full bucket, then goes into debt). */
+const bucketWait = (bucket: Bucket, rate: number | undefined, cost: number, now: number): number => {
+  if (rate === undefined) return 0
+  refill(bucket, rate, now)
+  const need = Math.min(cost, 1)
+  const fromNow = Math.max(0, bucket.at - now)
+  // Whole milliseconds, rounded up: the clock ticks in milliseconds, and a fractional wait would wake
+  // a hair early, find the bucket a hair short, and sleep again for nothing.
+  return bucket.level >= need - epsilon ? fromNow : fromNow + Math.ceil((need - bucket.level) / rate * 1000)
+}
+
+/** Rounding slack: a bucket short by less than this is full. */
+const epsilon = 1e-9
+
+/** Millis until a call of `cost` units may start; 0 means now (the concurrency window aside). */
+export const waitFor = (c: Constants, s: KeyState, cost: number, now: number): number =>
+  Math.max(
+    Math.ceil(s.learned.notBefore - now),
+    bucketWait(s.requests, requestRate(c, s.learned), 1, now),
+    bucketWait(s.units, unitRate(s.learned), cost, now),
+    0
+  )
+
+export const hasConcurrency = (s: KeyState): boolean => s.inFlight < s.learned.concurrency
+
+const measured = (s: KeyState, now: number): number => {
+  while (s.admissions.length > 0 && s.admissions[0]! <= now - measureWindowMillis) s.admissions.shift()
+  return s.admissions.length * 1000 / measureWindowMillis
+}
+
+export const admit = (c: Constants, s: KeyState, cost: number, now: number): void => {
+  refill(s.requests, requestRate(c, s.learned), now)
+  refill(s.units, unitRate(s.learned), now)
+  s.requests.level -= 1
+  s.units.level -= cost
+  s.inFlight += 1
+  s.inFlightUnits += cost
+  measured(s, now)
+  if (s.admissions.length < c.maxRate * 2) s.admissions.push(now)
+}
+
+/** A call that took its permit but never started: everything it took comes back. */
+export const refund = (s: KeyState, cost: number): void => {
+  s.requests.level = Math.min(1, s.requests.level + 1)
+  s.units.level = Math.min(1, s.units.level + cost)
+  release(s, cost)
+}
+
+export const release = (s: KeyState, cost: number): void => {
+  s.inFlight = Math.max(0, s.inFlight - 1)
+  s.inFlightUnits = Math.max(0, s.inFlightUnits - cost)
+}
+
+/** The call's actual cost became known: the difference is debited (or credited, up to a full bucket). */
+export const settle = (s: KeyState, reserved: number, actual: number): void => {
+  s.units.level = Math.min(1, s.units.level - (actual - reserved))
+  s.inFlightUnits = Math.max(0, s.inFlightUnits + actual - reserved)
+}
+
+const update = (s: KeyState, now: number, patch: Patch): void => {
+  s.learned = { ...s.learned, ...patch, updatedAt: now }
+}
+
+/** No call before `at`; at reopening the bucket holds one request (a probe), so waiters leave paced. */
+export const closeUntil = (s: KeyState, at: number, now: number): boolean => {
+  if (at <= s.learned.notBefore) return false
+  update(s, now, { notBefore: at })
+  s.requests.level = 1
+  s.requests.at = at
+  return true
+}
+
+/**
+ * A throttle (429) of a call admitted at `admittedAt`. Throttles of calls admitted before the last
+ * decrease are the same wave and change nothing (one decrease per round trip, as TCP does).
+ */
+export const throttle = (c: Constants, s: KeyState, admittedAt: number, now: number): boolean => {
+  if (admittedAt < s.learned.decreasedAt) return false
+  const current = requestRate(c, s.learned)
+  const sent = Math.max(measured(s, now), c.minRate)
+  const wMax = current === undefined ? sent : Math.min(sent, current)
+  const k = Math.cbrt(wMax * (1 - c.beta) / c.scale)
+  update(s, now, {
+    cubic: { wMax, k, since: now, rate: clamp(c, c.beta * wMax) },
+    concurrency: Math.max(1, Math.floor(s.learned.concurrency * c.beta)),
+    learned: true,
+    decreasedAt: now
+  })
+  return true
+}
+
+/** A call ended without a throttle: CUBIC regrowth and a wider concurrency window. */
+export const succeed = (c: Constants, s: KeyState, now: number): void => {
+  const l = s.learned
+  const cubic = l.cubic
+  const grownRate = cubic === null ? null : {
+    ...cubic,
+    rate: clamp(
+      c,
+      Math.min(c.scale * Math.pow((now - cubic.since) / 1000 - cubic.k, 3) + cubic.wMax, 2 * measured(s, now))
+    )
+  }
+  // Slow start (one more per success: doubles per round trip) until the first signal; then additive,
+  // and only while at least half the window is in use (an idle window says nothing about the limit).
+  const grow = !l.learned || s.inFlight * 2 >= l.concurrency
+  const concurrency = grow ? Math.min(c.maxConcurrency, l.concurrency + 1) : l.concurrency
+  if (grownRate === l.cubic && concurrency === l.concurrency) return
+  s.learned = { ...l, cubic: grownRate, concurrency }
+}
+
+/** Units (or requests) per second a reading describes, when it describes one. */
+export const readingRate = (r: QuotaReading): number | undefined => {
+  const { limit, remaining, resetMillis, windowMillis } = r
+  if (limit !== undefined && windowMillis !== undefined) return limit * 1000 / windowMillis
+  if (resetMillis === undefined || resetMillis <= 0 || remaining === undefined) return undefined
+  if (r.family === "bucket") return limit !== undefined && limit > remaining ? (limit - remaining) * 1000 / resetMillis : undefined
+  return remaining > 0 ? remaining * 1000 / resetMillis : undefined
+}
+
+/**
+ * Learns from a response's quota headers. `ownUnits` is what the reporting call itself reserved:
+ * the server's `remaining` already counts it, not the other calls still in flight, so the units
+ * bucket is re-synced to `remaining` minus those (other processes drain the quota too). A bucket
+ * is only ever lowered by a header: a response is stale by our own in-flight traffic.
+ */
+export const observe = (c: Constants, s: KeyState, quota: Quota, ownUnits: number, now: number): boolean => {
+  let changed = false
+  const apply = (reading: QuotaReading | undefined, dimension: "requests" | "units") => {
+    if (reading === undefined) return
+    const rate = readingRate(reading)
+    const field = dimension === "requests" ? "ceiling" : "unitCeiling"
+    const patch: Patch = { learned: true }
+    if (rate !== undefined && rate > 0 && Number.isFinite(rate) && s.learned[field] !== rate) {
+      patch[field] = dimension === "requests" ? clamp(c, rate) : rate
+      // The rate is known: it paces, and the concurrency window stops being the bound.
+      if (!s.learned.learned) patch.concurrency = c.maxConcurrency
+    }
+    if (!s.learned.learned || patch[field] !== undefined) {
+      changed = changed || patch[field] !== undefined
+      update(s, now, patch)
+    }
+    if (reading.remaining !== undefined) {
+      const bucket = dimension === "requests" ? s.requests : s.units
+      const othersInFlight = dimension === "requests" ? Math.max(0, s.inFlight - 1) : s.inFlightUnits - ownUnits
+      bucket.level = Math.min(bucket.level, reading.remaining - Math.max(0, othersInFlight))
+      if (reading.remaining === 0 && reading.resetMillis !== undefined) {
+        changed = closeUntil(s, now + reading.resetMillis, now) || changed
+      }
+    }
+  }
+  apply(quota.requests, "requests")
+  apply(quota.units, "units")
+  return changed
+}

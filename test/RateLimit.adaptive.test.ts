@@ -1,0 +1,535 @@
+import { describe, expect, it } from "@effect/vitest"
+import {
+  Clock,
+  Deferred,
+  Duration,
+  Effect,
+  Exit,
+  Fiber,
+  FastCheck,
+  Logger,
+  Option,
+  Ref,
+  Schema,
+  TestClock
+} from "effect"
+import { InvalidOptions, RateLimited } from "../src/Errors.js"
+import * as HttpProvider from "../src/HttpProvider.js"
+import { currentDeadline } from "../src/internal/deadline.js"
+import * as model from "../src/internal/rateLimit/adaptiveModel.js"
+import { readQuota } from "../src/internal/rateLimitHeaders.js"
+import * as RateLimit from "../src/RateLimit.js"
+import * as ScriptedHttpClient from "../src/testing/ScriptedHttpClient.js"
+
+const throttled = (retryAfter?: Duration.DurationInput) =>
+  new RateLimited(
+    retryAfter === undefined
+      ? { provider: "api", reason: "provider" }
+      : { provider: "api", reason: "provider", retryAfter: Duration.decode(retryAfter) }
+  )
+
+/** Records the TestClock time at which each call started. */
+const recorder = Effect.map(Ref.make<Array<number>>([]), (starts) => ({
+  starts: Ref.get(starts),
+  mark: Effect.flatMap(Clock.currentTimeMillis, (now) => Ref.update(starts, (s) => [...s, now]))
+}))
+
+/** A call that reports `headers` with status 200, as HttpProvider would. */
+const answering = (headers: Record<string, string>, status = 200) => RateLimit.observe({ status, headers })
+
+/** Teaches `limiter` a rate by one call answering with `headers`, then lets the bucket settle. */
+const teach = (limiter: RateLimit.Adaptive, headers: Record<string, string>) =>
+  Effect.zipRight(answering(headers).pipe(limiter.protect), TestClock.adjust("10 seconds"))
+
+/** `n` calls at once through `limiter`, each recording its start; returns the start times, relative to now. */
+const burst = (limiter: RateLimit.Adaptive, n: number, until: Duration.DurationInput) =>
+  Effect.gen(function*() {
+    const { mark, starts } = yield* recorder
+    const t0 = yield* Clock.currentTimeMillis
+    const fiber = yield* Effect.fork(
+      Effect.all(Array.from({ length: n }, () => mark.pipe(limiter.protect)), { concurrency: "unbounded" })
+    )
+    yield* TestClock.adjust(until)
+    yield* Fiber.join(fiber)
+    return (yield* starts).map((t) => t - t0)
+  })
+
+const spaced = (n: number, step: number, from = 0) => Array.from({ length: n }, (_, i) => from + i * step)
+
+describe("RateLimit.adaptive", () => {
+  describe("first wave", () => {
+    it.effect("first wave - before anything is learned, at most initialConcurrency calls run", () =>
+      Effect.gen(function*() {
+        const limiter = yield* RateLimit.adaptive({ name: "api", key: "k", initialConcurrency: 4 })
+        const running = yield* Ref.make(0)
+        const peak = yield* Ref.make(0)
+        const call = Effect.acquireUseRelease(
+          Effect.flatMap(Ref.updateAndGet(running, (n) => n + 1), (n) => Ref.update(peak, (p) => Math.max(p, n))),
+          () => Effect.sleep("1 second"),
+          () => Ref.update(running, (n) => n - 1)
+        )
+        const fiber = yield* Effect.fork(
+          Effect.all(Array.from({ length: 50 }, () => call.pipe(limiter.protect)), { concurrency: "unbounded" })
+        )
+        yield* TestClock.adjust("1 millis")
+        expect(yield* Ref.get(running)).toBe(4)
+        expect((yield* limiter.current()).waiting).toBe(46)
+        yield* TestClock.adjust("1 second")
+        // slow start: each success widens the window by one
+        expect((yield* limiter.current()).concurrency).toBe(8)
+        yield* TestClock.adjust("1 minute")
+        yield* Fiber.join(fiber)
+        expect(yield* Ref.get(peak)).toBeLessThanOrEqual(50)
+      }).pipe(Effect.scoped))
+
+    it.effect("first wave - once headers give a rate, the rate paces and the window opens", () =>
+      Effect.gen(function*() {
+        const limiter = yield* RateLimit.adaptive({ name: "api", key: "k", initialConcurrency: 1 })
+        yield* teach(limiter, { "ratelimit-policy": "\"p\";q=5;w=1", "ratelimit": "\"p\";r=4;t=1" })
+        const snapshot = yield* limiter.current()
+        expect(snapshot.rate).toEqual(Option.some(5))
+        expect(snapshot.concurrency).toBe(50)
+        expect(yield* burst(limiter, 5, "1 second")).toEqual(spaced(5, 200))
+      }).pipe(Effect.scoped))
+  })
+
+  describe("header pacing", () => {
+    const cases: ReadonlyArray<readonly [string, (now: number) => Record<string, string>, number]> = [
+      ["IETF RateLimit-Policy q/w", () => ({ "ratelimit-policy": "\"p\";q=5;w=1", "ratelimit": "\"p\";r=4;t=1" }), 200],
+      ["IETF draft-6 RateLimit-Remaining over Reset", () => ({ "ratelimit-remaining": "20", "ratelimit-reset": "10" }), 500],
+      [
+        "GitHub X-RateLimit with an epoch reset",
+        (now) => ({
+          "x-ratelimit-limit": "5000",
+          "x-ratelimit-remaining": "10",
+          "x-ratelimit-reset": String(Math.floor(now / 1000) + 5)
+        }),
+        500
+      ],
+      [
+        "OpenAI requests with a Go duration",
+        () => ({
+          "x-ratelimit-limit-requests": "60",
+          "x-ratelimit-remaining-requests": "59",
+          "x-ratelimit-reset-requests": "1s"
+        }),
+        1000
+      ],
+      [
+        "Anthropic requests with an RFC 3339 reset",
+        (now) => ({
+          "anthropic-ratelimit-requests-limit": "120",
+          "anthropic-ratelimit-requests-remaining": "118",
+          "anthropic-ratelimit-requests-reset": new Date(now + 1000).toISOString()
+        }),
+        500
+      ]
+    ]
+
+    it.effect.each(cases)("header pacing - %s spaces calls by the learned rate", ([, headers, step]) =>
+      Effect.gen(function*() {
+        const limiter = yield* RateLimit.adaptive({ name: "api", key: "k" })
+        yield* answering(headers(yield* Clock.currentTimeMillis)).pipe(limiter.protect)
+        yield* TestClock.adjust("10 seconds")
+        expect(yield* burst(limiter, 4, "10 seconds")).toEqual(spaced(4, step))
+      }).pipe(Effect.scoped))
+
+    it.effect("header pacing - remaining 0 holds every call until the reset", () =>
+      Effect.gen(function*() {
+        const limiter = yield* RateLimit.adaptive({ name: "api", key: "k" })
+        yield* answering({ "x-ratelimit-limit": "10", "x-ratelimit-remaining": "0", "x-ratelimit-reset-after": "3" })
+          .pipe(limiter.protect)
+        expect((yield* limiter.current()).closedFor).toEqual(Option.some(Duration.seconds(3)))
+        const starts = yield* burst(limiter, 2, "5 seconds")
+        expect(starts[0]).toBe(3000)
+      }).pipe(Effect.scoped))
+  })
+
+  describe("decrease and recovery", () => {
+    it.effect("decrease - a wave of 429s cuts the rate once, to decrease x the measured rate", () =>
+      Effect.gen(function*() {
+        const { lines, layer } = yield* captureLogs
+        const limiter = yield* RateLimit.adaptive({ name: "api", key: "k", initialConcurrency: 4 })
+        // four calls sent together, all answered 429
+        const go = yield* Deferred.make<void>()
+        const wave = yield* Effect.fork(Effect.all(
+          Array.from({ length: 4 }, () =>
+            Effect.either(Effect.zipRight(Deferred.await(go), Effect.fail(throttled())).pipe(limiter.protect))),
+          { concurrency: "unbounded" }
+        ).pipe(Effect.provide(layer)))
+        yield* TestClock.adjust("1 millis")
+        yield* Deferred.succeed(go, undefined)
+        yield* Fiber.join(wave)
+        const snapshot = yield* limiter.current()
+        expect(snapshot.rate).toEqual(Option.some(0.7 * 4))
+        expect(snapshot.concurrency).toBe(2)
+        expect((yield* lines).filter((l) => l.includes("throttled"))).toHaveLength(1)
+      }).pipe(Effect.scoped))
+
+    it.effect("decrease - a 429 seen by observe counts as a throttle, and its Retry-After holds calls", () =>
+      Effect.gen(function*() {
+        const limiter = yield* RateLimit.adaptive({ name: "api", key: "k" })
+        yield* answering({ "retry-after": "2" }, 429).pipe(limiter.protect)
+        const snapshot = yield* limiter.current()
+        expect(Option.isSome(snapshot.rate)).toBe(true)
+        expect(snapshot.closedFor).toEqual(Option.some(Duration.seconds(2)))
+      }).pipe(Effect.scoped))
+
+    it.effect("recovery - after a cut the rate regrows along the cubic curve, back to W_max after K seconds", () =>
+      Effect.gen(function*() {
+        const limiter = yield* RateLimit.adaptive({ name: "api", key: "k", initialConcurrency: 10, maxConcurrency: 10 })
+        // 10 calls in the same second, the last one throttled: W_max = 10/s, cut to 7/s
+        yield* Effect.all(Array.from({ length: 9 }, () => Effect.void.pipe(limiter.protect)))
+        yield* Effect.either(Effect.fail(throttled()).pipe(limiter.protect))
+        expect((yield* limiter.current()).rate).toEqual(Option.some(7))
+        // keep sending at the allowed pace; the rate climbs monotonically back to 10/s after K = cbrt(10 * 0.3 / 0.4) s
+        const k = Math.cbrt(10 * 0.3 / 0.4)
+        const rates: Array<number> = []
+        const fiber = yield* Effect.fork(Effect.forever(Effect.void.pipe(limiter.protect)))
+        for (let i = 0; i < 20; i++) {
+          yield* TestClock.adjust("200 millis")
+          rates.push(Option.getOrThrow((yield* limiter.current()).rate))
+        }
+        yield* Fiber.interrupt(fiber)
+        expect(rates.every((r, i) => i === 0 || r >= rates[i - 1]!)).toBe(true)
+        const atK = rates[Math.ceil(k / 0.2)]!
+        expect(atK).toBeGreaterThanOrEqual(9.9)
+        expect(rates[rates.length - 1]!).toBeGreaterThan(10)
+      }).pipe(Effect.scoped))
+  })
+
+  describe("weighted calls", () => {
+    const tokens = {
+      "x-ratelimit-limit-tokens": "6000",
+      "x-ratelimit-remaining-tokens": "5900",
+      "x-ratelimit-reset-tokens": "1s"
+    }
+
+    it.effect("weighted - a cost known up front is paced by the token rate", () =>
+      Effect.gen(function*() {
+        const limiter = yield* RateLimit.adaptive({ name: "llm", key: "k" })
+        yield* teach(limiter, tokens)
+        expect((yield* limiter.current()).unitRate).toEqual(Option.some(100))
+        const { mark, starts } = yield* recorder
+        const fiber = yield* Effect.fork(
+          Effect.all(Array.from({ length: 3 }, () => mark.pipe(RateLimit.withCost(200), limiter.protect)), {
+            concurrency: "unbounded"
+          })
+        )
+        yield* TestClock.adjust("10 seconds")
+        yield* Fiber.join(fiber)
+        const t = yield* starts
+        expect(t.map((x) => x - t[0]!)).toEqual([0, 2000, 4000])
+      }).pipe(Effect.scoped))
+
+    it.effect("weighted - withCost inside protect settles the difference as the call starts", () =>
+      Effect.gen(function*() {
+        const limiter = yield* RateLimit.adaptive({ name: "llm", key: "k" })
+        yield* teach(limiter, tokens)
+        const { mark, starts } = yield* recorder
+        const fiber = yield* Effect.fork(
+          Effect.all(Array.from({ length: 2 }, () => mark.pipe(RateLimit.withCost(300), limiter.protect)))
+        )
+        yield* TestClock.adjust("10 seconds")
+        yield* Fiber.join(fiber)
+        const t = yield* starts
+        expect(t[1]! - t[0]!).toBe(3000)
+      }).pipe(Effect.scoped))
+
+    it.effect("weighted - reportUsage corrects the reserved cost", () =>
+      Effect.gen(function*() {
+        const limiter = yield* RateLimit.adaptive({ name: "llm", key: "k" })
+        yield* teach(limiter, tokens)
+        const { mark, starts } = yield* recorder
+        // reserved 100 tokens, actually used 400: the next call waits for the 400
+        const first = mark.pipe(Effect.zipRight(RateLimit.reportUsage(400)), RateLimit.withCost(100), limiter.protect)
+        const fiber = yield* Effect.fork(Effect.zipRight(first, mark.pipe(RateLimit.withCost(100), limiter.protect)))
+        yield* TestClock.adjust("10 seconds")
+        yield* Fiber.join(fiber)
+        const t = yield* starts
+        expect(t[1]! - t[0]!).toBe(4000)
+      }).pipe(Effect.scoped))
+
+    it.effect("weighted - a lower remaining-tokens header re-syncs the bucket (others drain it too)", () =>
+      Effect.gen(function*() {
+        const limiter = yield* RateLimit.adaptive({ name: "llm", key: "k" })
+        yield* teach(limiter, tokens)
+        yield* answering({ ...tokens, "x-ratelimit-remaining-tokens": "0", "x-ratelimit-reset-tokens": "1.5s" }).pipe(
+          limiter.protect
+        )
+        expect((yield* limiter.current()).remainingUnits).toEqual(Option.some(0))
+        expect((yield* limiter.current()).closedFor).toEqual(Option.some(Duration.millis(1500)))
+      }).pipe(Effect.scoped))
+
+    it("withCost - bad units throw InvalidOptions where they are written", () => {
+      expect(() => RateLimit.withCost(-1)).toThrow(InvalidOptions)
+      expect(() => RateLimit.withCost(Number.NaN)).toThrow(InvalidOptions)
+    })
+  })
+
+  describe("release after a gate", () => {
+    it.effect("release - 50 waiters after a 2 s Retry-After are admitted at the learned rate", () =>
+      Effect.gen(function*() {
+        const limiter = yield* RateLimit.adaptive({ name: "api", key: "k" })
+        const gate = yield* RateLimit.gate({ name: "api", key: "k", releaseOver: 0 })
+        yield* teach(limiter, { "ratelimit-policy": "\"p\";q=5;w=1", "ratelimit": "\"p\";r=4;t=1" })
+        yield* gate.close("2 seconds")
+        const { mark, starts } = yield* recorder
+        const t0 = yield* Clock.currentTimeMillis
+        const fiber = yield* Effect.fork(
+          Effect.all(Array.from({ length: 50 }, () => mark.pipe(limiter.protect, RateLimit.protect(gate))), {
+            concurrency: "unbounded"
+          })
+        )
+        yield* TestClock.adjust("1 minute")
+        yield* Fiber.join(fiber)
+        expect((yield* starts).map((t) => t - t0)).toEqual(spaced(50, 200, 2000))
+      }).pipe(Effect.scoped, Effect.provide(RateLimit.layerGateMemory)))
+
+    it.effect("release - waiters held by the limiter's own Retry-After leave one by one", () =>
+      Effect.gen(function*() {
+        const limiter = yield* RateLimit.adaptive({ name: "api", key: "k", maxWait: "1 minute" })
+        yield* teach(limiter, { "ratelimit-policy": "\"p\";q=5;w=1", "ratelimit": "\"p\";r=4;t=1" })
+        yield* answering({ "retry-after": "2" }, 503).pipe(limiter.protect)
+        const starts = yield* burst(limiter, 10, "1 minute")
+        expect(starts).toEqual(spaced(10, 200, 2000))
+      }).pipe(Effect.scoped))
+  })
+
+  describe("waiting budget", () => {
+    it.effect("maxWait - a wait that cannot fit fails at once with RateLimited local and retryAfter", () =>
+      Effect.gen(function*() {
+        const limiter = yield* RateLimit.adaptive({ name: "api", key: "k", maxWait: "1 second" })
+        yield* answering({ "retry-after": "5" }, 503).pipe(limiter.protect)
+        const error = yield* Effect.flip(Effect.void.pipe(limiter.protect))
+        expect(error).toEqual(new RateLimited({ provider: "api", reason: "local", retryAfter: Duration.seconds(5) }))
+      }).pipe(Effect.scoped))
+
+    it.effect("deadline - the active Timeout.total deadline bounds the wait", () =>
+      Effect.gen(function*() {
+        const limiter = yield* RateLimit.adaptive({ name: "api", key: "k" })
+        yield* answering({ "retry-after": "5" }, 503).pipe(limiter.protect)
+        const now = yield* Clock.currentTimeMillis
+        const error = yield* Effect.flip(
+          Effect.locally(Effect.void.pipe(limiter.protect), currentDeadline, Option.some(now + 2000))
+        )
+        expect(error.reason).toBe("local")
+      }).pipe(Effect.scoped))
+
+    it.effect("maxWait - a waiter whose turn does not come in time gives up and leaves the queue", () =>
+      Effect.gen(function*() {
+        const limiter = yield* RateLimit.adaptive({ name: "api", key: "k", initialConcurrency: 1, maxWait: "1 second" })
+        const blocker = yield* Effect.fork(Effect.never.pipe(limiter.protect))
+        yield* TestClock.adjust("1 millis")
+        const waiter = yield* Effect.fork(Effect.void.pipe(limiter.protect))
+        yield* TestClock.adjust("1 second")
+        const exit = yield* Fiber.await(waiter)
+        expect(Exit.isFailure(exit)).toBe(true)
+        expect((yield* limiter.current()).waiting).toBe(0)
+        yield* Fiber.interrupt(blocker)
+      }).pipe(Effect.scoped))
+  })
+
+  describe("interruption", () => {
+    it.effect("interruption - a queued waiter interrupted leaves the queue; the next one takes its turn", () =>
+      Effect.gen(function*() {
+        const limiter = yield* RateLimit.adaptive({ name: "api", key: "k", initialConcurrency: 1 })
+        const release = yield* Deferred.make<void>()
+        const first = yield* Effect.fork(Deferred.await(release).pipe(limiter.protect))
+        yield* TestClock.adjust("1 millis")
+        const second = yield* Effect.fork(Effect.succeed("second").pipe(limiter.protect))
+        const third = yield* Effect.fork(Effect.succeed("third").pipe(limiter.protect))
+        yield* TestClock.adjust("1 millis")
+        expect((yield* limiter.current()).waiting).toBe(2)
+        yield* Fiber.interrupt(second)
+        expect((yield* limiter.current()).waiting).toBe(1)
+        yield* Deferred.succeed(release, undefined)
+        yield* Fiber.join(first)
+        expect(yield* Fiber.join(third)).toBe("third")
+        const snapshot = yield* limiter.current()
+        expect([snapshot.inFlight, snapshot.waiting]).toEqual([0, 0])
+      }).pipe(Effect.scoped))
+
+    it.effect("interruption - in-flight comes back however a call ends (success, failure, defect, interruption)", () =>
+      Effect.gen(function*() {
+        const limiter = yield* RateLimit.adaptive({ name: "api", key: "k", initialConcurrency: 1 })
+        yield* Effect.void.pipe(limiter.protect)
+        yield* Effect.either(Effect.fail("boom").pipe(limiter.protect))
+        yield* Effect.exit(Effect.die("defect").pipe(limiter.protect))
+        const hung = yield* Effect.fork(Effect.never.pipe(limiter.protect))
+        yield* TestClock.adjust("1 millis")
+        expect((yield* limiter.current()).inFlight).toBe(1)
+        yield* Fiber.interrupt(hung)
+        expect((yield* limiter.current()).inFlight).toBe(0)
+        // the window is free again: a call goes through at once
+        expect(yield* Effect.succeed(1).pipe(limiter.protect)).toBe(1)
+      }).pipe(Effect.scoped))
+
+    it.effect("interruption - a waiter interrupted before its call ran never runs it and leaves the permit", () =>
+      Effect.gen(function*() {
+        const limiter = yield* RateLimit.adaptive({ name: "api", key: "k" })
+        yield* teach(limiter, { "ratelimit-policy": "\"p\";q=1;w=1", "ratelimit": "\"p\";r=1;t=1" })
+        yield* Effect.void.pipe(limiter.protect)
+        // the bucket is empty for a second: this waiter is queued, then interrupted just as its turn comes
+        const ran = yield* Ref.make(false)
+        const waiter = yield* Effect.fork(Ref.set(ran, true).pipe(limiter.protect))
+        yield* TestClock.adjust("999 millis")
+        yield* Fiber.interrupt(waiter)
+        yield* TestClock.adjust("1 millis")
+        expect(yield* Ref.get(ran)).toBe(false)
+        // its permit was not spent: the next call starts at once
+        expect(yield* burst(limiter, 1, "1 millis")).toEqual([0])
+        expect((yield* limiter.current()).inFlight).toBe(0)
+      }).pipe(Effect.scoped))
+
+    it("interruption - a permit taken but never used is refunded in full (model)", () => {
+      const c = { beta: 0.7, scale: 0.4, minRate: 0.5, maxRate: 1000, initialConcurrency: 4, maxConcurrency: 50 }
+      const s = model.makeKeyState({ ...model.initialLearned(c), ceiling: 1, unitCeiling: 10 }, 0)
+      model.admit(c, s, 50, 0)
+      expect(model.waitFor(c, s, 1, 0)).toBeGreaterThan(0)
+      model.refund(s, 50)
+      expect([s.inFlight, s.inFlightUnits, model.waitFor(c, s, 1, 0)]).toEqual([0, 0, 0])
+    })
+  })
+
+  describe("HttpProvider", () => {
+    it.effect("HttpProvider - a limiter around a provider call learns from the answer's headers", () =>
+      Effect.gen(function*() {
+        const limiter = yield* RateLimit.adaptive({ name: "payments", key: "k" })
+        const provider = yield* HttpProvider.make({ name: "payments", baseUrl: "https://payments.test" })
+        const get = provider.get("/v1/x", { response: Schema.Struct({ id: Schema.String }) })
+        yield* get.pipe(limiter.protect)
+        const snapshot = yield* limiter.current()
+        expect(snapshot.rate).toEqual(Option.some(9 / 4))
+        expect(snapshot.remaining).toEqual(Option.some(9))
+        // paced at 2.25/s: the second call waits for its turn, then is answered 429 with Retry-After: 3
+        const second = yield* Effect.fork(Effect.flip(get.pipe(limiter.protect)))
+        yield* TestClock.adjust("1 second")
+        expect((yield* Fiber.join(second))._tag).toBe("RateLimited")
+        expect(Option.isSome((yield* limiter.current()).closedFor)).toBe(true)
+      }).pipe(
+        Effect.scoped,
+        Effect.provide(ScriptedHttpClient.layer([
+          ScriptedHttpClient.ok({ id: "a" }, { headers: { "ratelimit-remaining": "9", "ratelimit-reset": "4" } }),
+          ScriptedHttpClient.status(429, { retryAfter: "3 seconds" })
+        ]))
+      ))
+  })
+
+  describe("options", () => {
+    it.effect.each([
+      [{ initialConcurrency: 0 }, "initialConcurrency"],
+      [{ initialConcurrency: 8, maxConcurrency: 4 }, "maxConcurrency"],
+      [{ minRate: 0 }, "minRate"],
+      [{ minRate: 2, maxRate: 1 }, "maxRate"],
+      [{ decrease: 1 }, "decrease"],
+      [{ decrease: Number.NaN }, "decrease"],
+      [{ maxWait: "-1 seconds" }, "maxWait"],
+      [{ name: "" }, "name"]
+    ] as const)("options - %j fails with InvalidOptions naming %s", ([bad, option]) =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(RateLimit.adaptive({ name: "api", key: "k", ...bad }))
+        expect(error).toBeInstanceOf(InvalidOptions)
+        expect(error.option).toBe(option)
+      }).pipe(Effect.scoped))
+  })
+
+  describe("store", () => {
+    it.effect("store - two limiters sharing a store learn together", () =>
+      Effect.gen(function*() {
+        const a = yield* RateLimit.adaptive({ name: "api", key: "k" })
+        const b = yield* RateLimit.adaptive({ name: "api", key: "k" })
+        yield* b.current()
+        yield* TestClock.adjust("1 millis")
+        yield* answering({ "ratelimit-policy": "\"p\";q=5;w=1", "ratelimit": "\"p\";r=4;t=1" }).pipe(a.protect)
+        yield* TestClock.adjust("1 second")
+        expect((yield* b.current()).rate).toEqual(Option.some(5))
+      }).pipe(Effect.scoped, Effect.provide(RateLimit.layerAdaptiveMemory)))
+
+    it.effect("store - without a store, limiters keep their own memory", () =>
+      Effect.gen(function*() {
+        const a = yield* RateLimit.adaptive({ name: "api", key: "k" })
+        const b = yield* RateLimit.adaptive({ name: "api", key: "k" })
+        yield* answering({ "ratelimit-policy": "\"p\";q=5;w=1", "ratelimit": "\"p\";r=4;t=1" }).pipe(a.protect)
+        yield* TestClock.adjust("1 second")
+        expect((yield* b.current()).rate).toEqual(Option.none())
+      }).pipe(Effect.scoped))
+  })
+
+  describe("property", () => {
+    const constants: model.Constants = {
+      beta: 0.7,
+      scale: 0.4,
+      minRate: 0.5,
+      maxRate: 1000,
+      initialConcurrency: 4,
+      maxConcurrency: 50
+    }
+    const headerValue = FastCheck.oneof(
+      FastCheck.string(),
+      FastCheck.integer({ min: -10, max: 1_000_000_000_000 }).map(String),
+      FastCheck.double().map(String),
+      FastCheck.constantFrom("0", "1s", "6m0s", "20ms", "2026-01-01T00:00:00Z", "\"p\";r=0;t=1", "\"p\";q=1;w=0")
+    )
+    const names = [
+      "ratelimit",
+      "ratelimit-policy",
+      "ratelimit-remaining",
+      "ratelimit-reset",
+      "x-ratelimit-limit",
+      "x-ratelimit-remaining",
+      "x-ratelimit-reset",
+      "x-ratelimit-limit-requests",
+      "x-ratelimit-remaining-requests",
+      "x-ratelimit-reset-requests",
+      "x-ratelimit-remaining-tokens",
+      "anthropic-ratelimit-requests-remaining",
+      "anthropic-ratelimit-requests-reset"
+    ]
+    const event = FastCheck.oneof(
+      FastCheck.record({ _tag: FastCheck.constant("admit" as const), cost: FastCheck.integer({ min: 0, max: 5000 }) }),
+      FastCheck.record({ _tag: FastCheck.constant("throttle" as const) }),
+      FastCheck.record({ _tag: FastCheck.constant("succeed" as const) }),
+      FastCheck.record({ _tag: FastCheck.constant("wait" as const), millis: FastCheck.integer({ min: 0, max: 600_000 }) }),
+      FastCheck.record({
+        _tag: FastCheck.constant("observe" as const),
+        headers: FastCheck.dictionary(FastCheck.constantFrom(...names), headerValue)
+      })
+    )
+
+    it.prop(
+      "the learned rate stays within [minRate, maxRate], whatever happens",
+      [FastCheck.array(event, { maxLength: 200 })],
+      ([events]) => {
+        let now = 1_700_000_000_000
+        const s = model.makeKeyState(model.initialLearned(constants), now)
+        for (const e of events) {
+          if (e._tag === "admit") model.admit(constants, s, e.cost, now)
+          else if (e._tag === "throttle") model.throttle(constants, s, now, now)
+          else if (e._tag === "succeed") model.succeed(constants, s, now)
+          else if (e._tag === "wait") now += e.millis
+          else model.observe(constants, s, readQuota(e.headers, now), 1, now)
+          const rate = model.requestRate(constants, s.learned)
+          if (rate !== undefined && !(rate >= constants.minRate && rate <= constants.maxRate)) return false
+          const wait = model.waitFor(constants, s, 1, now)
+          if (!(Number.isFinite(wait) && wait >= 0)) return false
+          if (!(s.learned.concurrency >= 1 && s.learned.concurrency <= constants.maxConcurrency)) return false
+        }
+        return true
+      },
+      { fastCheck: { numRuns: 2000 } }
+    )
+  })
+})
+
+/** Captures log lines (level and message) instead of printing them. */
+const captureLogs = Effect.map(Ref.make<Array<string>>([]), (lines) => ({
+  lines: Ref.get(lines),
+  layer: Logger.replace(
+    Logger.defaultLogger,
+    Logger.make(({ logLevel, message }) => {
+      const text = Array.isArray(message) ? String(message[0]) : String(message)
+      Effect.runSync(Ref.update(lines, (ls) => [...ls, `${logLevel.label} ${text}`]))
+    })
+  )
+}))
