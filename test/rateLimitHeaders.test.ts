@@ -5,8 +5,11 @@ import {
   maxHintMillis,
   parseHttpDate,
   parseRateLimit,
+  parseGoDuration,
   parseReset,
-  parseRetryAfter
+  parseRetryAfter,
+  parseRfc3339,
+  readQuota
 } from "../src/internal/rateLimitHeaders.js"
 
 // 2026-11-23T10:00:00Z
@@ -152,6 +155,132 @@ describe("rateLimitHeaders", () => {
     })
   })
 
+  describe("Go durations (OpenAI resets)", () => {
+    it.each([
+      ["6m0s", 360_000],
+      ["1.5s", 1500],
+      ["20ms", 20],
+      ["1h2m3s", 3_723_000],
+      ["2m59.56s", 179_560],
+      ["0s", 0],
+      ["250us", 1]
+    ])("%j -> %d ms", (value, expected) => {
+      expect(parseGoDuration(value)).toBe(expected)
+    })
+
+    it.each(["", "6", "-1s", "1d", "s", "1.s", "1s2", "25h", "1e3s", "ms"])("%j -> undefined", (value) => {
+      expect(parseGoDuration(value)).toBeUndefined()
+    })
+  })
+
+  describe("RFC 3339 (Anthropic resets)", () => {
+    it("UTC, fractions and offsets", () => {
+      expect(parseRfc3339("2026-11-23T10:00:30Z")).toBe(now + 30_000)
+      expect(parseRfc3339("2026-11-23T10:00:30.250Z")).toBe(now + 30_250)
+      expect(parseRfc3339("2026-11-23T11:00:30+01:00")).toBe(now + 30_000)
+    })
+
+    it.each(["2026-02-31T10:00:00Z", "2026-11-23T10:00:00", "2026-13-01T00:00:00Z", "23 Nov 2026", "2026-11-23T10:00:00+25:00"])(
+      "%j -> undefined",
+      (value) => {
+        expect(parseRfc3339(value)).toBeUndefined()
+      }
+    )
+  })
+
+  describe("readQuota", () => {
+    it("IETF list form: the policy's q/w with the remaining and reset", () => {
+      expect(readQuota({ "ratelimit-policy": "\"min\";q=50;w=60", "ratelimit": "\"min\";r=12;t=41" }, now)).toEqual({
+        requests: { family: "window", limit: 50, remaining: 12, resetMillis: 41_000, windowMillis: 60_000 }
+      })
+    })
+
+    it("IETF list form: an exhausted policy binds", () => {
+      expect(readQuota({ "ratelimit": "\"a\";r=5;t=1, \"b\";r=0;t=30" }, now).requests).toEqual({
+        family: "window",
+        remaining: 0,
+        resetMillis: 30_000
+      })
+    })
+
+    it("IETF draft-7 dictionary and draft-6 separate fields", () => {
+      expect(readQuota({ "ratelimit": "limit=100, remaining=50, reset=5", "ratelimit-policy": "100;w=60" }, now))
+        .toEqual({
+          requests: { family: "window", limit: 100, remaining: 50, resetMillis: 5000, windowMillis: 60_000 }
+        })
+      expect(readQuota({ "ratelimit-limit": "10", "ratelimit-remaining": "1", "ratelimit-reset": "7" }, now)).toEqual({
+        requests: { family: "window", limit: 10, remaining: 1, resetMillis: 7000 }
+      })
+    })
+
+    it("GitHub: an epoch reset is measured from the response's Date, not our clock", () => {
+      const serverNow = now - 60_000 // our clock is a minute ahead of the server's
+      const headers = {
+        "date": new Date(serverNow).toUTCString(),
+        "x-ratelimit-limit": "5000",
+        "x-ratelimit-remaining": "4990",
+        "x-ratelimit-reset": String(serverNow / 1000 + 600)
+      }
+      expect(readQuota(headers, now).requests).toEqual({
+        family: "window",
+        limit: 5000,
+        remaining: 4990,
+        resetMillis: 600_000
+      })
+    })
+
+    it("Discord: reset-after wins over the epoch reset", () => {
+      expect(readQuota({ "x-ratelimit-remaining": "0", "x-ratelimit-reset-after": "1.250" }, now).requests).toEqual({
+        family: "window",
+        remaining: 0,
+        resetMillis: 1250
+      })
+    })
+
+    it("OpenAI: requests and tokens, Go-duration resets, bucket family", () => {
+      expect(readQuota({
+        "x-ratelimit-limit-requests": "60",
+        "x-ratelimit-remaining-requests": "59",
+        "x-ratelimit-reset-requests": "1s",
+        "x-ratelimit-limit-tokens": "150000",
+        "x-ratelimit-remaining-tokens": "149984",
+        "x-ratelimit-reset-tokens": "6m0s"
+      }, now)).toEqual({
+        requests: { family: "bucket", limit: 60, remaining: 59, resetMillis: 1000 },
+        units: { family: "bucket", limit: 150_000, remaining: 149_984, resetMillis: 360_000 }
+      })
+    })
+
+    it("Anthropic: RFC 3339 resets measured from the response's Date", () => {
+      expect(readQuota({
+        "date": new Date(now).toUTCString(),
+        "anthropic-ratelimit-requests-limit": "50",
+        "anthropic-ratelimit-requests-remaining": "49",
+        "anthropic-ratelimit-requests-reset": "2026-11-23T10:00:02Z",
+        "anthropic-ratelimit-tokens-remaining": "79000",
+        "anthropic-ratelimit-tokens-reset": "2026-11-23T10:00:01Z"
+      }, now + 5000)).toEqual({
+        requests: { family: "bucket", limit: 50, remaining: 49, resetMillis: 2000 },
+        units: { family: "bucket", remaining: 79_000, resetMillis: 1000 }
+      })
+    })
+
+    it("sentinels and lies are ignored: -1 limits, remaining above limit", () => {
+      expect(readQuota({ "x-ratelimit-limit-tokens": "-1", "x-ratelimit-reset-tokens": "0s" }, now).units).toEqual({
+        family: "bucket",
+        resetMillis: 0
+      })
+      expect(readQuota({ "x-ratelimit-limit": "10", "x-ratelimit-remaining": "50" }, now).requests).toEqual({
+        family: "window",
+        remaining: 50
+      })
+    })
+
+    it("no quota header, no reading", () => {
+      expect(readQuota({ "retry-after": "2", "content-type": "application/json" }, now)).toEqual({})
+    })
+  })
+
   describe("property", () => {
     const names = ["retry-after", "ratelimit", "ratelimit-reset", "x-ratelimit-reset"] as const
     const alphabet = FastCheck.constantFrom(..."0123456789.-,;=\" :abcdefrtGMTNovSunMon\t".split(""))
@@ -171,6 +300,48 @@ describe("rateLimitHeaders", () => {
         const hint = hintMillis({ [name]: v }, at)
         return hint === undefined ||
           (Number.isInteger(hint) && Number.isFinite(hint) && hint >= 0 && hint <= maxHintMillis)
+      },
+      { fastCheck: { numRuns: 10_000 } }
+    )
+
+    const quotaNames = [
+      "ratelimit",
+      "ratelimit-policy",
+      "ratelimit-limit",
+      "ratelimit-remaining",
+      "ratelimit-reset",
+      "x-ratelimit-limit",
+      "x-ratelimit-remaining",
+      "x-ratelimit-reset",
+      "x-ratelimit-reset-after",
+      "x-ratelimit-remaining-requests",
+      "x-ratelimit-reset-requests",
+      "x-ratelimit-limit-tokens",
+      "x-ratelimit-remaining-tokens",
+      "x-ratelimit-reset-tokens",
+      "anthropic-ratelimit-requests-remaining",
+      "anthropic-ratelimit-requests-reset",
+      "anthropic-ratelimit-tokens-reset",
+      "date"
+    ] as const
+    const quotaValue = FastCheck.oneof(
+      value,
+      FastCheck.string({ unit: FastCheck.constantFrom(..."0123456789.hmsuµ-:TZ+\"pqrtw;=, ".split("")), maxLength: 30 }),
+      FastCheck.date({ noInvalidDate: true }).map((d) => d.toISOString())
+    )
+    const isCount = (n: number | undefined) => n === undefined || (Number.isSafeInteger(n) && n >= 0)
+    const isMillis = (n: number | undefined) => n === undefined || (Number.isFinite(n) && n >= 0 && n <= maxHintMillis)
+
+    it.prop(
+      "readQuota never throws and gives only non-negative counts and bounded resets",
+      [FastCheck.dictionary(FastCheck.constantFrom(...quotaNames), quotaValue), nowArb],
+      ([headers, at]) => {
+        const quota = readQuota(headers, at)
+        return [quota.requests, quota.units].every((r) =>
+          r === undefined ||
+          (isCount(r.limit) && isCount(r.remaining) && isMillis(r.resetMillis) && isMillis(r.windowMillis) &&
+            (r.limit === undefined || r.remaining === undefined || r.remaining <= r.limit))
+        )
       },
       { fastCheck: { numRuns: 10_000 } }
     )

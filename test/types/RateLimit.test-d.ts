@@ -93,3 +93,45 @@ describe("RateLimit", () => {
     expectTypeOf(program).toEqualTypeOf<Effect.Effect<number, Boom | RateLimited | InvalidOptions, "Http">>()
   })
 })
+
+declare const adaptive: RateLimit.Adaptive
+declare const perModel: RateLimit.Adaptive<string>
+class LlmLimit extends Context.Tag("test/LlmLimit")<LlmLimit, RateLimit.Adaptive<string>>() {}
+
+describe("RateLimit.adaptive", () => {
+  it("adaptive needs only a Scope (the store is optional) and may fail with InvalidOptions", () => {
+    expectTypeOf(RateLimit.adaptive({ name: "a", key: "k" })).toEqualTypeOf<
+      Effect.Effect<RateLimit.Adaptive<void>, InvalidOptions, Scope.Scope>
+    >()
+    expectTypeOf(RateLimit.adaptive({ name: "a", key: (model: string) => model })).toEqualTypeOf<
+      Effect.Effect<RateLimit.Adaptive<string>, InvalidOptions, Scope.Scope>
+    >()
+    expectTypeOf(RateLimit.layerAdaptive(LlmLimit, { name: "a", key: (m) => m })).toEqualTypeOf<
+      Layer.Layer<LlmLimit, InvalidOptions>
+    >()
+  })
+
+  it("protect adds RateLimited to E and leaves A and R, as a method, a guard or a tag", () => {
+    expectTypeOf(call.pipe(adaptive.protect)).toEqualTypeOf<Effect.Effect<number, Boom | RateLimited, "Http">>()
+    expectTypeOf(perModel.protect(call, "gpt")).toEqualTypeOf<Effect.Effect<number, Boom | RateLimited, "Http">>()
+    expectTypeOf(call.pipe(RateLimit.protect(adaptive))).toEqualTypeOf<
+      Effect.Effect<number, Boom | RateLimited, "Http">
+    >()
+    expectTypeOf(RateLimit.protect(call, perModel, "gpt")).toEqualTypeOf<
+      Effect.Effect<number, Boom | RateLimited, "Http">
+    >()
+    expectTypeOf(call.pipe(RateLimit.protect(LlmLimit, "gpt"))).toEqualTypeOf<
+      Effect.Effect<number, Boom | RateLimited, "Http" | LlmLimit>
+    >()
+    // @ts-expect-error a per-model limiter needs the model
+    RateLimit.protect(perModel)
+  })
+
+  it("withCost, observe and reportUsage change nothing in A, E or R", () => {
+    expectTypeOf(call.pipe(RateLimit.withCost(500))).toEqualTypeOf<Effect.Effect<number, Boom, "Http">>()
+    expectTypeOf(RateLimit.withCost(call, 500)).toEqualTypeOf<Effect.Effect<number, Boom, "Http">>()
+    expectTypeOf(RateLimit.observe({ status: 200, headers: {} })).toEqualTypeOf<Effect.Effect<void>>()
+    expectTypeOf(RateLimit.reportUsage(1)).toEqualTypeOf<Effect.Effect<void>>()
+    expectTypeOf(adaptive.current()).toEqualTypeOf<Effect.Effect<RateLimit.Adaptive.Snapshot>>()
+  })
+})
