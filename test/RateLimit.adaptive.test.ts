@@ -7,7 +7,6 @@ import {
   Exit,
   Fiber,
   FastCheck,
-  Logger,
   Option,
   Ref,
   Schema,
@@ -20,6 +19,7 @@ import * as model from "../src/internal/rateLimit/adaptiveModel.js"
 import { readQuota } from "../src/internal/rateLimitHeaders.js"
 import * as RateLimit from "../src/RateLimit.js"
 import * as ScriptedHttpClient from "../src/testing/ScriptedHttpClient.js"
+import { captureLogs } from "./support/logs.js"
 
 const throttled = (retryAfter?: Duration.DurationInput) =>
   new RateLimited(
@@ -521,15 +521,3 @@ describe("RateLimit.adaptive", () => {
     )
   })
 })
-
-/** Captures log lines (level and message) instead of printing them. */
-const captureLogs = Effect.map(Ref.make<Array<string>>([]), (lines) => ({
-  lines: Ref.get(lines),
-  layer: Logger.replace(
-    Logger.defaultLogger,
-    Logger.make(({ logLevel, message }) => {
-      const text = Array.isArray(message) ? String(message[0]) : String(message)
-      Effect.runSync(Ref.update(lines, (ls) => [...ls, `${logLevel.label} ${text}`]))
-    })
-  )
-}))

@@ -11,7 +11,6 @@ import {
   Fiber,
   Layer,
   List,
-  Logger,
   Option,
   Random,
   Ref,
@@ -20,6 +19,7 @@ import {
 import { InvalidOptions, RateLimited, Unavailable } from "../src/Errors.js"
 import { currentDeadline } from "../src/internal/deadline.js"
 import * as RateLimit from "../src/RateLimit.js"
+import { captureLogs } from "./support/logs.js"
 
 /** A scripted effect: records the TestClock time of every invocation; `fail(i)` decides the i-th outcome. */
 const scripted = <E = never>(fail: (i: number) => E | undefined = () => undefined) =>
@@ -34,18 +34,6 @@ const scripted = <E = never>(fail: (i: number) => E | undefined = () => undefine
 
 const withDeadlineIn = (millis: number) => <A, E, R>(self: Effect.Effect<A, E, R>) =>
   Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.locally(self, currentDeadline, Option.some(now + millis)))
-
-/** Captures log lines (level and message) instead of printing them. */
-const captureLogs = Effect.map(Ref.make<Array<string>>([]), (lines) => ({
-  lines: Ref.get(lines),
-  layer: Logger.replace(
-    Logger.defaultLogger,
-    Logger.make(({ logLevel, message }) => {
-      const text = Array.isArray(message) ? String(message[0]) : String(message)
-      Effect.runSync(Ref.update(lines, (ls) => [...ls, `${logLevel.label} ${text}`]))
-    })
-  )
-}))
 
 const local = (retryAfter: Duration.DurationInput) =>
   new RateLimited({ provider: "api", reason: "local", retryAfter: Duration.decode(retryAfter) })

@@ -41,6 +41,10 @@ export const adaptiveDefaults = {
 const cubicScale = 0.4
 /** How often a key re-reads what other limiters sharing the store learned. */
 const syncEveryMillis = 1000
+/** An idle key is forgotten locally after this long (what it learned stays in the store). */
+const idleMillis = 10 * 60 * 1000
+/** Keys examined per new key when sweeping, so memory follows the keys in use without a fiber. */
+const sweepPerNewKey = 4
 
 const resolve = <Args>(o: RateLimit.Adaptive.Options<Args>) => {
   const module = "RateLimit.adaptive"
@@ -99,6 +103,7 @@ interface Entry {
   timer: Fiber.RuntimeFiber<void> | undefined
   timerAt: number
   syncedAt: number
+  usedAt: number
   lastQuota: Quota
 }
 
@@ -172,9 +177,25 @@ export const make = <Args = void>(
       })
     }
 
+    const sweep = (now: number) => {
+      let examined = 0
+      for (const [key, entry] of entries) {
+        if (examined++ >= sweepPerNewKey) break
+        entries.delete(key)
+        const idle = entry.queue.length === 0 && entry.state.inFlight === 0 && entry.timer === undefined &&
+          now - entry.usedAt > idleMillis && entry.state.learned.notBefore < now
+        // re-inserted at the end, so the next sweep examines other keys
+        if (!idle) entries.set(key, entry)
+      }
+    }
+
     const entryFor = (key: string, now: number): Effect.Effect<Entry> => {
       const existing = entries.get(key)
-      if (existing !== undefined) return Effect.as(sync(existing, now), existing)
+      if (existing !== undefined) {
+        existing.usedAt = now
+        return Effect.as(sync(existing, now), existing)
+      }
+      sweep(now)
       const entry: Entry = {
         key,
         storeKey: storeKeyOf(name, key),
@@ -183,6 +204,7 @@ export const make = <Args = void>(
         timer: undefined,
         timerAt: Infinity,
         syncedAt: -Infinity,
+        usedAt: now,
         lastQuota: {}
       }
       entries.set(key, entry)
