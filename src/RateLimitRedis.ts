@@ -31,6 +31,7 @@ import type * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
 import type { RedisOptions } from "ioredis"
 import type { InvalidOptions } from "./Errors.js"
+import * as adaptiveRedis from "./internal/rateLimit/adaptiveRedis.js"
 import * as internal from "./internal/rateLimitRedis.js"
 import type * as RateLimit from "./RateLimit.js"
 
@@ -115,3 +116,25 @@ export const layerGate: (options?: Options) => Layer.Layer<RateLimit.GateStore, 
 export const layer: (
   options?: Options
 ) => Layer.Layer<RateLimiter.RateLimiterStore | RateLimit.GateStore, InvalidOptions> = internal.layer
+
+/**
+ * The adaptive limiters' store in Redis: limiters of several processes built with it share what they
+ * learned per key (rates, the CUBIC state, reopening times); each keeps its own concurrency window.
+ * An entry is written only when newer than the stored one, and expires an hour after its last write.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import * as RateLimit from "effect-resilience/RateLimit"
+ * import * as RateLimitRedis from "effect-resilience/RateLimitRedis"
+ *
+ * const program = Effect.scoped(RateLimit.adaptive({ name: "llm", key: "org-1" })).pipe(
+ *   Effect.provide(RateLimitRedis.layerAdaptive({ url: "redis://127.0.0.1:6379" }))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerAdaptive: (options?: Options) => Layer.Layer<RateLimit.AdaptiveStore, InvalidOptions> =
+  adaptiveRedis.layerAdaptive

@@ -7,9 +7,11 @@ import {
   Exit,
   Fiber,
   FastCheck,
+  Layer,
   Option,
   Ref,
   Schema,
+  Scope,
   TestClock
 } from "effect"
 import { InvalidOptions, RateLimited } from "../src/Errors.js"
@@ -18,8 +20,10 @@ import { currentDeadline } from "../src/internal/deadline.js"
 import * as model from "../src/internal/rateLimit/adaptiveModel.js"
 import { readQuota } from "../src/internal/rateLimitHeaders.js"
 import * as RateLimit from "../src/RateLimit.js"
+import * as RateLimitRedis from "../src/RateLimitRedis.js"
 import * as ScriptedHttpClient from "../src/testing/ScriptedHttpClient.js"
 import { captureLogs } from "./support/logs.js"
+import { deleteKeys, redisUnavailable, redisUrl, uniquePrefix } from "./support/redis.js"
 
 const throttled = (retryAfter?: Duration.DurationInput) =>
   new RateLimited(
@@ -520,4 +524,38 @@ describe("RateLimit.adaptive", () => {
       { fastCheck: { numRuns: 2000 } }
     )
   })
+})
+
+describe.skipIf(redisUnavailable !== undefined)("RateLimit.adaptive on Redis (real Redis)", () => {
+  /** One "process": its own Redis client, built in the test's scope. */
+  const instance = (prefix: string) =>
+    Effect.flatMap(
+      Scope.Scope,
+      (scope) => Layer.buildWithScope(RateLimitRedis.layerAdaptive({ url: redisUrl, prefix }), scope)
+    )
+
+  it.effect("store - two processes' limiters share what they learned", () =>
+    Effect.gen(function*() {
+      const prefix = yield* Effect.acquireRelease(
+        Effect.sync(() => uniquePrefix("adaptive")),
+        (p) => Effect.promise(() => deleteKeys(p))
+      )
+      const options = { name: "llm", key: "org-1" } as const
+      const a = yield* Effect.provide(RateLimit.adaptive(options), yield* instance(prefix))
+      const b = yield* Effect.provide(RateLimit.adaptive(options), yield* instance(prefix))
+      yield* TestClock.adjust("1 millis")
+      // a learns the rate from headers, then a 429 with Retry-After
+      yield* answering({ "ratelimit-policy": "\"p\";q=5;w=1", "ratelimit": "\"p\";r=4;t=1" }).pipe(a.protect)
+      yield* TestClock.adjust("1 second")
+      yield* answering({ "retry-after": "30" }, 429).pipe(a.protect)
+      // b re-reads the store at most once a second
+      yield* TestClock.adjust("1 second")
+      const seen = yield* b.current()
+      expect(seen.rate).toEqual((yield* a.current()).rate)
+      expect(Option.isSome(seen.rate)).toBe(true)
+      expect(Option.map(seen.closedFor, Duration.toMillis)).toEqual(Option.some(29_000))
+      // and b's own calls wait for the reopening a learned
+      const error = yield* Effect.flip(Effect.void.pipe(b.protect, Effect.locally(currentDeadline, Option.some(0))))
+      expect(error.reason).toBe("local")
+    }).pipe(Effect.scoped))
 })

@@ -77,7 +77,7 @@ const resolve = (module: string, o: RateLimitRedis.Options) => {
   return { prefix, redis }
 }
 
-interface StoreRedis extends Redis {
+export interface StoreRedis extends Redis {
   resilienceFixedWindow(key: string, ...args: Array<string>): Promise<[string, string]>
   resilienceTokenBucket(key: string, ...args: Array<string>): Promise<string>
   resilienceGateClose(key: string, millis: number): Promise<number>
@@ -229,7 +229,7 @@ const gateStoreFrom = (client: StoreRedis, prefix: string): RateLimit.GateStore 
   })
 
 /** A layer over one client of its own, closed with the layer's scope. */
-const layerWith = <A>(
+export const layerWith = <A>(
   module: string,
   o: RateLimitRedis.Options,
   build: (client: StoreRedis, prefix: string) => Context.Context<A>

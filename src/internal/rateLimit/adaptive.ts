@@ -344,18 +344,15 @@ export const make = <Args = void>(
         return Effect.zipRight(gauges(entry), pump(entry))
       })
 
-    /** A rough estimate of a newcomer's wait, to refuse at once a wait that cannot fit its budget. */
+    /** A rough estimate of a newcomer's wait (its own turn, then the queue ahead at the learned rates). */
     const estimate = (entry: Entry, cost: number, now: number): number => {
       const { learned } = entry.state
       const rate = model.requestRate(c, learned)
       const unitRate = model.unitRate(learned)
-      const ahead = entry.queue.length
       const queuedUnits = entry.queue.reduce((sum, w) => sum + w.cost, 0)
-      return Math.max(
-        model.waitFor(c, entry.state, cost, now),
-        learned.notBefore - now + (rate === undefined ? 0 : ahead * 1000 / rate),
-        rate === undefined ? 0 : (ahead + 1) * 1000 / rate - 1000 / rate,
-        unitRate === undefined ? 0 : (queuedUnits * 1000) / unitRate
+      return model.waitFor(c, entry.state, cost, now) + Math.max(
+        rate === undefined ? 0 : entry.queue.length * 1000 / rate,
+        unitRate === undefined ? 0 : queuedUnits * 1000 / unitRate
       )
     }
 
