@@ -80,6 +80,11 @@ export interface ByKeyOptions {
 /**
  * A single secret that never changes. A 401 is final: there is nothing fresher to try.
  *
+ * The secret must be a non-empty string that can be sent in a header (no CR, LF or other control
+ * character). This returns a value, not an Effect, so bad input cannot fail here: the value carries
+ * the `InvalidOptions` (the secret never quoted), and `HttpProvider.make` fails with it when the
+ * client is built. Used directly, its `get` dies with it.
+ *
  * @example
  * ```ts
  * import { Redacted } from "effect"
@@ -98,7 +103,9 @@ export const fixed: (secret: string | Redacted<string>) => Credentials = interna
  * authenticate fails at startup), fetched again every `every` in a background fiber of the scope, and
  * on demand after a 401. A failed background fetch is logged as a warning and the current secret kept.
  *
- * Fails with `InvalidOptions` when `every` is not a finite duration > 0 or `name` is empty.
+ * Fails with `InvalidOptions` when `fetch` is not an Effect, `every` is not a finite duration > 0 or
+ * `name` is empty. A fetched secret is checked where it is used: `HttpProvider` does not send one
+ * holding CR, LF or another control character (`InvalidRequest`).
  *
  * @example
  * ```ts
@@ -122,6 +129,10 @@ export const rotating: <E, R>(
  * One credential per key: per tenant, per data region, per tier. A request names its key
  * (`credentialsKey` in `HttpProvider` requests); a key with no credential gives `None`, which the
  * client reports as `InvalidRequest` without sending anything.
+ *
+ * Like {@link fixed}, bad input (a record that is not one, a value that is not a Credentials, a
+ * `default` that is not one of the keys, a bad `fixed` inside) is carried as an `InvalidOptions` that
+ * `HttpProvider.make` fails with.
  *
  * @example
  * ```ts

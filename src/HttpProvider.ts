@@ -62,6 +62,7 @@ import type * as Context from "effect/Context"
 import type { Duration } from "effect/Duration"
 import type { Effect } from "effect/Effect"
 import type { Layer } from "effect/Layer"
+import type { Option } from "effect/Option"
 import type { Schema } from "effect/Schema"
 import type { Scope } from "effect/Scope"
 import type { Credentials } from "./Credentials.js"
@@ -75,6 +76,7 @@ import type {
   Unavailable
 } from "./Errors.js"
 import * as internal from "./internal/httpProvider.js"
+import * as transport from "./internal/httpProviderTransport.js"
 
 /**
  * Every error a request can fail with, before the policy adds its own.
@@ -112,6 +114,49 @@ export interface Attempt {
 export type Policy<E = RequestError, R = never> = (self: Effect<Attempt, RequestError>) => Effect<Attempt, E, R>
 
 /**
+ * The errors an answer's status maps to: what {@link classify} gives, and what a `classify` hook may
+ * return in place of it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Classified = RateLimited | Unavailable | Timeout | ClientError
+
+/**
+ * Response headers as any client gives them, names in any case: a record (`@effect/platform`,
+ * undici, Node's `IncomingHttpHeaders`; a repeated field as an array) or name-value pairs (fetch's
+ * `Headers`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type HeadersInput =
+  | Readonly<Record<string, string | ReadonlyArray<string> | undefined>>
+  | Iterable<readonly [string, string]>
+
+/**
+ * One answer of a client you call yourself, for {@link classify}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ClassifyInput {
+  /** The provider's name, carried by the error. Required. */
+  readonly provider: string
+  /** The HTTP status. Required. */
+  readonly status: number
+  /** The response headers, read for the provider's wait hint. Defaults to none. */
+  readonly headers?: HeadersInput | undefined
+  /**
+   * The body as text; a `ClientError` keeps a one-line excerpt of at most 200 characters. Cut your
+   * secrets out of it first if the provider may echo them. Defaults to `""`.
+   */
+  readonly body?: string | undefined
+  /** How long the attempt took: the `after` of the `Timeout` a 408 gives. Defaults to `Duration.zero`. */
+  readonly elapsed?: Duration | undefined
+}
+
+/**
  * What a `classify` hook sees: one answer, its body read as text, and the parsed rate-limit hint.
  *
  * @since 0.1.0
@@ -132,9 +177,15 @@ export interface Answer {
 export interface Options<E = RequestError, R = never> {
   /** The provider's name, in every error, span and metric. Required. */
   readonly name: string
-  /** The URL request paths are appended to, e.g. `"https://api.stripe.com"`. Required. */
+  /**
+   * The URL request paths are appended to, e.g. `"https://api.stripe.com"`: absolute http(s), without
+   * query string, fragment or user info. Required.
+   */
   readonly baseUrl: string
-  /** Headers sent with every request. Defaults to `{}`. */
+  /**
+   * Headers sent with every request: names are RFC 9110 tokens, values hold no control character,
+   * and the headers the HTTP client writes itself are not allowed. Defaults to `{}`.
+   */
   readonly headers?: Readonly<Record<string, string>> | undefined
   /**
    * Where the secret comes from. A provider that echoes the secret a request carried has it cut out of
@@ -160,7 +211,7 @@ export interface Options<E = RequestError, R = never> {
    * Sees every answer before the default mapping; return an error to use it instead, `undefined` to
    * keep the default. Defaults to `undefined`.
    */
-  readonly classify?: ((answer: Answer) => RateLimited | Unavailable | Timeout | ClientError | undefined) | undefined
+  readonly classify?: ((answer: Answer) => Classified | undefined) | undefined
   /** A header carrying the time left of the enclosing `Timeout.total` in ms. Defaults to `undefined` (off). */
   readonly deadlineHeader?: string | undefined
   /** The header an idempotency key is sent in. Defaults to `"Idempotency-Key"`. */
@@ -188,7 +239,7 @@ export interface RequestOptions<A, I> {
   readonly params?: Readonly<Record<string, string | number>> | undefined
   /** The query string. Never recorded in spans. Defaults to none. */
   readonly urlParams?: UrlParams.Input | undefined
-  /** Extra headers for this request. Defaults to `{}`. */
+  /** Extra headers for this request, under the rules of `Options.headers` (else `InvalidRequest`). Defaults to `{}`. */
   readonly headers?: Readonly<Record<string, string>> | undefined
   /** Which credential to use (tenant, region). Defaults to the credentials' default. */
   readonly credentialsKey?: string | undefined
@@ -258,9 +309,20 @@ export interface HttpProvider<E = RequestError> {
  * Builds a provider client over the `HttpClient` in context, taken once and shared by every call.
  * What the policy needs (`R`) is taken from the context here too, so requests need nothing.
  *
- * Fails with `InvalidOptions` for an empty name or header name, a base URL that is not an absolute
- * http(s) URL or carries a query string or user info, or a `maxConnections` / `excerptLength` that is
- * not an integer >= 1.
+ * Fails with `InvalidOptions` for an empty name; a base URL that is not an absolute http(s) URL or
+ * carries a query string (even a bare `?`), a fragment or user info; a header name that is not an
+ * RFC 9110 token, or one the HTTP client writes itself (`connection`, `content-length`, `expect`,
+ * `keep-alive`, `transfer-encoding`, `upgrade`); a header value or `credentialsScheme` holding CR,
+ * LF or another control character; a `policy` or `classify` that is not a function, a
+ * `newIdempotencyKey` that is not an Effect, `credentials` that are not a Credentials value, or
+ * credentials built from bad input (`Credentials.fixed("")` fails here, with its own
+ * `InvalidOptions`); a `maxConnections` / `excerptLength` that is not an integer >= 1. Header values
+ * are never quoted in the error: one may be a secret.
+ *
+ * A request whose own headers or idempotency key break the same rules, or whose secret (a rotated
+ * one, known only when it is used) holds a control character, fails with `InvalidRequest` and nothing
+ * is sent. So does one an HTTP client refuses as invalid (undici's `UND_ERR_INVALID_ARG`): sending it
+ * again would fail the same, so it is not `Unavailable` and no retry re-sends it.
  *
  * @example
  * ```ts
@@ -339,3 +401,56 @@ export const layer: {
     options: Effect<Options<E, R>, E2, R2>
   ): Layer<I, InvalidOptions | E2, HttpClient.HttpClient | R | Exclude<R2, Scope>>
 } = internal.layer
+
+/**
+ * The status mapping every provider client uses, for a client you call yourself (fetch, undici, a
+ * gRPC status mapped to HTTP): `undefined` for a 2xx, else the error the table at the top of this
+ * module gives, with the provider's `Retry-After` (or `RateLimit` / `X-RateLimit-Reset`) as
+ * `retryAfter`. An HTTP-date is read against `Clock`, so `TestClock` controls it. Statuses outside
+ * 2xx that the table does not name (1xx, 3xx, 425) are a `ClientError`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { HttpProvider } from "effect-resilience"
+ *
+ * const search = (query: string) =>
+ *   Effect.gen(function*() {
+ *     const response = yield* Effect.promise(() => fetch(`https://search.example.com/?q=${encodeURIComponent(query)}`))
+ *     const body = yield* Effect.promise(() => response.text())
+ *     // RateLimited | Unavailable | Timeout | ClientError | undefined
+ *     const error = yield* HttpProvider.classify({
+ *       provider: "search",
+ *       status: response.status,
+ *       headers: response.headers,
+ *       body
+ *     })
+ *     if (error !== undefined) return yield* Effect.fail(error)
+ *     return body
+ *   })
+ * ```
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const classify: (answer: ClassifyInput) => Effect<Classified | undefined> = transport.classify
+
+/**
+ * The provider's "wait this long" hint in response headers (names in any case): `Retry-After` in
+ * seconds or as an HTTP-date (read against `Clock`), else the `RateLimit` header, else
+ * `RateLimit-Reset` / `X-RateLimit-Reset`. `None` when no header gives a believable hint (garbage,
+ * negative, more than a day). The parser {@link classify} and every provider client use.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Option } from "effect"
+ * import { HttpProvider } from "effect-resilience"
+ *
+ * // Option.some(Duration.seconds(5))
+ * const hint = HttpProvider.retryAfter({ "Retry-After": "5" }).pipe(Effect.map(Option.getOrUndefined))
+ * ```
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const retryAfter: (headers: HeadersInput) => Effect<Option<Duration>> = transport.retryAfter

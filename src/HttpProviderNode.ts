@@ -13,6 +13,11 @@
  * `maxConnections` on `HttpProvider.make`, which bounds the provider's requests in flight whatever
  * client it is given.
  *
+ * A request undici refuses as invalid (a header it writes itself, a CR or LF in a value) must never
+ * reach the pool: undici 7 keeps one of the pool's `connections` slots for each one it refused, so
+ * after `connections` of them every later request on the pool, for any provider, waits forever.
+ * `HttpProvider` checks headers before sending for this reason.
+ *
  * Kept out of `HttpProvider` so that module does not require `@effect/platform-node` (an optional peer).
  *
  * @since 0.1.0

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Fiber, Logger, LogLevel, Option, Redacted, Ref, Scope, TestClock } from "effect"
+import { Cause, Deferred, Effect, Exit, Fiber, Logger, LogLevel, Option, Redacted, Ref, Scope, TestClock } from "effect"
 import * as Credentials from "../src/Credentials.js"
 import { InvalidOptions } from "../src/Errors.js"
 
@@ -32,6 +32,54 @@ describe("Credentials", () => {
       Effect.gen(function*() {
         const secret = Redacted.make("sk_2")
         expect(Option.getOrThrow(yield* Credentials.fixed(secret).get())).toBe(secret)
+      }))
+  })
+
+  describe("bad input", () => {
+    const problemOf = (credentials: Credentials.Credentials) =>
+      Effect.map(Effect.exit(credentials.get()), (exit) =>
+        Exit.isFailure(exit) ? Cause.dieOption(exit.cause).pipe(Option.getOrUndefined) : undefined)
+
+    const unset = process.env["EFFECT_RESILIENCE_UNSET_VARIABLE"] as string
+    it.effect.each([
+      ["fixed(\"\")", () => Credentials.fixed(""), "secret", "\"\""],
+      ["fixed(5)", () => Credentials.fixed(5 as any), "secret", "a number"],
+      ["fixed of an unset variable", () => Credentials.fixed(Redacted.make(unset)), "secret", "undefined"],
+      ["fixed with CR LF", () => Credentials.fixed("sk_live_abc\r\n"), "secret", "<redacted> (contains CR)"],
+      ["byKey(null)", () => Credentials.byKey(null as any), "credentials", "null"],
+      ["byKey of a bare string", () => Credentials.byKey({ eu: "sk_live_abc" as any }), "credentials.eu", "a string"],
+      [
+        "byKey with an unknown default",
+        () => Credentials.byKey({ eu: Credentials.fixed("k") }, { default: "us" }),
+        "default",
+        "\"us\""
+      ]
+    ] as const)("%s - a value that carries its InvalidOptions, never the secret", ([, make, option, value]) =>
+      Effect.gen(function*() {
+        const credentials = make()
+        expect(Credentials.isCredentials(credentials)).toBe(true)
+        const problem = yield* problemOf(credentials)
+        expect(problem).toBeInstanceOf(InvalidOptions)
+        expect(problem).toMatchObject({ option, value })
+        expect(String((problem as InvalidOptions).message)).not.toContain("abc")
+      }))
+
+    it.effect("byKey over a bad credential carries that credential's problem", () =>
+      Effect.gen(function*() {
+        const problem = yield* problemOf(Credentials.byKey({ eu: Credentials.fixed("") }))
+        expect(problem).toMatchObject({ module: "Credentials.fixed", option: "secret" })
+      }))
+
+    it.scoped.each([
+      ["a function", () => Effect.succeed("k")],
+      ["a promise", Promise.resolve("k")],
+      ["a string", "k"]
+    ] as const)("rotating - a fetch that is %s, not an Effect - InvalidOptions", ([, fetch]) =>
+      Effect.gen(function*() {
+        const options = { fetch: fetch as unknown as Effect.Effect<string>, every: "1 hour" } as const
+        const error = yield* Effect.flip(Credentials.rotating(options))
+        expect(error).toBeInstanceOf(InvalidOptions)
+        expect(error).toMatchObject({ module: "Credentials.rotating", option: "fetch" })
       }))
   })
 

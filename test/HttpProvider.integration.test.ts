@@ -3,6 +3,7 @@ import { HttpClient } from "@effect/platform"
 import { Clock, Duration, Effect, Schedule, Schema } from "effect"
 import * as net from "node:net"
 import * as Backoff from "../src/Backoff.js"
+import * as Credentials from "../src/Credentials.js"
 import { InvalidOptions, isTransient, Timeout, Unavailable } from "../src/Errors.js"
 import * as HttpProvider from "../src/HttpProvider.js"
 import * as HttpProviderNode from "../src/HttpProviderNode.js"
@@ -133,6 +134,54 @@ describe("HttpProvider over real HTTP", () => {
       expect(results).toHaveLength(8)
       expect((yield* Clock.currentTimeMillis) - start).toBeGreaterThanOrEqual(400)
     }).pipe(Effect.scoped))
+
+  it.live("bad header input on a shared pool - refused before sending; the pool serves every provider after", () =>
+    Effect.gen(function*() {
+      const fake = yield* FakeProvider.make()
+      const pool = yield* HttpProviderNode.makePool({ connections: 2 })
+      const on = (options: HttpProvider.Options) =>
+        HttpProvider.make(options).pipe(Effect.provideService(HttpClient.HttpClient, pool))
+
+      for (
+        const bad of [
+          { headers: { "x-client": "shop\r\nx-admin: 1" } },
+          { headers: { "x client": "shop" } },
+          { credentialsScheme: "Bearer\n", credentials: Credentials.fixed("k") },
+          { idempotencyHeader: "Idempotency Key" },
+          // a valid header undici will not send
+          { headers: { upgrade: "websocket" } }
+        ]
+      ) {
+        const error = yield* Effect.flip(on({ name: "bad", baseUrl: fake.url, policy: honouring, ...bad }))
+        expect(error).toBeInstanceOf(InvalidOptions)
+      }
+
+      const a = yield* on({ name: "a", baseUrl: fake.url, policy: honouring })
+      const rotated = yield* Credentials.rotating({ fetch: Effect.succeed("sk_live_1\n"), every: "1 hour" })
+      const c = yield* on({ name: "c", baseUrl: fake.url, policy: honouring, credentials: rotated })
+      const refused: Array<Effect.Effect<unknown, HttpProvider.RequestError>> = [
+        // ours to refuse: CR LF in a header of the request
+        a.get("/v1/ping", { response: Ping, headers: { "x-request": "r1\r\nx-admin: 1" } }),
+        a.post("/v1/charges", { request: NewCharge, body: charge, response: Charge, idempotencyKey: "order-1\n" }),
+        // a valid header undici will not send; each one it refused used to leak one of the pool's 2 slots
+        a.get("/v1/ping", { response: Ping, headers: { upgrade: "websocket" } }),
+        a.get("/v1/ping", { response: Ping, headers: { "Transfer-Encoding": "chunked" } }),
+        // a rotated secret that would split its header
+        c.get("/v1/ping", { response: Ping })
+      ]
+      for (const request of [...refused, ...refused]) {
+        const error = yield* Effect.flip(request.pipe(Effect.timeout("2 seconds")))
+        expect(error).toMatchObject({ _tag: "InvalidRequest" })
+      }
+      expect(yield* fake.requests).toHaveLength(0)
+
+      const b = yield* on({ name: "b", baseUrl: fake.url, policy: honouring })
+      const served = yield* Effect.all([a.get("/v1/ping", { response: Ping }), b.get("/v1/ping", { response: Ping })], {
+        concurrency: "unbounded"
+      }).pipe(Effect.timeout("2 seconds"))
+      expect(served).toEqual([{ ok: true }, { ok: true }])
+      expect(yield* fake.requests).toHaveLength(2)
+    }).pipe(Effect.scoped), { timeout: 8000 })
 
   it.scoped.each([
     ["connections", { connections: 0 }],

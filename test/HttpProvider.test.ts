@@ -258,6 +258,46 @@ describe("HttpProvider", () => {
         expect(sent).toHaveLength(0)
       }))
 
+    it.effect.each([
+      [
+        "a value with CR LF",
+        { "x-request": "r1\r\nx-admin: 1" },
+        "headers[\"x-request\"] must be a header value, got <redacted> (contains CR)"
+      ],
+      ["a name with a space", { "x request": "r1" }, "headers must be a header name"],
+      ["a value that is no string", { "x-request": 1 as any }, "got <redacted> (is a number, not a string)"]
+    ] as const)("request headers - %s is InvalidRequest and nothing is sent", ([, headers, issue]) =>
+      Effect.gen(function*() {
+        const [error, sent] = yield* scripted(
+          [ScriptedHttpClient.ok(charge)],
+          (p, script) =>
+            Effect.all([Effect.flip(p.get("/v1/charges/1", { response: Charge, headers })), script.requests])
+        )
+        expect(error).toMatchObject({ _tag: "InvalidRequest", provider: "payments" })
+        expect((error as InvalidRequest).issue).toContain(issue)
+        expect((error as InvalidRequest).issue).not.toContain("r1")
+        expect(sent).toEqual([])
+      }))
+
+    it.effect("an HTTP client that refuses the request as invalid - InvalidRequest, not retried", () =>
+      Effect.gen(function*() {
+        const [error, sent] = yield* scripted(
+          [
+            ScriptedHttpClient.transportError({ code: "UND_ERR_INVALID_ARG", message: "invalid upgrade header" }),
+            ScriptedHttpClient.ok(charge)
+          ],
+          (p, script) => Effect.all([Effect.flip(getCharge(p)), script.requests]),
+          { policy: retrying(3) }
+        )
+        expect(error).toEqual(
+          new InvalidRequest({
+            provider: "payments",
+            issue: "the HTTP client refused the request as invalid (UND_ERR_INVALID_ARG)"
+          })
+        )
+        expect(sent).toHaveLength(1)
+      }))
+
     it.effect("the body is sent encoded by its schema, as JSON", () =>
       Effect.gen(function*() {
         const Payload = Schema.Struct({ at: Schema.DateFromString })
@@ -415,6 +455,17 @@ describe("HttpProvider", () => {
         expect(sent).toEqual([])
       }))
 
+    it.effect("idempotencyKey - a key with LF is an InvalidRequest; nothing is sent", () =>
+      Effect.gen(function*() {
+        const [error, sent] = yield* scripted(
+          [ScriptedHttpClient.ok(charge)],
+          (p, script) => Effect.all([Effect.flip(postCharge(p, { idempotencyKey: "order-42\n" })), script.requests])
+        )
+        expect(error).toMatchObject({ _tag: "InvalidRequest" })
+        expect((error as InvalidRequest).issue).toMatch(/^the idempotency key contains LF/)
+        expect(sent).toEqual([])
+      }))
+
     it.effect("idempotencyKey - an explicit key is sent as is, under a custom header name", () =>
       Effect.gen(function*() {
         const sent = yield* scripted(
@@ -541,6 +592,36 @@ describe("HttpProvider", () => {
         expect(result).toEqual(charge)
         expect(sent.map((r) => r.headers.authorization)).toEqual(["Bearer secret-v1", "Bearer secret-v2"])
         expect(yield* Ref.get(version)).toBe(2)
+      }))
+
+    it.scoped("a rotated secret with CR LF is not sent - InvalidRequest, without the secret", () =>
+      Effect.gen(function*() {
+        const credentials = yield* Credentials.rotating({ fetch: Effect.succeed("sk_live_abc\r\n"), every: "1 hour" })
+        const [error, sent] = yield* scripted(
+          [ScriptedHttpClient.ok(charge)],
+          (p, script) => Effect.all([Effect.flip(getCharge(p)), script.requests]),
+          { credentials, policy: retrying(3) }
+        )
+        expect(error).toMatchObject({ _tag: "InvalidRequest", provider: "payments" })
+        expect((error as InvalidRequest).issue).toMatch(/^the credentials' secret contains CR/)
+        expect(error.message).not.toContain("sk_live_abc")
+        expect(sent).toEqual([])
+      }))
+
+    it.scoped("401 - a refreshed secret with LF is not sent - InvalidRequest after the one 401", () =>
+      Effect.gen(function*() {
+        const version = yield* Ref.make(0)
+        const credentials = yield* Credentials.rotating({
+          fetch: Effect.map(Ref.updateAndGet(version, (n) => n + 1), (n) => n === 1 ? "secret-v1" : "secret-v2\n"),
+          every: "1 hour"
+        })
+        const [error, sent] = yield* scripted(
+          [ScriptedHttpClient.status(401), ScriptedHttpClient.ok(charge)],
+          (p, script) => Effect.all([Effect.flip(getCharge(p)), script.requests]),
+          { credentials }
+        )
+        expect(error).toMatchObject({ _tag: "InvalidRequest" })
+        expect(sent.map((r) => r.headers.authorization)).toEqual(["Bearer secret-v1"])
       }))
 
     it.scoped("401 twice - ClientError 401, refreshed only once", () =>
@@ -792,6 +873,9 @@ describe("HttpProvider", () => {
   })
 
   describe("construction", () => {
+    const refused = (bad: Partial<HttpProvider.Options<any, any>>) =>
+      Effect.flip(HttpProvider.make({ ...baseOptions, ...bad }).pipe(Effect.provide(ScriptedHttpClient.layer([]))))
+
     it.effect.each([
       ["name", { name: "" }],
       ["baseUrl", { baseUrl: "not a url" }],
@@ -802,12 +886,107 @@ describe("HttpProvider", () => {
       ["excerptLength", { excerptLength: 0 }]
     ] as const)("fails with InvalidOptions for a bad %s", ([option, bad]) =>
       Effect.gen(function*() {
-        const error = yield* Effect.flip(
-          HttpProvider.make({ ...baseOptions, ...bad }).pipe(Effect.provide(ScriptedHttpClient.layer([])))
-        )
+        const error = yield* refused(bad)
         expect(error).toBeInstanceOf(InvalidOptions)
         expect(error.option).toBe(option)
         expect(error.message).not.toContain("abc")
+      }))
+
+    it.effect.each([
+      ["a header name with a space", { headers: { "x client": "shop" } }, "headers", "a header named \"x client\""],
+      [
+        "a header value with CR LF",
+        { headers: { "x-client": "shop\r\nx-admin: 1" } },
+        "headers[\"x-client\"]",
+        "<redacted> (contains CR)"
+      ],
+      ["headers that are not a record", { headers: "x-client: shop" as any }, "headers", "a string"],
+      ["a scheme with LF", { credentialsScheme: "Bearer\n" }, "credentialsScheme", "\"Bearer\\n\""],
+      ["a scheme with a space", { credentialsScheme: "Bearer token" }, "credentialsScheme", "\"Bearer token\""],
+      ["a credentials header with spaces", { credentialsHeader: "x api key" }, "credentialsHeader", "\"x api key\""],
+      ["an idempotency header with a colon", { idempotencyHeader: "Idem-Key:" }, "idempotencyHeader", "\"Idem-Key:\""],
+      ["a header the client writes itself", { headers: { Upgrade: "h2c" } }, "headers", "a header named \"Upgrade\""],
+      [
+        "a deadline header the client writes",
+        { deadlineHeader: "Content-Length" },
+        "deadlineHeader",
+        "\"Content-Length\""
+      ],
+      ["a deadline header with LF", { deadlineHeader: "x-deadline\n" }, "deadlineHeader", "\"x-deadline\\n\""],
+      ["a base URL with a bare ?", { baseUrl: "https://api.test/?" }, "baseUrl", "\"https://api.test/?<query>\""],
+      [
+        "a base URL with a fragment",
+        { baseUrl: "https://api.test/v1#token=abc" },
+        "baseUrl",
+        "\"https://api.test/v1#<fragment>\""
+      ],
+      [
+        "a base URL with user info",
+        { baseUrl: "https://me:abc@api.test" },
+        "baseUrl",
+        "\"https://<user info>@api.test/\""
+      ],
+      ["a policy that is no function", { policy: "retry" as any }, "policy", "\"retry\""],
+      ["a classify that is no function", { classify: 5 as any }, "classify", "5"],
+      ["a newIdempotencyKey that is no Effect", { newIdempotencyKey: "x" as any }, "newIdempotencyKey", "a string"],
+      ["credentials that are no Credentials", { credentials: {} as any }, "credentials", "an object"]
+    ] as const)("InvalidOptions naming the option and the value - %s", ([, bad, option, value]) =>
+      Effect.gen(function*() {
+        const error = yield* refused(bad)
+        expect(error).toBeInstanceOf(InvalidOptions)
+        expect(error).toMatchObject({ module: "HttpProvider.make", option, value })
+        expect(error.message).not.toContain("abc")
+      }))
+
+    it.effect.each([
+      ["fixed(\"\")", () => Credentials.fixed(""), "Credentials.fixed", "secret", "\"\""],
+      ["fixed(5)", () => Credentials.fixed(5 as any), "Credentials.fixed", "secret", "a number"],
+      ["fixed(Redacted.make(\"\"))", () => Credentials.fixed(Redacted.make("")), "Credentials.fixed", "secret", "\"\""],
+      [
+        "a trailing LF",
+        () => Credentials.fixed("sk_live_abc\n"),
+        "Credentials.fixed",
+        "secret",
+        "<redacted> (contains LF)"
+      ],
+      ["byKey(null)", () => Credentials.byKey(null as any), "Credentials.byKey", "credentials", "null"],
+      [
+        "a bare string",
+        () => Credentials.byKey({ eu: "sk_live_abc" as any }),
+        "Credentials.byKey",
+        "credentials.eu",
+        "a string"
+      ],
+      [
+        "byKey over a bad fixed",
+        () => Credentials.byKey({ eu: Credentials.fixed("") }),
+        "Credentials.fixed",
+        "secret",
+        "\"\""
+      ],
+      [
+        "byKey with an unknown default",
+        () => Credentials.byKey({ eu: Credentials.fixed("k") }, { default: "us" }),
+        "Credentials.byKey",
+        "default",
+        "\"us\""
+      ]
+    ] as const)("bad credentials - InvalidOptions when the client is built: %s", ([, make, module, option, value]) =>
+      Effect.gen(function*() {
+        const error = yield* refused({ credentials: make() })
+        expect(error).toBeInstanceOf(InvalidOptions)
+        expect(error).toMatchObject({ module, option, value })
+        expect(error.message).not.toContain("abc")
+      }))
+
+    it.effect("baseUrl - a trailing slash is dropped and the path appended once", () =>
+      Effect.gen(function*() {
+        const sent = yield* scripted(
+          [ScriptedHttpClient.ok(charge)],
+          (p, script) => Effect.zipRight(getCharge(p), script.requests),
+          { baseUrl: "https://payments.test/api/" }
+        )
+        expect(sent[0]!.url).toBe("https://payments.test/api/v1/charges/ch_1")
       }))
 
     it.effect("layer - built from an effect of options, for the user's own tag", () =>

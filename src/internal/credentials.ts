@@ -5,8 +5,16 @@ import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type * as Credentials from "../Credentials.js"
-import type { InvalidOptions } from "../Errors.js"
-import { nonEmptyString, positiveDuration, validated } from "./options.js"
+import { InvalidOptions } from "../Errors.js"
+import {
+  headerValueFault,
+  invalid,
+  invalidDescribed,
+  kindOf,
+  nonEmptyString,
+  positiveDuration,
+  validated
+} from "./options.js"
 
 /** @internal */
 export const TypeId: Credentials.TypeId = Symbol.for("effect-resilience/Credentials") as Credentials.TypeId
@@ -26,11 +34,46 @@ const make = (
 export const isCredentials = (u: unknown): u is Credentials.Credentials =>
   typeof u === "object" && u !== null && TypeId in u
 
-/** @internal */
-export const fixed = (secret: string | Redacted.Redacted<string>): Credentials.Credentials => {
-  const value = Option.some(toRedacted(secret))
-  return make(() => Effect.succeed(value), () => Effect.succeedNone)
+const ProblemId = Symbol.for("effect-resilience/Credentials/problem")
+
+/**
+ * `fixed` and `byKey` return a value, not an Effect, so bad input cannot fail where it is given.
+ * It is carried instead, and `HttpProvider.make` fails with it: the same `InvalidOptions`, at the
+ * construction of the client that would have sent the secret. Used anyway, the value dies with it.
+ */
+const broken = (problem: InvalidOptions): Credentials.Credentials =>
+  Object.assign(make(() => Effect.die(problem), () => Effect.die(problem)), { [ProblemId]: problem })
+
+/** The `InvalidOptions` a Credentials value was built with, if its input was bad. @internal */
+export const problemOf = (credentials: Credentials.Credentials): InvalidOptions | undefined => {
+  const problem: unknown = (credentials as { readonly [ProblemId]?: unknown })[ProblemId]
+  return problem instanceof InvalidOptions ? problem : undefined
 }
+
+const checked = (build: () => Credentials.Credentials): Credentials.Credentials => {
+  try {
+    return build()
+  } catch (error) {
+    if (error instanceof InvalidOptions) return broken(error)
+    throw error
+  }
+}
+
+/** @internal */
+export const fixed = (secret: string | Redacted.Redacted<string>): Credentials.Credentials =>
+  checked(() => {
+    const value: unknown = Redacted.isRedacted(secret) ? Redacted.value(secret) : secret
+    const fault = value === "" ? "is empty" : headerValueFault(value)
+    if (fault !== undefined) {
+      invalidDescribed(
+        { module: "Credentials.fixed", option: "secret" },
+        value === "" ? "\"\"" : typeof value === "string" ? `<redacted> (${fault})` : kindOf(value),
+        "a non-empty string, or Redacted string, that can be sent in a header (no CR, LF or other control character)"
+      )
+    }
+    const some = Option.some(toRedacted(secret))
+    return make(() => Effect.succeed(some), () => Effect.succeedNone)
+  })
 
 const defaults = {
   name: "credentials"
@@ -41,12 +84,16 @@ export const rotating = <E, R>(
   options: Credentials.RotatingOptions<E, R>
 ): Effect.Effect<Credentials.Credentials, E | InvalidOptions, R | Scope.Scope> =>
   Effect.gen(function*() {
-    const { every, name } = yield* validated(() => ({
-      name: options.name === undefined
-        ? defaults.name
-        : nonEmptyString({ module: "Credentials.rotating", option: "name" }, options.name),
-      every: positiveDuration({ module: "Credentials.rotating", option: "every" }, options.every)
-    }))
+    const check = (option: string) => ({ module: "Credentials.rotating", option })
+    const { every, name } = yield* validated(() => {
+      if (!Effect.isEffect(options.fetch)) {
+        invalidDescribed(check("fetch"), kindOf(options.fetch), "an Effect (e.g. Effect.tryPromise(() => read()))")
+      }
+      return {
+        name: options.name === undefined ? defaults.name : nonEmptyString(check("name"), options.name),
+        every: positiveDuration(check("every"), options.every)
+      }
+    })
     // The fetch's requirements are resolved now, so `get` and `refresh` need nothing from the caller.
     const context = yield* Effect.context<R>()
     const fetch = Effect.provide(Effect.map(options.fetch, toRedacted), context)
@@ -114,11 +161,34 @@ export const rotating = <E, R>(
 export const byKey = (
   credentials: Readonly<Record<string, Credentials.Credentials>>,
   options?: Credentials.ByKeyOptions
+): Credentials.Credentials =>
+  checked(() => {
+    const check = (option: string) => ({ module: "Credentials.byKey", option })
+    if (typeof credentials !== "object" || credentials === null || Array.isArray(credentials)) {
+      invalidDescribed(check("credentials"), kindOf(credentials), "a record of Credentials by key")
+    }
+    for (const [key, value] of Object.entries(credentials)) {
+      if (!isCredentials(value)) {
+        // never the value itself: a string here is likely a secret that was meant for `fixed`
+        invalidDescribed(check(`credentials.${key}`), kindOf(value), "a Credentials value (fixed, rotating, byKey)")
+      }
+      const problem = problemOf(value)
+      if (problem !== undefined) throw problem
+    }
+    const fallback = options?.default
+    if (fallback !== undefined && (typeof fallback !== "string" || !Object.hasOwn(credentials, fallback))) {
+      invalid(check("default"), fallback, `one of the keys (${Object.keys(credentials).join(", ")})`)
+    }
+    return keyed(credentials, fallback)
+  })
+
+const keyed = (
+  credentials: Readonly<Record<string, Credentials.Credentials>>,
+  fallback: string | undefined
 ): Credentials.Credentials => {
-  const fallback = options?.default
   const pick = (key: string | undefined): Credentials.Credentials | undefined => {
     const k = key ?? fallback
-    return k !== undefined && Object.prototype.hasOwnProperty.call(credentials, k) ? credentials[k] : undefined
+    return k !== undefined && Object.hasOwn(credentials, k) ? credentials[k] : undefined
   }
   return make(
     (key) => {

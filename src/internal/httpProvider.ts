@@ -21,10 +21,30 @@ import { InvalidRequest, InvalidResponse, Timeout } from "../Errors.js"
 import type { ClientError, InvalidOptions, RateLimited, Unavailable } from "../Errors.js"
 import type * as HttpProvider from "../HttpProvider.js"
 import { remaining } from "./deadline.js"
-import { excerpt, fromClientError, fromStatus, provablyNotProcessed } from "./httpProviderTransport.js"
-import { integerAtLeast, invalid, nonEmptyString, validated } from "./options.js"
+import { isCredentials, problemOf } from "./credentials.js"
+import {
+  defaultExcerptLength,
+  excerpt,
+  fromClientError,
+  fromStatus,
+  provablyNotProcessed,
+  retryAfterAt
+} from "./httpProviderTransport.js"
+import {
+  type Check,
+  fn,
+  headerName,
+  headerNameRule,
+  headerValueFault,
+  integerAtLeast,
+  invalid,
+  invalidDescribed,
+  isHeaderName,
+  kindOf,
+  nonEmptyString,
+  validated
+} from "./options.js"
 import { observe } from "./rateLimit/adaptiveSink.js"
-import { hintMillis } from "./rateLimitHeaders.js"
 import { redactor } from "./redact.js"
 
 const defaults = {
@@ -36,7 +56,7 @@ const defaults = {
   credentialsScheme: "Bearer",
   maxConnections: 50,
   idempotencyHeader: "Idempotency-Key",
-  excerptLength: 200
+  excerptLength: defaultExcerptLength
 }
 
 /** @internal */
@@ -71,37 +91,127 @@ interface Config {
   readonly excerptLength: number
 }
 
-const validate = (options: HttpProvider.Options<any, any>): Config => {
-  const check = (option: string) => ({ module: "HttpProvider.make", option })
-  const name = nonEmptyString(check("name"), options.name)
+/**
+ * The base URL as shown in an error: scheme, host and path only. A query, a fragment or user info may
+ * hold a token (an OAuth implicit grant puts one in the fragment).
+ */
+const shownUrl = (raw: string, parsed: URL): string => {
+  const userInfo = parsed.username !== "" || parsed.password !== "" ? "<user info>@" : ""
+  const query = raw.includes("?") ? "?<query>" : ""
+  const fragment = raw.includes("#") ? "#<fragment>" : ""
+  return `${parsed.protocol}//${userInfo}${parsed.host}${parsed.pathname}${query}${fragment}`
+}
+
+const baseUrlOf = (check: Check, raw: string): string => {
   let parsed: URL | undefined
   try {
-    parsed = new URL(options.baseUrl)
+    parsed = new URL(raw)
   } catch {
     parsed = undefined
   }
   if (parsed === undefined || (parsed.protocol !== "http:" && parsed.protocol !== "https:")) {
-    invalid(check("baseUrl"), options.baseUrl, "an absolute http(s) URL")
+    return invalid(check, raw, "an absolute http(s) URL")
   }
-  if (parsed !== undefined && (parsed.search !== "" || parsed.username !== "" || parsed.password !== "")) {
-    // A token in the base URL would end up in every log line that prints a URL.
-    invalid(check("baseUrl"), "<base URL with query or user info>", "a URL without query string or credentials")
+  // A bare "?" or "#" parses to an empty search or hash, yet the raw string used to be prefixed to
+  // every path ("POST /?/v1/things"): refuse the characters themselves. A token in the base URL would
+  // end up in every log line that prints a URL.
+  if (raw.includes("?") || raw.includes("#") || parsed.username !== "" || parsed.password !== "") {
+    invalidDescribed(
+      check,
+      JSON.stringify(shownUrl(raw, parsed)),
+      "an absolute http(s) URL without query string, fragment or user info"
+    )
   }
+  // the parsed form: no stray whitespace, a lower-case host
+  return parsed.href.replace(/\/+$/, "")
+}
+
+/** What is wrong with a set of headers, in the words of an `InvalidOptions`; the values are never shown. */
+interface HeadersFault {
+  readonly option: string
+  readonly value: string
+  readonly expected: string
+}
+
+/**
+ * Headers the HTTP client writes itself (framing, connection management). undici refuses a request
+ * that sets one, and undici 7 leaks a pool slot with every such refusal: after `connections` of them,
+ * every request on that pool waits forever. So they are refused before a request reaches the pool.
+ */
+const clientOwned: ReadonlySet<string> = new Set([
+  "connection",
+  "content-length",
+  "expect",
+  "keep-alive",
+  "transfer-encoding",
+  "upgrade"
+])
+
+const clientOwnedRule = `a header the HTTP client does not write itself (${[...clientOwned].join(", ")})`
+
+const headersFault = (headers: unknown): HeadersFault | undefined => {
+  if (typeof headers !== "object" || headers === null || Array.isArray(headers)) {
+    return { option: "headers", value: kindOf(headers), expected: "a record of header names to values" }
+  }
+  for (const [name, value] of Object.entries(headers)) {
+    if (!isHeaderName(name) || clientOwned.has(name.toLowerCase())) {
+      const expected = isHeaderName(name) ? clientOwnedRule : headerNameRule
+      return { option: "headers", value: `a header named ${JSON.stringify(name)}`, expected }
+    }
+    const fault = headerValueFault(value)
+    if (fault !== undefined) {
+      return { option: `headers[${JSON.stringify(name)}]`, value: `<redacted> (${fault})`, expected: "a header value" }
+    }
+  }
+  return undefined
+}
+
+const validate = (options: HttpProvider.Options<any, any>): Config => {
+  const check = (option: string) => ({ module: "HttpProvider.make", option })
+  const name = nonEmptyString(check("name"), options.name)
+  const ownHeader = (option: string, value: string) =>
+    clientOwned.has(headerName(check(option), value).toLowerCase())
+      ? invalid(check(option), value, clientOwnedRule)
+      : value
   const header = (option: string, value: string | undefined, fallback: string) =>
-    value === undefined ? fallback : nonEmptyString(check(option), value)
+    value === undefined ? fallback : ownHeader(option, value)
+  const scheme = options.credentialsScheme ?? defaults.credentialsScheme
+  if (scheme !== "" && !isHeaderName(scheme)) {
+    invalid(check("credentialsScheme"), scheme, "an auth scheme (an RFC 9110 token: \"Bearer\"), or \"\" for none")
+  }
+  const credentials = options.credentials
+  if (credentials !== undefined) {
+    if (!isCredentials(credentials)) {
+      invalidDescribed(check("credentials"), kindOf(credentials), "a Credentials value (fixed, rotating, byKey)")
+    }
+    const problem = problemOf(credentials)
+    if (problem !== undefined) throw problem
+  }
+  if (options.policy !== undefined) fn(check("policy"), options.policy)
+  if (options.classify !== undefined) fn(check("classify"), options.classify)
+  if (options.newIdempotencyKey !== undefined && !Effect.isEffect(options.newIdempotencyKey)) {
+    invalidDescribed(
+      check("newIdempotencyKey"),
+      kindOf(options.newIdempotencyKey),
+      "an Effect<string> (e.g. HttpProvider.idempotencyKeyFromRandom)"
+    )
+  }
+  const headers = options.headers ?? {}
+  const fault = headersFault(headers)
+  if (fault !== undefined) invalidDescribed(check(fault.option), fault.value, fault.expected)
   return {
     name,
-    baseUrl: options.baseUrl.replace(/\/+$/, ""),
-    headers: options.headers ?? {},
-    credentials: options.credentials,
+    baseUrl: baseUrlOf(check("baseUrl"), options.baseUrl),
+    headers,
+    credentials,
     credentialsHeader: header("credentialsHeader", options.credentialsHeader, defaults.credentialsHeader)
       .toLowerCase(),
-    credentialsScheme: options.credentialsScheme ?? defaults.credentialsScheme,
+    credentialsScheme: scheme,
     maxConnections: integerAtLeast(check("maxConnections"), options.maxConnections ?? defaults.maxConnections, 1),
     classify: options.classify,
     deadlineHeader: options.deadlineHeader === undefined
       ? undefined
-      : nonEmptyString(check("deadlineHeader"), options.deadlineHeader),
+      : ownHeader("deadlineHeader", options.deadlineHeader),
     idempotencyHeader: header("idempotencyHeader", options.idempotencyHeader, defaults.idempotencyHeader),
     newIdempotencyKey: options.newIdempotencyKey ?? defaults.newIdempotencyKey,
     excerptLength: integerAtLeast(check("excerptLength"), options.excerptLength ?? defaults.excerptLength, 1)
@@ -167,6 +277,12 @@ const prepare = (
     if (missing !== undefined) {
       return yield* new InvalidRequest({ provider, issue: `path parameter {${missing}} has no value` })
     }
+    // Refused before anything is sent: an HTTP client refuses them too, but with the request under way.
+    const fault = headersFault(options.headers ?? {})
+    if (fault !== undefined) {
+      const issue = `${fault.option} must be ${fault.expected}, got ${fault.value}`
+      return yield* new InvalidRequest({ provider, issue })
+    }
     let body: string | undefined
     if ("request" in options) {
       const encoded = Schema.encodeUnknownEither(options.request)(options.body, { errors: "all" })
@@ -185,6 +301,10 @@ const prepare = (
     if (idempotencyKey !== undefined && idempotencyKey.trim() === "") {
       // an empty key would dedupe nothing, yet make the write count as safe to re-send
       return yield* new InvalidRequest({ provider, issue: "the idempotency key is empty" })
+    }
+    const keyFault = idempotencyKey === undefined ? undefined : headerValueFault(idempotencyKey)
+    if (keyFault !== undefined) {
+      return yield* new InvalidRequest({ provider, issue: `the idempotency key ${keyFault}` })
     }
     return {
       method,
@@ -256,6 +376,12 @@ export const make = <E = HttpProvider.RequestError, R = never>(
       markSent: Effect.Effect<void>
     ): Effect.Effect<{ readonly status: number; readonly result: Either.Either<unknown, Failure> }, Failure> =>
       Effect.gen(function*() {
+        // A rotated secret is only known now; one that would split its header is not sent.
+        const secretFault = secret === undefined ? undefined : headerValueFault(Redacted.value(secret))
+        if (secretFault !== undefined) {
+          const issue = `the credentials' secret ${secretFault}, which cannot be sent in a header`
+          return yield* new InvalidRequest({ provider, issue })
+        }
         const start = yield* Clock.currentTimeMillis
         const budget = config.deadlineHeader === undefined ? Option.none() : yield* remaining
         const span = yield* Effect.currentSpan.pipe(Effect.option)
@@ -286,7 +412,6 @@ export const make = <E = HttpProvider.RequestError, R = never>(
         const text = yield* Effect.mapError(response.text, (error) => fromClientError(provider, error))
         const now = yield* Clock.currentTimeMillis
         const status = response.status
-        const hint = hintMillis(response.headers, now)
         // every answer teaches an adaptive limiter around this call (a no-op without one)
         yield* observe({ status, headers: response.headers })
         const answer: HttpProvider.Answer = {
@@ -294,7 +419,7 @@ export const make = <E = HttpProvider.RequestError, R = never>(
           status,
           headers: response.headers,
           body: text,
-          retryAfter: hint === undefined ? undefined : Duration.millis(hint)
+          retryAfter: retryAfterAt(response.headers, now)
         }
         const classified: RateLimited | Unavailable | Timeout | ClientError | undefined = config.classify?.(answer)
         if (classified !== undefined) return { status, result: Either.left(classified) }

@@ -1,8 +1,14 @@
 import type * as HttpClientError from "@effect/platform/HttpClientError"
-import type * as Duration from "effect/Duration"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import { identity } from "effect/Function"
+import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import { ClientError, InvalidRequest, RateLimited, Timeout, Unavailable } from "../Errors.js"
 import type { UnavailableReason } from "../Errors.js"
+import type * as HttpProvider from "../HttpProvider.js"
+import { type HeaderLookup, hintMillis } from "./rateLimitHeaders.js"
 
 /**
  * How one answer or transport failure becomes a tagged error, and whether it proves the provider did
@@ -38,6 +44,21 @@ export const errorCode = (cause: unknown, depth = 0): string | undefined => {
   return Predicate.hasProperty(cause, "cause") ? errorCode(cause.cause, depth + 1) : undefined
 }
 
+/**
+ * Codes of an HTTP client refusing our own request before sending it (a header it will not write, a
+ * bad method or path): the request's fault, so not `Unavailable`, and sending it again fails the same.
+ */
+const refusedAsInvalid: ReadonlySet<string> = new Set([
+  "UND_ERR_INVALID_ARG",
+  "UND_ERR_NOT_SUPPORTED",
+  "ERR_INVALID_HTTP_TOKEN",
+  "ERR_INVALID_CHAR",
+  "ERR_HTTP_INVALID_HEADER_VALUE",
+  "ERR_UNESCAPED_CHARACTERS",
+  "ERR_INVALID_ARG_TYPE",
+  "ERR_INVALID_ARG_VALUE"
+])
+
 /** A platform client failure as our error. Invalid URLs and encoding failures mean nothing was sent. */
 export const fromClientError = (
   provider: string,
@@ -47,6 +68,10 @@ export const fromClientError = (
     return new InvalidRequest({ provider, issue: `${error.reason}: ${error.description ?? "the request was refused"}` })
   }
   const code = errorCode(error.cause)
+  if (error._tag === "RequestError" && code !== undefined && refusedAsInvalid.has(code)) {
+    // The code only: Node's messages quote the offending header value, which may be a secret.
+    return new InvalidRequest({ provider, issue: `the HTTP client refused the request as invalid (${code})` })
+  }
   const reason = code === undefined ? undefined : reasons[code]
   if (error._tag === "ResponseError") {
     // The answer started and then broke: the provider saw the request.
@@ -98,7 +123,7 @@ export const excerpt = (body: string, maxLength: number, cut: (text: string) => 
  * 5xx -> Unavailable (a hint kept), every other status -> ClientError with a short excerpt.
  */
 export const fromStatus = (
-  answer: Answer,
+  answer: Pick<Answer, "provider" | "status" | "retryAfter">,
   attemptElapsed: Duration.Duration,
   bodyExcerpt: string
 ): Timeout | RateLimited | Unavailable | ClientError => {
@@ -117,3 +142,49 @@ export const fromStatus = (
   }
   return new ClientError({ provider, status, body: bodyExcerpt })
 }
+
+/** The longest body excerpt kept in a `ClientError`, unless a provider's `excerptLength` says otherwise. */
+export const defaultExcerptLength = 200
+
+/**
+ * Headers as the hint parsers read them: names lower-cased, repeated fields kept together. Accepts a
+ * record (platform, undici, Node) or pairs (fetch's `Headers`), in any case.
+ */
+const lookup = (headers: HttpProvider.HeadersInput): HeaderLookup => {
+  const found: Record<string, Array<string>> = {}
+  const add = (name: string, value: unknown) => {
+    const values = Array.isArray(value) ? value : [value]
+    const strings = values.filter(Predicate.isString)
+    if (strings.length > 0) (found[name.toLowerCase()] ??= []).push(...strings)
+  }
+  if (Predicate.isIterable(headers)) {
+    for (const [name, value] of headers) add(name, value)
+  } else {
+    for (const [name, value] of Object.entries(headers)) add(name, value)
+  }
+  return found
+}
+
+/** The provider's "wait this long" hint at `nowMillis` (Retry-After, RateLimit, X-RateLimit-Reset). */
+export const retryAfterAt = (headers: HttpProvider.HeadersInput, nowMillis: number): Duration.Duration | undefined => {
+  const hint = hintMillis(lookup(headers), nowMillis)
+  return hint === undefined ? undefined : Duration.millis(hint)
+}
+
+/** @internal */
+export const retryAfter = (headers: HttpProvider.HeadersInput): Effect.Effect<Option.Option<Duration.Duration>> =>
+  Effect.map(Clock.currentTimeMillis, (now) => Option.fromNullable(retryAfterAt(headers, now)))
+
+/** @internal */
+export const classify = (
+  answer: HttpProvider.ClassifyInput
+): Effect.Effect<HttpProvider.Classified | undefined> =>
+  Effect.map(Clock.currentTimeMillis, (now) => {
+    const { provider, status } = answer
+    if (status >= 200 && status < 300) return undefined
+    return fromStatus(
+      { provider, status, retryAfter: retryAfterAt(answer.headers ?? {}, now) },
+      answer.elapsed ?? Duration.zero,
+      excerpt(answer.body ?? "", defaultExcerptLength, identity)
+    )
+  })

@@ -107,12 +107,61 @@ export const string = (check: Check, value: string): string =>
 export const fn = <F>(check: Check, value: F): F =>
   typeof value === "function" ? value : reject(check, value, "a function")
 
+/** An RFC 9110 token: what a header name (or an auth scheme) may be. */
+const token = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+
+/** The first character an RFC 9110 field value may not hold: a control character other than HTAB. */
+const control = /[\x00-\x08\x0a-\x1f\x7f]/
+
+const controlNames: Readonly<Record<string, string>> = { "\r": "CR", "\n": "LF", "\0": "NUL" }
+
+/** Whether `value` is a header name (an RFC 9110 token). */
+export const isHeaderName = (value: unknown): value is string => typeof value === "string" && token.test(value)
+
+/** What {@link headerName} expects, in an error. */
+export const headerNameRule = "a header name (an RFC 9110 token: letters, digits and !#$%&'*+-.^_`|~)"
+
+/** A header name: an RFC 9110 token ("Idempotency-Key"; no space, colon, CR or LF). */
+export const headerName = (check: Check, value: string): string =>
+  isHeaderName(value) ? value : reject(check, value, headerNameRule)
+
+/**
+ * Why `value` cannot be sent as a header value ("contains LF": a control character would split or
+ * corrupt the header), or undefined when it can. It names the character, never the value: a header
+ * value may be a secret (a key read from a file ends in LF).
+ */
+export const headerValueFault = (value: unknown): string | undefined => {
+  if (typeof value !== "string") return `is ${kindOf(value)}, not a string`
+  const found = control.exec(value)?.[0]
+  if (found === undefined) return undefined
+  const name = controlNames[found] ?? `U+${found.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}`
+  return `contains ${name}`
+}
+
 /** An option's validated value, or its default when it was left out. */
 export const orDefault = <A, B>(value: A | undefined, fallback: B, check: (value: A) => B): B =>
   value === undefined ? fallback : check(value)
 
 /** Fails with any other rule a module needs ("cap must be >= base"). */
 export const invalid = (check: Check, value: unknown, expected: string): never => reject(check, value, expected)
+
+/**
+ * Fails like {@link invalid}, with a description in place of the value: for a value that must not be
+ * printed (a secret, a header value that may hold one).
+ */
+export const invalidDescribed = (check: Check, description: string, expected: string): never => {
+  throw new InvalidOptions({ module: check.module, option: check.option, value: description, expected })
+}
+
+/** What a value is, without printing it: "a string", "null", "an array". */
+export const kindOf = (value: unknown): string =>
+  value === null || value === undefined
+    ? String(value)
+    : Array.isArray(value)
+    ? "an array"
+    : typeof value === "object"
+    ? "an object"
+    : `a ${typeof value}`
 
 /**
  * Runs validating code inside an effectful constructor: an `InvalidOptions` it throws becomes a typed

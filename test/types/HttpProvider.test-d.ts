@@ -1,6 +1,7 @@
-import type { HttpClient } from "@effect/platform"
-import { Context, Effect, Schema } from "effect"
-import type { Layer, Scope } from "effect"
+import type { Headers, HttpClient } from "@effect/platform"
+import { Context, Duration, Effect, Schema } from "effect"
+import type { Layer, Option, Scope } from "effect"
+import type { IncomingHttpHeaders } from "node:http"
 import { describe, expectTypeOf, it } from "vitest"
 import * as Credentials from "../../src/Credentials.js"
 import type {
@@ -173,5 +174,36 @@ describe("HttpProviderNode", () => {
     expectTypeOf(HttpProviderNode.makePool()).toEqualTypeOf<
       Effect.Effect<HttpClient.HttpClient, InvalidOptions, Scope.Scope>
     >()
+  })
+})
+
+declare const platform: Headers.Headers
+declare const fetched: globalThis.Headers
+declare const node: IncomingHttpHeaders
+declare const undici: Record<string, string | Array<string> | undefined>
+
+describe("HttpProvider.classify and HttpProvider.retryAfter", () => {
+  it("classify yields the typed error or undefined, fails with nothing and needs nothing", () => {
+    expectTypeOf(HttpProvider.classify({ provider: "search", status: 429 })).toEqualTypeOf<
+      Effect.Effect<RateLimited | Unavailable | Timeout | ClientError | undefined, never, never>
+    >()
+    expectTypeOf<HttpProvider.Classified>().toEqualTypeOf<RateLimited | Unavailable | Timeout | ClientError>()
+  })
+
+  it("retryAfter yields an optional Duration", () => {
+    expectTypeOf(HttpProvider.retryAfter({ "Retry-After": "5" })).toEqualTypeOf<
+      Effect.Effect<Option.Option<Duration.Duration>, never, never>
+    >()
+  })
+
+  it("headers from platform, fetch, undici or Node fit as they are", () => {
+    HttpProvider.retryAfter(platform)
+    HttpProvider.retryAfter(fetched)
+    HttpProvider.retryAfter(node)
+    HttpProvider.classify({ provider: "p", status: 503, headers: undici, body: "", elapsed: Duration.seconds(1) })
+    // @ts-expect-error: a status is a number
+    HttpProvider.classify({ provider: "p", status: "503" })
+    // @ts-expect-error: elapsed is a Duration
+    HttpProvider.classify({ provider: "p", status: 408, elapsed: "1 second" })
   })
 })
