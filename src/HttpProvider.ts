@@ -443,11 +443,13 @@ export const classify: (answer: ClassifyInput) => Effect<Classified | undefined>
  *
  * @example
  * ```ts
- * import { Effect, Option } from "effect"
+ * import { Duration, Effect, Option } from "effect"
  * import { HttpProvider } from "effect-resilience"
  *
- * // Option.some(Duration.seconds(5))
- * const hint = HttpProvider.retryAfter({ "Retry-After": "5" }).pipe(Effect.map(Option.getOrUndefined))
+ * // 5000 (millis); 0 when the provider gave no hint
+ * const waitMillis = HttpProvider.retryAfter({ "Retry-After": "5" }).pipe(
+ *   Effect.map(Option.match({ onNone: () => 0, onSome: Duration.toMillis }))
+ * )
  * ```
  *
  * @since 0.1.0

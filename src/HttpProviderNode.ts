@@ -14,8 +14,9 @@
  * client it is given.
  *
  * A request undici refuses as invalid (a header it writes itself, a CR or LF in a value) must never
- * reach the pool: undici 7 keeps one of the pool's `connections` slots for each one it refused, so
- * after `connections` of them every later request on the pool, for any provider, waits forever.
+ * reach the pool: with `connections` of 2 or more, undici 7 keeps one of the pool's slots for each one
+ * it refused, so after `connections` of them every later request on the pool, for any provider, waits
+ * forever.
  * `HttpProvider` checks headers before sending for this reason.
  *
  * Kept out of `HttpProvider` so that module does not require `@effect/platform-node` (an optional peer).
