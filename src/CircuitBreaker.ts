@@ -58,6 +58,7 @@ import type * as Stream from "effect/Stream"
 import type { CircuitOpen, InvalidOptions, Timeout, Unavailable } from "./Errors.js"
 import * as internal from "./internal/circuitBreaker.js"
 import * as policies from "./internal/circuitBreaker/policy.js"
+import * as store from "./internal/circuitBreaker/store.js"
 
 /**
  * @since 0.1.0
@@ -150,6 +151,13 @@ export declare namespace CircuitBreaker {
     readonly isFailure?: ((error: unknown) => boolean) | undefined
     /** A state exported by {@link CircuitBreaker.exportState} to start from. Defaults to a closed breaker. */
     readonly restore?: Exported | undefined
+    /**
+     * With a shared {@link Store} in the context: what the breaker does while the store does not answer.
+     * `"local"` goes on with this replica's own breaker, from the last shared state it saw; `"allow"`
+     * lets every call through; `"reject"` rejects every call (`CircuitOpen`, reason `"open"`). One
+     * warning per outage. Ignored without a store. Defaults to `"local"`.
+     */
+    readonly onStoreError?: "local" | "allow" | "reject" | undefined
   }
 
   /**
@@ -607,3 +615,116 @@ export const layerKeyed: <I, K>(
   tag: Context.Tag<I, Keyed<K>>,
   options: CircuitBreaker.KeyedOptions<K>
 ) => Layer.Layer<I, InvalidOptions> = internal.layerKeyed
+
+/**
+ * Where breakers keep their state when replicas share it. Provide one (e.g.
+ * `CircuitBreakerRedis.layerStore`) to the layer or scope that builds a breaker, and the breaker keeps
+ * its core there instead of in memory: every replica applies its admissions and outcomes to one core,
+ * so they open, probe and close together. Without a store in the context, breakers stay in memory
+ * (the default; no extra cost).
+ *
+ * A store is one compare-and-set over opaque records: `sync` replaces the record under `key` with
+ * `write.record` (and its version with `write.version`) only if the record's version is `version`
+ * (0: no record), and answers `committed: true`; without `write`, it only checks the version.
+ * On a mismatch it changes nothing and answers the record it holds (`record` undefined and
+ * `version` 0 when there is none). A written record may be forgotten once it has been at rest
+ * (`pendingMillis` past the write, plus the store's own grace); `pendingMillis` undefined means keep
+ * it. Failures are {@link StoreError}s.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { CircuitBreaker } from "effect-resilience"
+ *
+ * // a single-process store, e.g. for tests: one Map of records
+ * const records = new Map<string, { version: number; record: string }>()
+ * const store: CircuitBreaker.Store = {
+ *   sync: ({ key, version, write }) =>
+ *     Effect.sync(() => {
+ *       const held = records.get(key)
+ *       if ((held?.version ?? 0) !== version) {
+ *         return { committed: false, version: held?.version ?? 0, record: held?.record }
+ *       }
+ *       if (write !== undefined) records.set(key, { version: write.version, record: write.record })
+ *       return { committed: true }
+ *     })
+ * }
+ * const breaker = CircuitBreaker.make({ name: "payments" }).pipe(Effect.provideService(CircuitBreaker.Store, store))
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Store {
+  readonly sync: (request: Store.Request) => Effect.Effect<Store.Response, StoreError>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export declare namespace Store {
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  export interface Request {
+    readonly key: string
+    /** The version the caller last saw; 0 for no record. */
+    readonly version: number
+    /** The replacement, if any: a larger version, the record, and how long it holds something pending. */
+    readonly write?: {
+      readonly version: number
+      readonly record: string
+      readonly pendingMillis: number | undefined
+    } | undefined
+  }
+
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  export type Response =
+    | { readonly committed: true }
+    | { readonly committed: false; readonly version: number; readonly record: string | undefined }
+}
+
+/**
+ * The tag under which a breaker finds its {@link Store}. Optional: breakers built without it in the
+ * context keep their state in memory.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { CircuitBreaker } from "effect-resilience"
+ *
+ * const shared = Effect.serviceOption(CircuitBreaker.Store) // Effect<Option<Store>>
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const Store: Context.Tag<Store, Store> = store.Store
+
+/**
+ * A {@link Store} operation that failed (Redis unreachable, a timeout). It never reaches a caller: the
+ * breaker applies its `onStoreError` instead.
+ *
+ * @example
+ * ```ts
+ * import { CircuitBreaker } from "effect-resilience"
+ *
+ * const error = new CircuitBreaker.StoreError({ operation: "read the breaker" })
+ * error.message // "the circuit breaker store could not read the breaker"
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const StoreError: typeof store.StoreError = store.StoreError
+
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export type StoreError = store.StoreError

@@ -27,8 +27,11 @@ import type { Timeout, Unavailable } from "../Errors.js"
 import { CircuitOpen, InvalidOptions, isRejected, retryAfterOf } from "../Errors.js"
 import * as machine from "./circuitBreaker/machine.js"
 import { checked, consecutive } from "./circuitBreaker/policy.js"
+import * as replicated from "./circuitBreaker/replicated.js"
+import { Store } from "./circuitBreaker/store.js"
 import * as keyedMap from "./keyedMap.js"
 import * as options from "./options.js"
+import { oneOf, storeKeyOf } from "./rateLimitCommon.js"
 
 export const TypeId: api.TypeId = Symbol.for("effect-resilience/CircuitBreaker") as api.TypeId
 
@@ -68,6 +71,7 @@ interface Resolved {
   readonly fixed: machine.NextBreak | undefined
   readonly schedule: Schedule.Schedule<Duration.Duration, unknown> | undefined
   readonly restore: api.Exported | undefined
+  readonly onStoreError: replicated.OnStoreError
 }
 
 const resolve = (module: string, opts: api.CircuitBreaker.Options, name: string): Resolved => {
@@ -105,7 +109,8 @@ const resolve = (module: string, opts: api.CircuitBreaker.Options, name: string)
     isFailure,
     fixed,
     schedule,
-    restore: opts.restore
+    restore: opts.restore,
+    onStoreError: oneOf(module, "onStoreError", ["local", "allow", "reject"], opts.onStoreError, "local")
   }
 }
 
@@ -222,6 +227,9 @@ class BreakerImpl implements api.CircuitBreaker {
     public core: machine.Core<any>
   ) {}
 
+  /** Set when a `Store` keeps the core: events then go through it (see `replicated.ts`). */
+  remote: replicated.Remote | undefined = undefined
+
   /**
    * Set when the breaker leaves its scope (or its key is evicted): its gauge share is gone, so a
    * transition caused later by a call still in flight moves no gauge and publishes nothing.
@@ -281,7 +289,9 @@ class BreakerImpl implements api.CircuitBreaker {
     )
   }
   get exportState(): Effect.Effect<api.Exported> {
-    return Effect.sync(() => exportCore(this.shared.resolved, this.core))
+    return this.remote === undefined
+      ? Effect.sync(() => exportCore(this.shared.resolved, this.core))
+      : Effect.map(observeNow(this), ([core]) => exportCore(this.shared.resolved, core))
   }
   restore(exported: api.Exported): Effect.Effect<void, InvalidOptions> {
     return Effect.flatMap(Clock.currentTimeMillis, (now) =>
@@ -355,12 +365,7 @@ const importCore = (
       Schema.decodeUnknownEither(policy.schema)(exported.books),
       () => fail("restore.books", JSON.stringify(exported.books), `a state of ${policy.name}`)
     )
-    let schedule = resolved.config.scheduleInitial
-    if (resolved.schedule !== undefined) {
-      for (let i = 0; i < exported.streak; i++) {
-        schedule = (yield* nextBreak(resolved.schedule, schedule as Cursor, now, undefined)).schedule
-      }
-    }
+    const schedule = yield* cursorAfter(resolved, exported.streak, now)
     return {
       state: exported.state,
       generation: 0,
@@ -377,6 +382,18 @@ const importCore = (
       rejected: exported.rejected,
       schedule
     }
+  })
+
+/** The `openFor` schedule's state after `streak` openings in a row, for a core that did not keep it. */
+const cursorAfter = (resolved: Resolved, streak: number, now: number): Effect.Effect<unknown> =>
+  Effect.gen(function*() {
+    let schedule = resolved.config.scheduleInitial
+    if (resolved.schedule !== undefined) {
+      for (let i = 0; i < streak; i++) {
+        schedule = (yield* nextBreak(resolved.schedule, schedule as Cursor, now, undefined)).schedule
+      }
+    }
+    return schedule
   })
 
 const longestBreak = Duration.toMillis(options.longestTimer)
@@ -417,7 +434,15 @@ const transact = <A>(
   breaker: BreakerImpl,
   now: number,
   input: unknown,
-  f: (core: machine.Core<any>, next: machine.NextBreak | undefined) => machine.Step<any, A> | machine.NeedBreak
+  f: replicated.Transition<A>
+): Effect.Effect<A> =>
+  breaker.remote === undefined ? inMemory(breaker, now, input, f) : breaker.remote.transact(now, input, f)
+
+const inMemory = <A>(
+  breaker: BreakerImpl,
+  now: number,
+  input: unknown,
+  f: replicated.Transition<A>
 ): Effect.Effect<A> => {
   const fixed = breaker.shared.resolved.fixed
   return Effect.suspend(() => {
@@ -601,14 +626,43 @@ export const protect: {
 // constructors
 // -----------------------------------------------------------------------------
 
-const makeBreaker = (shared: Shared, name: string, module: string): Effect.Effect<BreakerImpl, InvalidOptions> =>
+/** With a `Store` in the context: the replication every breaker of `shared` attaches to. */
+const replicationOf = (shared: Shared): Effect.Effect<replicated.Group<BreakerImpl> | undefined> =>
+  Effect.map(Effect.serviceOption(Store), (store) => {
+    if (Option.isNone(store)) return undefined
+    const { resolved } = shared
+    return replicated.makeGroup<BreakerImpl>(store.value, resolved.name, resolved.onStoreError, {
+      config: resolved.config,
+      fixed: resolved.fixed,
+      lock: shared.lock,
+      cursorAfter: (streak, now) => cursorAfter(resolved, streak, now),
+      nextBreakAfter: (streak, now, input) =>
+        Effect.flatMap(
+          cursorAfter(resolved, streak, now),
+          (cursor) => nextBreak(resolved.schedule!, cursor as Cursor, now, input)
+        ),
+      publish,
+      local: inMemory
+    })
+  })
+
+const makeBreaker = (
+  shared: Shared,
+  name: string,
+  module: string,
+  replication: replicated.Group<BreakerImpl> | undefined
+): Effect.Effect<BreakerImpl, InvalidOptions> =>
   Effect.flatMap(Clock.currentTimeMillis, (now) => {
     const { resolved } = shared
     const initial = resolved.restore === undefined
       ? Effect.succeed(machine.initial(resolved.config, now))
       : importCore(resolved, resolved.restore, now, module)
-    return Effect.map(initial, (core) =>
-      new BreakerImpl(shared, name, core))
+    return Effect.map(initial, (core) => {
+      const breaker = new BreakerImpl(shared, name, core)
+      // one record per breaker and policy: replicas running another policy never read each other's books
+      if (replication !== undefined) breaker.remote = replication.attach(breaker, storeKeyOf(name, resolved.config.policy.name))
+      return breaker
+    })
   })
 
 export const make = (opts: api.CircuitBreaker.Options = {}): Effect.Effect<
@@ -621,7 +675,7 @@ const makeNamed = (module: string, opts: api.CircuitBreaker.Options, name: strin
   Effect.gen(function*() {
     const resolved = yield* options.validated(() => resolve(module, opts, name))
     const shared = yield* makeShared(resolved, false)
-    const breaker = yield* makeBreaker(shared, name, module)
+    const breaker = yield* makeBreaker(shared, name, module, yield* replicationOf(shared))
     yield* breaker.enlist
     yield* Effect.addFinalizer(() => breaker.retire)
     return breaker as api.CircuitBreaker
@@ -658,10 +712,11 @@ export const keyed = <K = string>(
       )
     )
     const shared = yield* makeShared(resolved, true)
+    const replication = yield* replicationOf(shared)
     // The gauge follows each key's breaker: +1 in its state when built, -1 in its state when evicted.
     const map = yield* keyedMap.make<K, BreakerImpl>({
       lookup: (key) =>
-        Effect.tap(Effect.orDie(makeBreaker(shared, nameOf(key), module)), (breaker) =>
+        Effect.tap(Effect.orDie(makeBreaker(shared, nameOf(key), module, replication)), (breaker) =>
           breaker.enlist),
       release: (breaker) => breaker.retire,
       idleTimeToLive

@@ -103,7 +103,7 @@ export const initial = <S>(config: Config<S>, now: number): Core<S> => ({
 /** The shortest default wait for a probe: a zero or jittered-tiny break would call every probe hung. */
 const minimumDefaultMaxWait = 1_000
 
-const maxWaitOf = <S>(config: Config<S>, core: Core<S>): number =>
+export const maxWaitOf = <S>(config: Config<S>, core: Core<S>): number =>
   config.maxWait ?? Math.max(core.breakMillis, minimumDefaultMaxWait)
 
 const oldestProbe = <S>(core: Core<S>): number => {
