@@ -255,8 +255,8 @@ export const makeGroup = <R extends Replica>(
     let known: machine.Core<any> | undefined
     let version = 0
     let log: ReadonlyArray<Entry> = []
-    /** The highest version published from; 0 before the first read. */
-    let seen = 0
+    /** The highest version published from; -1 before the first answer. */
+    let seen = -1
     /** Whether the last event fell back to this replica's own breaker. */
     let local = false
 
@@ -264,7 +264,7 @@ export const makeGroup = <R extends Replica>(
       if (at <= seen && !force) return Effect.void
       return host.lock.withPermits(1)(Effect.uninterruptible(Effect.suspend(() => {
         if (at <= seen && !force) return Effect.void
-        const changes: Array<machine.Change> = seen === 0 ? [] : log.filter((entry) => entry.version > seen)
+        const changes: Array<machine.Change> = seen < 0 ? [] : log.filter((entry) => entry.version > seen)
         seen = Math.max(seen, at)
         const last = changes.length > 0 ? changes[changes.length - 1]!.to : replica.counted
         if (last !== undefined && last !== core.state) changes.push(catchUp(last, core, log))
@@ -278,7 +278,7 @@ export const makeGroup = <R extends Replica>(
       known = decoded?.core
       version = current
       log = decoded?.log ?? []
-      if (forgotten) seen = 0
+      if (forgotten) seen = 0 // entries of a new record are all news
       replica.core = known ?? { ...machine.initial(config, now), rejected: replica.core.rejected }
       return observe(current, replica.core, forgotten)
     }

@@ -1,0 +1,341 @@
+import { describe, expect, it } from "@effect/vitest"
+import {
+  Chunk,
+  Deferred,
+  Duration,
+  Effect,
+  Either,
+  Fiber,
+  Logger,
+  Ref,
+  Schedule,
+  Scope,
+  Stream,
+  TestClock
+} from "effect"
+import * as CircuitBreaker from "../src/CircuitBreaker.js"
+import { CircuitOpen, Unavailable } from "../src/Errors.js"
+
+/**
+ * An in-memory `Store` shared by several breakers of one test: each breaker is a replica. `down`
+ * makes every operation fail, as an unreachable Redis would; `writes` counts committed writes.
+ */
+const makeFakeStore = () => {
+  const records = new Map<string, { readonly version: number; readonly record: string }>()
+  const state = { down: false, writes: 0 }
+  const store: CircuitBreaker.Store = {
+    sync: ({ key, version, write }) =>
+      Effect.suspend(() => {
+        if (state.down) return Effect.fail(new CircuitBreaker.StoreError({ operation: "reach the fake store" }))
+        const held = records.get(key)
+        if ((held?.version ?? 0) !== version) {
+          return Effect.succeed({ committed: false, version: held?.version ?? 0, record: held?.record } as const)
+        }
+        if (write !== undefined) {
+          if (write.version <= version) return Effect.dieMessage("a write must raise the version")
+          records.set(key, { version: write.version, record: write.record })
+          state.writes++
+        }
+        return Effect.succeed({ committed: true } as const)
+      })
+  }
+  return { store, state, records }
+}
+
+type FakeStore = ReturnType<typeof makeFakeStore>
+
+const replica = (fake: FakeStore, options: CircuitBreaker.CircuitBreaker.Options = {}) =>
+  CircuitBreaker.make({ name: "payments", policy: CircuitBreaker.consecutive(4), openFor: "10 seconds", ...options })
+    .pipe(Effect.provideService(CircuitBreaker.Store, fake.store))
+
+const unavailable = new Unavailable({ provider: "p", reason: "status", status: 503 })
+const fail = (breaker: CircuitBreaker.CircuitBreaker) => Effect.either(breaker.protect(Effect.fail(unavailable)))
+const succeed = (breaker: CircuitBreaker.CircuitBreaker) => Effect.either(breaker.protect(Effect.succeed("ok")))
+
+const rejection = (result: Either.Either<unknown, unknown>): CircuitOpen => {
+  if (Either.isLeft(result) && result.left instanceof CircuitOpen) return result.left
+  throw new Error(`expected a CircuitOpen rejection, got ${JSON.stringify(result)}`)
+}
+
+/** A call that holds its admission until released; `started` completes once it runs. */
+const heldCall = (breaker: CircuitBreaker.CircuitBreaker) =>
+  Effect.gen(function*() {
+    const started = yield* Deferred.make<void>()
+    const release = yield* Deferred.make<void>()
+    const fiber = yield* Effect.fork(
+      breaker.protect(Effect.zipRight(Deferred.succeed(started, undefined), Deferred.await(release)))
+    )
+    yield* Deferred.await(started)
+    return { fiber, release: Deferred.succeed(release, undefined) }
+  })
+
+/** Opens the shared breaker with failures split across both replicas, then lets the break elapse. */
+const openThenElapse = (a: CircuitBreaker.CircuitBreaker, b: CircuitBreaker.CircuitBreaker) =>
+  Effect.gen(function*() {
+    yield* fail(a)
+    yield* fail(b)
+    yield* fail(a)
+    yield* fail(b)
+    yield* TestClock.adjust("10 seconds")
+  })
+
+/** `changes` subscribes when the stream starts: give a forked consumer a few turns first. */
+const subscribed = Effect.repeatN(Effect.yieldNow(), 10)
+
+const captureLogs = Effect.map(Ref.make<Array<string>>([]), (lines) => ({
+  lines: Ref.get(lines),
+  logger: Logger.replace(
+    Logger.defaultLogger,
+    Logger.make(({ logLevel, message }) => {
+      const text = Array.isArray(message) ? String(message[0]) : String(message)
+      Effect.runSync(Ref.update(lines, (ls) => [...ls, `${logLevel.label} ${text}`]))
+    })
+  )
+}))
+
+describe("CircuitBreaker with a shared store", () => {
+  it.effect("shared - failures split across replicas open both", () =>
+    Effect.gen(function*() {
+      const fake = makeFakeStore()
+      const a = yield* replica(fake)
+      const b = yield* replica(fake)
+      yield* fail(a)
+      yield* fail(b)
+      yield* fail(a)
+      expect(yield* a.state).toBe("closed")
+      yield* fail(b)
+      expect(yield* a.state).toBe("open")
+      expect(yield* b.state).toBe("open")
+      expect(rejection(yield* succeed(a)).reason).toBe("open")
+      expect(rejection(yield* succeed(b)).retryAfter).toEqual(Duration.seconds(10))
+    }).pipe(Effect.scoped))
+
+  it.effect("shared - a success on one replica ends the other's run of failures", () =>
+    Effect.gen(function*() {
+      const fake = makeFakeStore()
+      const a = yield* replica(fake)
+      const b = yield* replica(fake)
+      yield* Effect.repeatN(fail(a), 2)
+      yield* succeed(b)
+      yield* Effect.repeatN(fail(a), 2)
+      expect(yield* b.state).toBe("closed")
+      expect((yield* b.snapshot).failures).toBe(3)
+    }).pipe(Effect.scoped))
+
+  it.effect("half-open - a probe admitted on one replica counts against the other's limit", () =>
+    Effect.gen(function*() {
+      const fake = makeFakeStore()
+      const a = yield* replica(fake)
+      const b = yield* replica(fake)
+      yield* openThenElapse(a, b)
+      const probe = yield* heldCall(a)
+      expect(rejection(yield* succeed(b)).reason).toBe("half-open-full")
+      expect((yield* b.snapshot).probesInFlight).toBe(1)
+      yield* probe.release
+      yield* Fiber.join(probe.fiber)
+      expect(yield* b.state).toBe("closed")
+    }).pipe(Effect.scoped))
+
+  it.effect("half-open - probes are admitted up to halfOpen.probes in total across replicas", () =>
+    Effect.gen(function*() {
+      const fake = makeFakeStore()
+      const a = yield* replica(fake, { halfOpen: { probes: 2 } })
+      const b = yield* replica(fake, { halfOpen: { probes: 2 } })
+      yield* openThenElapse(a, b)
+      const first = yield* heldCall(a)
+      const second = yield* heldCall(b)
+      expect(rejection(yield* succeed(a)).reason).toBe("half-open-full")
+      yield* first.release
+      yield* second.release
+      yield* Fiber.join(first.fiber)
+      yield* Fiber.join(second.fiber)
+      expect(yield* a.state).toBe("closed")
+    }).pipe(Effect.scoped))
+
+  it.effect("half-open - a close on one replica closes both", () =>
+    Effect.gen(function*() {
+      const fake = makeFakeStore()
+      const a = yield* replica(fake)
+      const b = yield* replica(fake)
+      yield* openThenElapse(a, b)
+      expect(yield* succeed(a)).toEqual(Either.right("ok"))
+      expect(yield* b.state).toBe("closed")
+      expect(yield* succeed(b)).toEqual(Either.right("ok"))
+    }).pipe(Effect.scoped))
+
+  it.effect("half-open - an interrupted probe returns its slot on the shared core", () =>
+    Effect.gen(function*() {
+      const fake = makeFakeStore()
+      const a = yield* replica(fake)
+      const b = yield* replica(fake)
+      yield* openThenElapse(a, b)
+      const probe = yield* heldCall(a)
+      expect(rejection(yield* succeed(b)).reason).toBe("half-open-full")
+      yield* Fiber.interrupt(probe.fiber)
+      expect((yield* b.snapshot).probesInFlight).toBe(0)
+      expect(yield* succeed(b)).toEqual(Either.right("ok"))
+      expect(yield* a.state).toBe("closed")
+    }).pipe(Effect.scoped))
+
+  it.effect("half-open - a probe held by a replica that went away is reclaimed after maxWait", () =>
+    Effect.gen(function*() {
+      const fake = makeFakeStore()
+      const b = yield* replica(fake)
+      const scope = yield* Scope.make()
+      const a = yield* Scope.extend(replica(fake), scope)
+      yield* openThenElapse(a, b)
+      // the probe's fiber is left hanging: its replica is gone, so its slot is never given back
+      yield* heldCall(a)
+      expect(rejection(yield* succeed(b)).reason).toBe("half-open-full")
+      yield* TestClock.adjust("10 seconds")
+      expect(yield* b.state).toBe("open")
+      yield* TestClock.adjust("10 seconds")
+      expect(yield* succeed(b)).toEqual(Either.right("ok"))
+    }).pipe(Effect.scoped))
+
+  it.effect("changes - a replica sees another's transitions once, in order, with their why", () =>
+    Effect.gen(function*() {
+      const fake = makeFakeStore()
+      const a = yield* replica(fake)
+      const b = yield* replica(fake)
+      yield* b.state
+      const seen = yield* Effect.fork(Stream.runCollect(Stream.take(b.changes, 3)))
+      yield* subscribed
+      yield* Effect.repeatN(fail(a), 3)
+      yield* TestClock.adjust("10 seconds")
+      yield* succeed(a)
+      yield* b.state
+      yield* b.state
+      const changes = Chunk.toReadonlyArray(yield* Fiber.join(seen))
+      expect(changes.map((c) => [c.from, c.to, c.why])).toEqual([
+        ["closed", "open", "failures"],
+        ["open", "half-open", "break-elapsed"],
+        ["half-open", "closed", "probes-succeeded"]
+      ])
+      expect(changes[0]!.breakFor).toEqual(Duration.seconds(10))
+    }).pipe(Effect.scoped))
+
+  it.effect("changes - a replica that joins late publishes only where the shared core is now", () =>
+    Effect.gen(function*() {
+      const fake = makeFakeStore()
+      const a = yield* replica(fake)
+      yield* Effect.repeatN(fail(a), 3)
+      const b = yield* replica(fake)
+      const seen = yield* Effect.fork(Stream.runCollect(Stream.take(b.changes, 1)))
+      yield* subscribed
+      expect(yield* b.state).toBe("open")
+      const changes = Chunk.toReadonlyArray(yield* Fiber.join(seen))
+      expect(changes.map((c) => [c.from, c.to, c.why])).toEqual([["closed", "open", "failures"]])
+    }).pipe(Effect.scoped))
+
+  it.effect("shared - rejections while open write nothing", () =>
+    Effect.gen(function*() {
+      const fake = makeFakeStore()
+      const a = yield* replica(fake)
+      const b = yield* replica(fake)
+      yield* Effect.repeatN(fail(a), 3)
+      const writes = fake.state.writes
+      for (let i = 0; i < 5; i++) yield* succeed(i % 2 === 0 ? a : b)
+      expect(fake.state.writes).toBe(writes)
+      expect((yield* a.snapshot).rejected).toBe(3)
+      expect((yield* b.snapshot).rejected).toBe(2)
+    }).pipe(Effect.scoped))
+
+  it.effect("shared - an openFor schedule steps with the shared count of openings", () =>
+    Effect.gen(function*() {
+      const fake = makeFakeStore()
+      const openFor = Schedule.map(Schedule.exponential("10 seconds"), (d) => d)
+      const a = yield* replica(fake, { openFor })
+      const b = yield* replica(fake, { openFor })
+      yield* Effect.repeatN(fail(a), 3)
+      yield* TestClock.adjust("10 seconds")
+      yield* fail(b) // the probe fails: second opening
+      expect(rejection(yield* succeed(a)).retryAfter).toEqual(Duration.seconds(20))
+    }).pipe(Effect.scoped))
+
+  it.effect("shared - isolate and reset on one replica hold for all", () =>
+    Effect.gen(function*() {
+      const fake = makeFakeStore()
+      const a = yield* replica(fake)
+      const b = yield* replica(fake)
+      yield* a.isolate
+      expect(rejection(yield* succeed(b)).reason).toBe("isolated")
+      yield* b.reset
+      expect(yield* succeed(a)).toEqual(Either.right("ok"))
+    }).pipe(Effect.scoped))
+
+  it.effect("keyed - each key has one shared record", () =>
+    Effect.gen(function*() {
+      const fake = makeFakeStore()
+      const keyed = CircuitBreaker.keyed<string>({
+        name: "hosts",
+        policy: CircuitBreaker.consecutive(2),
+        idleTimeToLive: "1 minute"
+      }).pipe(Effect.provideService(CircuitBreaker.Store, fake.store))
+      const a = yield* keyed
+      const b = yield* keyed
+      yield* Effect.either(Effect.fail(unavailable).pipe(a.protect("x")))
+      yield* Effect.either(Effect.fail(unavailable).pipe(b.protect("x")))
+      expect(rejection(yield* Effect.either(Effect.succeed(1).pipe(a.protect("x")))).breaker).toBe("hosts/x")
+      expect(yield* Effect.either(Effect.succeed(1).pipe(a.protect("y")))).toEqual(Either.right(1))
+      expect(fake.records.size).toBe(1)
+    }).pipe(Effect.scoped))
+
+  it.effect("store down - local: each replica goes on from the last shared state it saw, with one warning", () =>
+    Effect.gen(function*() {
+      const fake = makeFakeStore()
+      const logs = yield* captureLogs
+      yield* Effect.gen(function*() {
+      const a = yield* replica(fake)
+      const b = yield* replica(fake)
+      yield* Effect.repeatN(fail(a), 2)
+      expect(yield* b.state).toBe("closed")
+      fake.state.down = true
+      // b's own breaker starts from the shared run of three failures: one more opens it
+      yield* fail(b)
+      expect(yield* b.state).toBe("open")
+      expect(yield* a.state).toBe("closed")
+      yield* Effect.repeatN(succeed(b), 3)
+      fake.state.down = false
+      yield* TestClock.adjust("1 second")
+      // back on the shared core, which never opened
+      expect(yield* b.state).toBe("closed")
+      // one warning per replica and outage, however many calls it saw
+      expect((yield* logs.lines).filter((line) => line.includes("its store"))).toEqual([
+        "WARN circuit breaker payments cannot reach its store; each replica uses its own breaker",
+        "WARN circuit breaker payments cannot reach its store; each replica uses its own breaker",
+        "INFO circuit breaker payments reaches its store again"
+      ])
+      // b's own opening is undone in its changes, logs and gauges when it rejoins the shared core
+      expect(yield* logs.lines).toContain("INFO circuit breaker payments closed (restored)")
+      }).pipe(Effect.provide(logs.logger))
+    }).pipe(Effect.scoped))
+
+  it.effect("store down - allow lets every call through, reject rejects every call", () =>
+    Effect.gen(function*() {
+      const fake = makeFakeStore()
+      const allow = yield* replica(fake, { onStoreError: "allow" })
+      const reject = yield* replica(fake, { onStoreError: "reject" })
+      yield* Effect.repeatN(fail(allow), 2)
+      fake.state.down = true
+      yield* Effect.repeatN(fail(allow), 5)
+      expect(yield* succeed(allow)).toEqual(Either.right("ok"))
+      const refused = rejection(yield* succeed(reject))
+      expect(refused.reason).toBe("open")
+      expect(refused.retryAfter).toEqual(Duration.seconds(1))
+      fake.state.down = false
+      yield* TestClock.adjust("1 second")
+      // the calls let through while the store was down counted for nothing
+      expect((yield* allow.snapshot).failures).toBe(3)
+      expect(yield* succeed(reject)).toEqual(Either.right("ok"))
+    }).pipe(Effect.scoped))
+
+  it.effect("store down - options: onStoreError must be local, allow or reject", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(
+        CircuitBreaker.make({ onStoreError: "open" as "local" })
+      )
+      expect(error.option).toBe("onStoreError")
+      expect(error.value).toBe("\"open\"")
+    }).pipe(Effect.scoped))
+})
