@@ -640,7 +640,7 @@ export const layerKeyed: <I, K>(
  * const records = new Map<string, { version: number; record: string }>()
  * const store: CircuitBreaker.Store = {
  *   sync: ({ key, version, write }) =>
- *     Effect.sync(() => {
+ *     Effect.sync((): CircuitBreaker.Store.Response => {
  *       const held = records.get(key)
  *       if ((held?.version ?? 0) !== version) {
  *         return { committed: false, version: held?.version ?? 0, record: held?.record }

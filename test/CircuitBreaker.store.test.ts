@@ -25,18 +25,18 @@ const makeFakeStore = () => {
   const state = { down: false, writes: 0 }
   const store: CircuitBreaker.Store = {
     sync: ({ key, version, write }) =>
-      Effect.suspend(() => {
+      Effect.suspend((): Effect.Effect<CircuitBreaker.Store.Response, CircuitBreaker.StoreError> => {
         if (state.down) return Effect.fail(new CircuitBreaker.StoreError({ operation: "reach the fake store" }))
         const held = records.get(key)
         if ((held?.version ?? 0) !== version) {
-          return Effect.succeed({ committed: false, version: held?.version ?? 0, record: held?.record } as const)
+          return Effect.succeed({ committed: false, version: held?.version ?? 0, record: held?.record })
         }
         if (write !== undefined) {
           if (write.version <= version) return Effect.dieMessage("a write must raise the version")
           records.set(key, { version: write.version, record: write.record })
           state.writes++
         }
-        return Effect.succeed({ committed: true } as const)
+        return Effect.succeed({ committed: true })
       })
   }
   return { store, state, records }

@@ -58,7 +58,7 @@ const fromUrl = (module: string, input: string | Redacted.Redacted<string>): Red
 // Every command is bounded by `timeout`, queued ones included (ioredis arms commandTimeout before
 // queueing). With maxRetriesPerRequest 0 a queued command fails at the first failed reconnection
 // instead of waiting for 20 of them; reconnection continues in the background, at most every 2 s.
-const resolve = (module: string, o: RateLimitRedis.Options) => {
+export const resolve = (module: string, o: RateLimitRedis.Options) => {
   const timeout = o.timeout === undefined
     ? defaults.timeout
     : options.positiveDuration({ module, option: "timeout" }, o.timeout)
@@ -155,16 +155,18 @@ return 1
 `
 
 // One client per layer. Closing it never waits on Redis: QUIT only when connected (bounded by the
-// command timeout), then a disconnect in every case, which also stops the reconnecting.
-const acquireClient = (redis: RedisOptions): Effect.Effect<StoreRedis, never, Scope.Scope> =>
+// command timeout), then a disconnect in every case, which also stops the reconnecting. Each script
+// becomes a command of one key.
+export const acquireClient = <C extends Redis>(
+  redis: RedisOptions,
+  scripts: Record<string, string>
+): Effect.Effect<C, never, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.sync(() => {
-      const client = new Redis(redis) as StoreRedis
-      // Connection errors surface as failed commands, which limiters and gates log once per outage.
+      const client = new Redis(redis) as C
+      // Connection errors surface as failed commands, which the guards log once per outage.
       client.on("error", () => {})
-      client.defineCommand("resilienceFixedWindow", { lua: fixedWindowScript, numberOfKeys: 1 })
-      client.defineCommand("resilienceTokenBucket", { lua: tokenBucketScript, numberOfKeys: 1 })
-      client.defineCommand("resilienceGateClose", { lua: closeScript, numberOfKeys: 1 })
+      for (const [name, lua] of Object.entries(scripts)) client.defineCommand(name, { lua, numberOfKeys: 1 })
       return client
     }),
     (client) =>
@@ -236,7 +238,14 @@ export const layerWith = <A>(
 ): Layer.Layer<A, InvalidOptions> =>
   Layer.scopedContext(
     Effect.flatMap(options.validated(() => resolve(module, o)), ({ prefix, redis }) =>
-      Effect.map(acquireClient(redis), (client) => build(client, prefix)))
+      Effect.map(
+        acquireClient<StoreRedis>(redis, {
+          resilienceFixedWindow: fixedWindowScript,
+          resilienceTokenBucket: tokenBucketScript,
+          resilienceGateClose: closeScript
+        }),
+        (client) => build(client, prefix)
+      ))
   )
 
 const limiterContext = (client: StoreRedis, prefix: string) =>

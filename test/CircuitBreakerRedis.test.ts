@@ -1,0 +1,246 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Chunk, Deferred, Duration, Effect, Either, Fiber, Layer, Logger, Ref, Scope, Stream, TestClock } from "effect"
+import * as Net from "node:net"
+import * as CircuitBreaker from "../src/CircuitBreaker.js"
+import * as CircuitBreakerRedis from "../src/CircuitBreakerRedis.js"
+import { CircuitOpen, InvalidOptions, Unavailable } from "../src/Errors.js"
+import { deleteKeys, redisClient, redisRequired, redisUnavailable, redisUrl, uniquePrefix } from "./support/redis.js"
+
+/** One replica: its own Redis connection (its own layer), built in the test's scope. */
+const replica = (store: CircuitBreakerRedis.Options, options: CircuitBreaker.CircuitBreaker.Options = {}) =>
+  Effect.gen(function*() {
+    const context = yield* Layer.buildWithScope(CircuitBreakerRedis.layerStore(store), yield* Scope.Scope)
+    return yield* Effect.provide(
+      CircuitBreaker.make({ name: "payments", policy: CircuitBreaker.consecutive(4), openFor: "10 seconds", ...options }),
+      context
+    )
+  })
+
+const withPrefix = (name: string) =>
+  Effect.acquireRelease(Effect.sync(() => uniquePrefix(name)), (prefix) => Effect.promise(() => deleteKeys(prefix)))
+
+/** Two replicas over one Redis. */
+const twoReplicas = (name: string, options: CircuitBreaker.CircuitBreaker.Options = {}) =>
+  Effect.gen(function*() {
+    const prefix = yield* withPrefix(name)
+    return [yield* replica({ url: redisUrl, prefix }, options), yield* replica({ url: redisUrl, prefix }, options)] as const
+  })
+
+const unavailable = new Unavailable({ provider: "p", reason: "status", status: 503 })
+const fail = (breaker: CircuitBreaker.CircuitBreaker) => Effect.either(breaker.protect(Effect.fail(unavailable)))
+const succeed = (breaker: CircuitBreaker.CircuitBreaker) => Effect.either(breaker.protect(Effect.succeed("ok")))
+
+const rejection = (result: Either.Either<unknown, unknown>): CircuitOpen => {
+  if (Either.isLeft(result) && result.left instanceof CircuitOpen) return result.left
+  throw new Error(`expected a CircuitOpen rejection, got ${JSON.stringify(result)}`)
+}
+
+const heldCall = (breaker: CircuitBreaker.CircuitBreaker) =>
+  Effect.gen(function*() {
+    const started = yield* Deferred.make<void>()
+    const release = yield* Deferred.make<void>()
+    const fiber = yield* Effect.fork(
+      breaker.protect(Effect.zipRight(Deferred.succeed(started, undefined), Deferred.await(release)))
+    )
+    yield* Deferred.await(started)
+    return { fiber, release: Deferred.succeed(release, undefined) }
+  })
+
+const openThenElapse = (a: CircuitBreaker.CircuitBreaker, b: CircuitBreaker.CircuitBreaker) =>
+  Effect.gen(function*() {
+    yield* fail(a)
+    yield* fail(b)
+    yield* fail(a)
+    yield* fail(b)
+    yield* TestClock.adjust("10 seconds")
+  })
+
+/**
+ * A TCP proxy in front of Redis, so a test can take "Redis" away mid-run: `kill` closes the port and
+ * every connection through it, and reconnections are then refused.
+ */
+const redisProxy = Effect.acquireRelease(
+  Effect.async<{ readonly url: string; readonly kill: Effect.Effect<void> }>((resume) => {
+    const target = new URL(redisUrl)
+    const sockets = new Set<Net.Socket>()
+    const track = (socket: Net.Socket) => {
+      sockets.add(socket)
+      socket.on("error", () => socket.destroy())
+      socket.on("close", () => sockets.delete(socket))
+    }
+    const server = Net.createServer((client) => {
+      const upstream = Net.connect(Number(target.port || 6379), target.hostname)
+      track(client)
+      track(upstream)
+      client.pipe(upstream).pipe(client)
+      client.on("close", () => upstream.destroy())
+      upstream.on("close", () => client.destroy())
+    })
+    const kill = Effect.sync(() => {
+      server.close()
+      for (const socket of sockets) socket.destroy()
+    })
+    server.listen(0, "127.0.0.1", () => {
+      const port = (server.address() as Net.AddressInfo).port
+      const auth = target.username || target.password ? `${target.username}:${target.password}@` : ""
+      resume(Effect.succeed({ url: `redis://${auth}127.0.0.1:${port}${target.pathname}`, kill }))
+    })
+  }),
+  (proxy) => proxy.kill
+)
+
+const captureLogs = Effect.map(Ref.make<Array<string>>([]), (lines) => ({
+  lines: Ref.get(lines),
+  logger: Logger.replace(
+    Logger.defaultLogger,
+    Logger.make(({ logLevel, message }) => {
+      const text = Array.isArray(message) ? String(message[0]) : String(message)
+      Effect.runSync(Ref.update(lines, (ls) => [...ls, `${logLevel.label} ${text}`]))
+    })
+  )
+}))
+
+if (redisUnavailable !== undefined && redisRequired) {
+  describe("CircuitBreakerRedis", () => {
+    it("Redis is required (REQUIRE_REDIS=1)", () => {
+      throw new Error(`no Redis at ${redisUrl}: ${redisUnavailable}`)
+    })
+  })
+}
+
+describe.skipIf(redisUnavailable !== undefined)("CircuitBreakerRedis (real Redis)", () => {
+  it.effect("shared - failures split across two replicas open both", () =>
+    Effect.gen(function*() {
+      const [a, b] = yield* twoReplicas("split")
+      yield* fail(a)
+      yield* fail(b)
+      yield* fail(a)
+      expect(yield* b.state).toBe("closed")
+      yield* fail(b)
+      expect(yield* a.state).toBe("open")
+      expect(rejection(yield* succeed(a)).reason).toBe("open")
+      expect(rejection(yield* succeed(b)).reason).toBe("open")
+    }).pipe(Effect.scoped))
+
+  it.effect("half-open - a probe admitted on one replica counts against the other's limit", () =>
+    Effect.gen(function*() {
+      const [a, b] = yield* twoReplicas("probe")
+      yield* openThenElapse(a, b)
+      const probe = yield* heldCall(a)
+      expect(rejection(yield* succeed(b)).reason).toBe("half-open-full")
+      yield* probe.release
+      yield* Fiber.join(probe.fiber)
+    }).pipe(Effect.scoped))
+
+  it.effect("half-open - a close on one replica closes both", () =>
+    Effect.gen(function*() {
+      const [a, b] = yield* twoReplicas("close")
+      yield* openThenElapse(a, b)
+      expect(yield* succeed(b)).toEqual(Either.right("ok"))
+      expect(yield* a.state).toBe("closed")
+      expect(yield* succeed(a)).toEqual(Either.right("ok"))
+    }).pipe(Effect.scoped))
+
+  it.effect("changes - the other replica sees the opening", () =>
+    Effect.gen(function*() {
+      const [a, b] = yield* twoReplicas("changes")
+      yield* b.state
+      const seen = yield* Effect.fork(Stream.runCollect(Stream.take(b.changes, 1)))
+      yield* Effect.repeatN(Effect.yieldNow(), 10)
+      yield* Effect.repeatN(fail(a), 3)
+      expect(yield* b.state).toBe("open")
+      const [change] = Chunk.toReadonlyArray(yield* Fiber.join(seen))
+      expect([change!.from, change!.to, change!.why]).toEqual(["closed", "open", "failures"])
+      expect(change!.breakFor).toEqual(Duration.seconds(10))
+    }).pipe(Effect.scoped))
+
+  it.effect("half-open - an interrupted call returns its probe slot on the shared core", () =>
+    Effect.gen(function*() {
+      const [a, b] = yield* twoReplicas("interrupt")
+      yield* openThenElapse(a, b)
+      const probe = yield* heldCall(a)
+      yield* Fiber.interrupt(probe.fiber)
+      expect((yield* b.snapshot).probesInFlight).toBe(0)
+      expect(yield* succeed(b)).toEqual(Either.right("ok"))
+    }).pipe(Effect.scoped))
+
+  it.effect("keyed - two replicas share each key's breaker", () =>
+    Effect.gen(function*() {
+      const prefix = yield* withPrefix("keyed")
+      const keyedReplica = Effect.flatMap(
+        Layer.buildWithScope(CircuitBreakerRedis.layerStore({ url: redisUrl, prefix }), yield* Scope.Scope),
+        (context) =>
+          Effect.provide(
+            CircuitBreaker.keyed<string>({ name: "hosts", policy: CircuitBreaker.consecutive(2), idleTimeToLive: "1 minute" }),
+            context
+          )
+      )
+      const a = yield* keyedReplica
+      const b = yield* keyedReplica
+      yield* Effect.either(Effect.fail(unavailable).pipe(a.protect("x")))
+      yield* Effect.either(Effect.fail(unavailable).pipe(b.protect("x")))
+      expect(rejection(yield* Effect.either(Effect.succeed(1).pipe(a.protect("x")))).breaker).toBe("hosts/x")
+      expect(yield* Effect.either(Effect.succeed(1).pipe(b.protect("y")))).toEqual(Either.right(1))
+    }).pipe(Effect.scoped))
+
+  it.effect("expiry - a record is kept while its break is pending, then idleTimeToLive", () =>
+    Effect.gen(function*() {
+      const prefix = yield* withPrefix("expiry")
+      const breaker = yield* replica({ url: redisUrl, prefix, idleTimeToLive: "1 minute" })
+      yield* Effect.repeatN(fail(breaker), 3)
+      const client = yield* redisClient
+      const keys = yield* Effect.promise(() => client.keys(`${prefix}*`))
+      expect(keys).toEqual([`${prefix}8:payments:consecutive(4)`])
+      const pttl = yield* Effect.promise(() => client.pttl(keys[0]!))
+      expect(pttl).toBeGreaterThan(60_000)
+      expect(pttl).toBeLessThanOrEqual(70_000)
+      yield* breaker.isolate
+      expect(yield* Effect.promise(() => client.pttl(keys[0]!))).toBe(-1)
+    }).pipe(Effect.scoped))
+
+  it.effect("store killed mid-run - local: the replica goes on with its own breaker, one warning", () =>
+    Effect.gen(function*() {
+      const prefix = yield* withPrefix("killed-local")
+      const proxy = yield* redisProxy
+      const logs = yield* captureLogs
+      const a = yield* replica({ url: proxy.url, prefix, timeout: "300 millis" })
+      const b = yield* replica({ url: redisUrl, prefix })
+      yield* Effect.gen(function*() {
+        yield* Effect.repeatN(fail(a), 2)
+        yield* proxy.kill
+        // a's own breaker goes on from the three shared failures: one more opens it
+        yield* fail(a)
+        expect(yield* a.state).toBe("open")
+        expect(rejection(yield* succeed(a)).reason).toBe("open")
+        expect(yield* b.state).toBe("closed")
+      }).pipe(Effect.provide(logs.logger))
+      expect((yield* logs.lines).filter((line) => line.startsWith("WARN") && line.includes("its store"))).toEqual([
+        "WARN circuit breaker payments cannot reach its store; each replica uses its own breaker"
+      ])
+    }).pipe(Effect.scoped), { timeout: 8_000 })
+
+  it.effect("store killed mid-run - allow lets calls through, reject rejects them", () =>
+    Effect.gen(function*() {
+      const prefix = yield* withPrefix("killed-policy")
+      const proxy = yield* redisProxy
+      const allow = yield* replica({ url: proxy.url, prefix, timeout: "300 millis" }, { onStoreError: "allow" })
+      const reject = yield* replica({ url: proxy.url, prefix, timeout: "300 millis" }, { onStoreError: "reject" })
+      yield* Effect.repeatN(fail(allow), 2)
+      expect(yield* succeed(reject)).toEqual(Either.right("ok"))
+      yield* proxy.kill
+      yield* Effect.repeatN(fail(allow), 3)
+      expect(yield* succeed(allow)).toEqual(Either.right("ok"))
+      expect(rejection(yield* succeed(reject)).reason).toBe("open")
+    }).pipe(Effect.scoped), { timeout: 8_000 })
+
+  it.effect("layerStore - a bad URL, prefix or time to live fails with InvalidOptions", () =>
+    Effect.gen(function*() {
+      const build = (options: CircuitBreakerRedis.Options) =>
+        Effect.flip(Effect.scoped(Layer.build(CircuitBreakerRedis.layerStore(options))))
+      const badUrl = yield* build({ url: "http://127.0.0.1:6379" })
+      expect(badUrl).toBeInstanceOf(InvalidOptions)
+      expect(badUrl.option).toBe("url")
+      expect((yield* build({ prefix: "" })).option).toBe("prefix")
+      expect((yield* build({ idleTimeToLive: "0 millis" })).option).toBe("idleTimeToLive")
+    }))
+})
