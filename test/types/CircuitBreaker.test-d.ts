@@ -2,6 +2,7 @@ import { Context, Duration, Effect, Layer, Schedule, Scope, Stream } from "effec
 import { describe, expectTypeOf, it } from "vitest"
 import * as Backoff from "../../src/Backoff.js"
 import * as CircuitBreaker from "../../src/CircuitBreaker.js"
+import * as CircuitBreakerRedis from "../../src/CircuitBreakerRedis.js"
 import type { CircuitOpen, InvalidOptions, RateLimited, Timeout, Unavailable } from "../../src/Errors.js"
 
 class PaymentsBreaker extends Context.Tag("app/PaymentsBreaker")<PaymentsBreaker, CircuitBreaker.CircuitBreaker>() {}
@@ -80,5 +81,32 @@ describe("CircuitBreaker", () => {
     expectTypeOf(breaker.state).toEqualTypeOf<Effect.Effect<"closed" | "open" | "half-open" | "isolated">>()
     expectTypeOf(breaker.changes).toEqualTypeOf<Stream.Stream<CircuitBreaker.StateChange>>()
     expectTypeOf(breaker.restore).returns.toEqualTypeOf<Effect.Effect<void, InvalidOptions>>()
+  })
+
+  it("a shared store: the Redis layer provides Store and fails only with InvalidOptions", () => {
+    expectTypeOf(CircuitBreakerRedis.layerStore({ url: "redis://127.0.0.1:6379" })).toEqualTypeOf<
+      Layer.Layer<CircuitBreaker.Store, InvalidOptions>
+    >()
+    expectTypeOf(
+      CircuitBreaker.layer(PaymentsBreaker, { onStoreError: "reject" }).pipe(
+        Layer.provide(CircuitBreakerRedis.layerStore())
+      )
+    ).toEqualTypeOf<Layer.Layer<PaymentsBreaker, InvalidOptions>>()
+  })
+
+  it("a shared store is optional: make, layer and keyed do not require it", () => {
+    expectTypeOf(CircuitBreaker.make({ onStoreError: "local" })).toEqualTypeOf<
+      Effect.Effect<CircuitBreaker.CircuitBreaker, InvalidOptions, Scope.Scope>
+    >()
+    expectTypeOf(CircuitBreaker.layer(PaymentsBreaker)).toEqualTypeOf<Layer.Layer<PaymentsBreaker, InvalidOptions>>()
+    // @ts-expect-error onStoreError is "local", "allow" or "reject"
+    CircuitBreaker.make({ onStoreError: "open" })
+  })
+
+  it("a Store is one compare-and-set that fails with StoreError", () => {
+    expectTypeOf<CircuitBreaker.Store["sync"]>().returns.toEqualTypeOf<
+      Effect.Effect<CircuitBreaker.Store.Response, CircuitBreaker.StoreError>
+    >()
+    expectTypeOf(CircuitBreaker.Store).toEqualTypeOf<Context.Tag<CircuitBreaker.Store, CircuitBreaker.Store>>()
   })
 })
