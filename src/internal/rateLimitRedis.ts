@@ -14,68 +14,23 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Redacted from "effect/Redacted"
-import type * as Scope from "effect/Scope"
-import { Redis, type RedisOptions } from "ioredis"
+import type { Redis } from "ioredis"
 import type { InvalidOptions } from "../Errors.js"
 import type * as RateLimit from "../RateLimit.js"
 import type * as RateLimitRedis from "../RateLimitRedis.js"
 import * as options from "./options.js"
 import { GateStore, GateStoreError } from "./rateLimitGate.js"
 import { restGrace } from "./rateLimitMemory.js"
+import { acquireClient, redisOptions } from "./redisClient.js"
 
 export const defaults = {
-  prefix: "resilience:ratelimit:",
-  timeout: Duration.millis(500),
-  connectTimeout: Duration.seconds(2)
+  prefix: "resilience:ratelimit:"
 } as const
 
-const fromUrl = (module: string, input: string | Redacted.Redacted<string>): RedisOptions => {
-  const check = { module, option: "url" }
-  const expected = "a redis:// or rediss:// URL"
-  let url: URL
-  try {
-    url = new URL(Redacted.isRedacted(input) ? Redacted.value(input) : input)
-  } catch {
-    return options.invalid(check, "<redacted>", expected)
-  }
-  if (url.protocol !== "redis:" && url.protocol !== "rediss:") return options.invalid(check, url.protocol, expected)
-  const parsed: RedisOptions = { host: url.hostname.replace(/^\[(.*)\]$/, "$1") || "127.0.0.1" }
-  if (url.port !== "") parsed.port = Number(url.port)
-  try {
-    if (url.username !== "") parsed.username = decodeURIComponent(url.username)
-    if (url.password !== "") parsed.password = decodeURIComponent(url.password)
-  } catch {
-    return options.invalid(check, "<redacted>", `${expected} (its user or password has a malformed %-escape)`)
-  }
-  if (url.pathname.length > 1) {
-    parsed.db = options.integerAtLeast({ module, option: "url (database)" }, Number(url.pathname.slice(1)), 0)
-  }
-  if (url.protocol === "rediss:") parsed.tls = {}
-  return parsed
-}
-
-// Every command is bounded by `timeout`, queued ones included (ioredis arms commandTimeout before
-// queueing). With maxRetriesPerRequest 0 a queued command fails at the first failed reconnection
-// instead of waiting for 20 of them; reconnection continues in the background, at most every 2 s.
-export const resolve = (module: string, o: RateLimitRedis.Options) => {
-  const timeout = o.timeout === undefined
-    ? defaults.timeout
-    : options.positiveDuration({ module, option: "timeout" }, o.timeout)
-  const connectTimeout = o.connectTimeout === undefined
-    ? defaults.connectTimeout
-    : options.positiveDuration({ module, option: "connectTimeout" }, o.connectTimeout)
-  const prefix = o.prefix === undefined ? defaults.prefix : options.string({ module, option: "prefix" }, o.prefix)
-  const redis: RedisOptions = {
-    ...(o.url === undefined ? {} : fromUrl(module, o.url)),
-    commandTimeout: Math.ceil(Duration.toMillis(timeout)),
-    connectTimeout: Math.ceil(Duration.toMillis(connectTimeout)),
-    maxRetriesPerRequest: 0,
-    retryStrategy: (times: number) => Math.min(times * 200, 2_000),
-    ...o.redis
-  }
-  return { prefix, redis }
-}
+const resolve = (module: string, o: RateLimitRedis.Options) => ({
+  prefix: o.prefix === undefined ? defaults.prefix : options.string({ module, option: "prefix" }, o.prefix),
+  redis: redisOptions(module, o)
+})
 
 export interface StoreRedis extends Redis {
   resilienceFixedWindow(key: string, ...args: Array<string>): Promise<[string, string]>
@@ -153,28 +108,6 @@ end
 redis.call("SET", KEYS[1], "1", "PX", millis)
 return 1
 `
-
-// One client per layer. Closing it never waits on Redis: QUIT only when connected (bounded by the
-// command timeout), then a disconnect in every case, which also stops the reconnecting. Each script
-// becomes a command of one key.
-export const acquireClient = <C extends Redis>(
-  redis: RedisOptions,
-  scripts: Record<string, string>
-): Effect.Effect<C, never, Scope.Scope> =>
-  Effect.acquireRelease(
-    Effect.sync(() => {
-      const client = new Redis(redis) as C
-      // Connection errors surface as failed commands, which the guards log once per outage.
-      client.on("error", () => {})
-      for (const [name, lua] of Object.entries(scripts)) client.defineCommand(name, { lua, numberOfKeys: 1 })
-      return client
-    }),
-    (client) =>
-      Effect.promise(() =>
-        (client.status === "ready" ? client.quit().then(() => undefined, () => undefined) : Promise.resolve())
-          .then(() => client.disconnect())
-      )
-  )
 
 const storeError = (algorithm: string) => (cause: unknown) =>
   new RateLimiter.RateLimitStoreError({ message: `the Redis ${algorithm} command failed`, cause })

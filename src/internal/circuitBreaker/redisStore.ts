@@ -6,7 +6,7 @@ import type * as api from "../../CircuitBreaker.js"
 import type * as CircuitBreakerRedis from "../../CircuitBreakerRedis.js"
 import type { InvalidOptions } from "../../Errors.js"
 import * as options from "../options.js"
-import { acquireClient, resolve } from "../rateLimitRedis.js"
+import { acquireClient, redisOptions } from "../redisClient.js"
 import { Store, StoreError } from "./store.js"
 
 export const defaults = {
@@ -70,7 +70,7 @@ export const layerStore = (o: CircuitBreakerRedis.Options = {}): Layer.Layer<api
         const idle = o.idleTimeToLive === undefined
           ? defaults.idleTimeToLive
           : options.positiveDuration({ module, option: "idleTimeToLive" }, o.idleTimeToLive, longestIdle)
-        return { ...resolve(module, { ...o, prefix }), idleMillis: Duration.toMillis(idle) }
+        return { prefix, redis: redisOptions(module, o), idleMillis: Duration.toMillis(idle) }
       }),
       ({ idleMillis, prefix, redis }) =>
         Effect.map(
