@@ -18,14 +18,17 @@ import { CircuitOpen, Unavailable } from "../src/Errors.js"
 
 /**
  * An in-memory `Store` shared by several breakers of one test: each breaker is a replica. `down`
- * makes every operation fail, as an unreachable Redis would; `writes` counts committed writes.
+ * makes every operation fail, as an unreachable Redis would; `writes` counts committed writes, `syncs`
+ * every operation.
  */
 const makeFakeStore = () => {
   const records = new Map<string, { readonly version: number; readonly record: string }>()
-  const state = { down: false, writes: 0 }
+  const state = { down: false, writes: 0, syncs: 0 }
   const store: CircuitBreaker.Store = {
+    // a turn of the scheduler first, as a round trip would give: concurrent events interleave
     sync: ({ key, version, write }) =>
-      Effect.suspend((): Effect.Effect<CircuitBreaker.Store.Response, CircuitBreaker.StoreError> => {
+      Effect.zipRight(Effect.yieldNow(), Effect.suspend((): Effect.Effect<CircuitBreaker.Store.Response, CircuitBreaker.StoreError> => {
+        state.syncs++
         if (state.down) return Effect.fail(new CircuitBreaker.StoreError({ operation: "reach the fake store" }))
         const held = records.get(key)
         if ((held?.version ?? 0) !== version) {
@@ -37,7 +40,7 @@ const makeFakeStore = () => {
           state.writes++
         }
         return Effect.succeed({ committed: true })
-      })
+      }))
   }
   return { store, state, records }
 }
@@ -226,6 +229,27 @@ describe("CircuitBreaker with a shared store", () => {
       expect(yield* b.state).toBe("open")
       const changes = Chunk.toReadonlyArray(yield* Fiber.join(seen))
       expect(changes.map((c) => [c.from, c.to, c.why])).toEqual([["closed", "open", "failures"]])
+    }).pipe(Effect.scoped))
+
+  it.effect("shared - concurrent events of one replica are committed together, none lost to a conflict", () =>
+    Effect.gen(function*() {
+      const fake = makeFakeStore()
+      const a = yield* replica(fake, { policy: CircuitBreaker.consecutive(50) })
+      const b = yield* replica(fake, { policy: CircuitBreaker.consecutive(50) })
+      const logs = yield* captureLogs
+      const concurrently = (n: number, call: (i: number) => Effect.Effect<unknown>) =>
+        Effect.forEach(Array.from({ length: n }, (_, i) => i), call, { concurrency: "unbounded", discard: true })
+      yield* a.state
+      const before = fake.state.syncs
+      yield* concurrently(20, () => fail(a))
+      // 40 events (admissions and outcomes) in a few batches
+      expect(fake.state.syncs - before).toBeLessThan(10)
+      // both replicas at once: their batches conflict and are applied again, every outcome counts
+      yield* concurrently(29, (i) => fail(i % 2 === 0 ? a : b)).pipe(Effect.provide(logs.logger))
+      expect((yield* b.snapshot).failures).toBe(49)
+      expect(yield* logs.lines).toEqual([])
+      yield* fail(b)
+      expect(yield* a.state).toBe("open")
     }).pipe(Effect.scoped))
 
   it.effect("shared - rejections while open write nothing", () =>

@@ -164,6 +164,21 @@ describe.skipIf(redisUnavailable !== undefined)("CircuitBreakerRedis (real Redis
       expect(yield* succeed(b)).toEqual(Either.right("ok"))
     }).pipe(Effect.scoped))
 
+  it.effect("shared - 100 concurrent calls on two replicas: every outcome counts, no store warning", () =>
+    Effect.gen(function*() {
+      const logs = yield* captureLogs
+      const policy = CircuitBreaker.failureRate({ threshold: 0.5, window: 200 })
+      const [a, b] = yield* twoReplicas("concurrent", { policy })
+      yield* Effect.forEach(
+        Array.from({ length: 100 }, (_, i) => i),
+        (i) => i % 3 === 0 ? fail(i % 2 === 0 ? a : b) : succeed(i % 2 === 0 ? a : b),
+        { concurrency: 50, discard: true }
+      ).pipe(Effect.provide(logs.logger))
+      const snapshot = yield* a.snapshot
+      expect([snapshot.calls, snapshot.failures]).toEqual([100, 34])
+      expect(yield* logs.lines).toEqual([])
+    }).pipe(Effect.scoped))
+
   it.effect("keyed - two replicas share each key's breaker", () =>
     Effect.gen(function*() {
       const prefix = yield* withPrefix("keyed")

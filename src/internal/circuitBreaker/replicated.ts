@@ -1,5 +1,7 @@
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
@@ -17,6 +19,9 @@ import { StoreError } from "./store.js"
  *
  * Optimistic: an event is sent with the version this replica last saw, so when nobody else wrote
  * meanwhile it costs one round trip (a version check when nothing changes, a write otherwise).
+ * Group commit: a replica keeps one round trip in flight per record; the events that arrive meanwhile
+ * are applied together, in order, and committed with one write, so a replica's concurrent calls
+ * never conflict with each other (only replicas do, and a conflict costs one more round trip).
  *
  * What stays per replica: `rejected` (a rejection is never written, so an open breaker's rejections
  * cost no write contention) and the `openFor` schedule state (rebuilt from `opens` when an event
@@ -71,6 +76,22 @@ export interface Host<R extends Replica> {
 
 export interface Remote {
   readonly transact: <A>(now: number, input: unknown, f: Transition<A>) => Effect.Effect<A>
+}
+
+interface Pending {
+  readonly now: number
+  readonly input: unknown
+  readonly f: Transition<unknown>
+  readonly wake: Deferred.Deferred<void>
+  /** Set when this event must run the next batch. */
+  lead: boolean
+  result: Exit.Exit<unknown> | undefined
+}
+
+interface Applied {
+  readonly core: machine.Core<any>
+  readonly changes: ReadonlyArray<machine.Change>
+  readonly values: ReadonlyArray<unknown>
 }
 
 export interface Group<R extends Replica> {
@@ -283,58 +304,78 @@ export const makeGroup = <R extends Replica>(
       return observe(current, replica.core, forgotten)
     }
 
-    const commit = <A>(
-      base: machine.Core<any>,
-      step: machine.Step<any, A>,
-      now: number,
-      retry: Effect.Effect<A, StoreError>
-    ): Effect.Effect<A, StoreError> => {
-      const expected = version
-      const changed = !sameShared(base, step.core)
-      const written = changed ? Math.max(expected + 1, now * versionScale) : expected
-      const nextLog = !changed || step.changes.length === 0
-        ? log
-        : [...log, ...step.changes.map((change) => ({ ...change, version: written }))].slice(-logSize)
-      return Effect.flatMap(
-        store.sync(
-          changed
-            ? {
-              key,
-              version: expected,
-              write: { version: written, record: encode(step.core, nextLog), pendingMillis: pendingMillis(config, step.core, now) }
-            }
-            : { key, version: expected }
-        ),
-        (response) => {
-          if (!response.committed) return Effect.zipRight(adopt(response.version, response.record, now), retry)
-          if (changed) {
-            known = step.core
-            version = written
-            log = nextLog
+    /** Applies the events of a batch in order, stepping the `openFor` schedule where one opens the breaker. */
+    const applyAll = (base: machine.Core<any>, batch: ReadonlyArray<Pending>): Effect.Effect<Applied> => {
+      const values: Array<unknown> = []
+      const changes: Array<machine.Change> = []
+      const from = (core: machine.Core<any>, i: number): Effect.Effect<Applied> => {
+        for (; i < batch.length; i++) {
+          const { f, input, now } = batch[i]!
+          let step = f(core, host.fixed)
+          if (step === machine.NeedBreak) {
+            const at = i
+            const before = core
+            return Effect.flatMap(host.nextBreakAfter(before.opens, now, input), (next) => {
+              step = f(before, next)
+              if (step === machine.NeedBreak) return Effect.dieMessage("a break was needed twice")
+              values.push(step.value)
+              changes.push(...step.changes)
+              return from(step.core, at + 1)
+            })
           }
-          replica.core = step.core
-          const reconcile = local
-          local = false
-          return Effect.as(observe(written, step.core, reconcile), step.value)
+          values.push(step.value)
+          changes.push(...step.changes)
+          core = step.core
         }
-      )
+        return Effect.succeed({ core, changes, values })
+      }
+      return from(base, 0)
     }
 
-    const shared = <A>(now: number, input: unknown, f: Transition<A>, left: number): Effect.Effect<A, StoreError> =>
+    /** Commits a batch's result if the record is still at `version`; on a conflict adopts the record and answers false. */
+    const commit = (base: machine.Core<any>, applied: Applied, now: number): Effect.Effect<boolean, StoreError> => {
+      const { changes, core } = applied
+      const expected = version
+      const changed = !sameShared(base, core)
+      const written = changed ? Math.max(expected + 1, Math.floor(now * versionScale)) : expected
+      const nextLog = !changed || changes.length === 0
+        ? log
+        : [...log, ...changes.map((change) => ({ ...change, version: written }))].slice(-logSize)
+      const request: api.Store.Request = changed
+        ? {
+          key,
+          version: expected,
+          write: { version: written, record: encode(core, nextLog), pendingMillis: pendingMillis(config, core, now) }
+        }
+        : { key, version: expected }
+      return Effect.flatMap(store.sync(request), (response) => {
+        if (!response.committed) return Effect.as(adopt(response.version, response.record, now), false)
+        if (changed) {
+          known = core
+          version = written
+          log = nextLog
+        }
+        replica.core = core
+        const reconcile = local
+        local = false
+        return Effect.as(observe(written, core, reconcile), true)
+      })
+    }
+
+    const shared = (batch: ReadonlyArray<Pending>, left: number): Effect.Effect<ReadonlyArray<unknown>, StoreError> =>
       Effect.suspend(() => {
         if (left === 0) return Effect.fail(new StoreError({ operation: `commit after ${attempts} conflicting writes` }))
-        const current = known ?? machine.initial(config, now)
+        const now = batch[batch.length - 1]!.now
+        const current = known ?? machine.initial(config, batch[0]!.now)
         const base = current.rejected === replica.core.rejected ? current : { ...current, rejected: replica.core.rejected }
-        const retry = shared(now, input, f, left - 1)
-        const step = f(base, host.fixed)
-        if (step !== machine.NeedBreak) return commit(base, step, now, retry)
-        return Effect.flatMap(host.nextBreakAfter(base.opens, now, input), (next) => {
-          const opened = f(base, next)
-          return opened === machine.NeedBreak ? Effect.dieMessage("a break was needed twice") : commit(base, opened, now, retry)
-        })
+        return Effect.flatMap(applyAll(base, batch), (applied) =>
+          Effect.flatMap(
+            commit(base, applied, now),
+            (committed) => committed ? Effect.succeed(applied.values) : shared(batch, left - 1)
+          ))
       })
 
-    const fallback = <A>(now: number, input: unknown, f: Transition<A>): Effect.Effect<A> => {
+    const fallback = (now: number, input: unknown, f: Transition<unknown>): Effect.Effect<unknown> => {
       if (onStoreError !== "local") {
         const step = f(standIn(now), zeroBreak)
         return step === machine.NeedBreak ? Effect.dieMessage("a stand-in core needed a break") : Effect.succeed(step.value)
@@ -350,12 +391,58 @@ export const makeGroup = <R extends Replica>(
       })
     }
 
+    // Group commit: one batch in flight per record and replica, so a replica's concurrent events never
+    // conflict with each other. Events that arrive meanwhile queue up; when the batch is settled, the
+    // first of them leads the next batch, which carries all of them in one round trip.
+    let queue: Array<Pending> = []
+    let busy = false
+
+    const runBatch = (batch: ReadonlyArray<Pending>): Effect.Effect<void> =>
+      Effect.flatMap(
+        Effect.exit(Effect.flatMap(health(batch[batch.length - 1]!.now, shared(batch, attempts)), (answer) =>
+          Option.isSome(answer)
+            ? Effect.sync(() => answer.value.forEach((value, i) => batch[i]!.result = Exit.succeed(value)))
+            : Effect.forEach(batch, (pending) =>
+              Effect.map(fallback(pending.now, pending.input, pending.f), (value) => {
+                pending.result = Exit.succeed(value)
+              }), { discard: true }))),
+        (exit) =>
+          Effect.suspend(() => {
+            const wake: Array<Deferred.Deferred<void>> = []
+            for (const pending of batch) {
+              pending.result ??= Exit.isFailure(exit) ? exit : Exit.die("an event of a batch got no result")
+              wake.push(pending.wake)
+            }
+            const next = queue[0]
+            if (next === undefined) busy = false
+            else {
+              next.lead = true
+              wake.push(next.wake)
+            }
+            return Effect.forEach(wake, (deferred) => Deferred.succeed(deferred, undefined), { discard: true })
+          })
+      )
+
+    const settled = (pending: Pending): Effect.Effect<unknown> =>
+      Effect.suspend(() => {
+        if (pending.result !== undefined) return pending.result
+        if (!pending.lead) return Effect.zipRight(Deferred.await(pending.wake), settled(pending))
+        pending.lead = false
+        const batch = queue
+        queue = []
+        return Effect.zipRight(runBatch(batch), settled(pending))
+      })
+
     return {
-      transact: (now, input, f) =>
-        Effect.flatMap(
-          health(now, shared(now, input, f, attempts)),
-          (answer) => Option.isSome(answer) ? Effect.succeed(answer.value) : fallback(now, input, f)
-        )
+      // uninterruptible: a batch's leader must finish it, and others' events wait on it; each round
+      // trip is bounded by the store's own timeout
+      transact: <A>(now: number, input: unknown, f: Transition<A>) =>
+        Effect.uninterruptible(Effect.flatMap(Deferred.make<void>(), (wake) => {
+          const pending: Pending = { now, input, f, wake, lead: !busy, result: undefined }
+          busy = true
+          queue.push(pending)
+          return settled(pending) as Effect.Effect<A>
+        }))
     }
   }
 
