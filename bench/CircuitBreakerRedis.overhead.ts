@@ -1,6 +1,7 @@
 /**
  * Per-call cost of a breaker shared on Redis, next to the in-memory breaker and a bare Redis round
- * trip, in one run. Calls run one after another (the latency a caller pays), each through `protect`.
+ * trip, in one run: calls one after another (the latency a caller pays), then 100 at a time (the
+ * throughput of one replica).
  *
  * Run (Redis at REDIS_URL, default redis://127.0.0.1:6379):
  * `node --import tsx bench/CircuitBreakerRedis.overhead.ts`
@@ -15,11 +16,14 @@ const CALLS = 5_000
 const url = process.env.REDIS_URL ?? "redis://127.0.0.1:6379"
 const prefix = `bench:breaker:${process.pid}:`
 
-const perCall = (run: (i: number) => Effect.Effect<unknown, unknown>) =>
+/** Microseconds per call, `concurrency` calls at a time. */
+const perCall = (run: (i: number) => Effect.Effect<unknown, unknown>, concurrency = 1) =>
   Effect.gen(function*() {
-    for (let i = 0; i < 500; i++) yield* Effect.either(run(i)) // warm-up
+    const calls = (n: number) =>
+      Effect.forEach(Array.from({ length: n }, (_, i) => i), (i) => Effect.either(run(i)), { concurrency, discard: true })
+    yield* calls(500) // warm-up
     const start = performance.now()
-    for (let i = 0; i < CALLS; i++) yield* Effect.either(run(i))
+    yield* calls(CALLS)
     return ((performance.now() - start) * 1000) / CALLS
   })
 
@@ -43,6 +47,11 @@ const main = Effect.gen(function*() {
     [
       "shared breaker, failureRate, success/failure alternating (1 check + 1 write)",
       yield* perCall((i) => sharedRate.protect(i % 2 === 0 ? Effect.void : failing))
+    ],
+    ["in-memory breaker, 100 concurrent calls", yield* perCall(() => memory.protect(Effect.void), 100)],
+    [
+      "shared breaker, failureRate, 100 concurrent calls (group commit)",
+      yield* perCall((i) => sharedRate.protect(i % 2 === 0 ? Effect.void : failing), 100)
     ]
   ]
   client.disconnect()
@@ -58,7 +67,7 @@ const main = Effect.gen(function*() {
   for (const [name, micros] of rows) {
     console.log(`${name.padEnd(78)} ${micros.toFixed(1).padStart(8)} µs/call  (${(micros / memoryMicros).toFixed(1)}x in-memory)`)
   }
-  console.log(`(${CALLS} sequential calls per row; ${keys} bench keys deleted)`)
+  console.log(`(${CALLS} calls per row; ${keys} bench keys deleted)`)
 })
 
 Effect.runPromise(main)
