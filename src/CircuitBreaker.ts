@@ -29,6 +29,10 @@
  * - **Lazy time.** There is no timer per breaker. Open becomes half-open when the next call or state
  *   read finds the break over; a hung probe sends the breaker back to open when someone next looks.
  *   A breaker costs nothing while idle, which is what lets keyed breakers scale to many keys.
+ * - **Shared across replicas, optionally.** With a {@link Store} in the context (e.g.
+ *   `CircuitBreakerRedis.layerStore`), the same pure transitions apply to one state that every replica
+ *   shares, committed with a compare-and-set, so replicas open, probe and close together; each replica
+ *   publishes the transitions it observes. Without one, the state stays in memory at no extra cost.
  * - **Probe slots always come back.** A probe that is interrupted, or ends in a way that proves
  *   nothing (a defect, an inner guard's rejection), frees its slot for the next caller; a probe that
  *   hangs is timed out by `maxWait`. The breaker cannot sit in half-open with no slot forever.

@@ -306,34 +306,32 @@ describe("CircuitBreaker with a shared store", () => {
     }).pipe(Effect.scoped))
 
   it.effect("store down - local: each replica goes on from the last shared state it saw, with one warning", () =>
-    Effect.gen(function*() {
-      const fake = makeFakeStore()
-      const logs = yield* captureLogs
-      yield* Effect.gen(function*() {
-      const a = yield* replica(fake)
-      const b = yield* replica(fake)
-      yield* Effect.repeatN(fail(a), 2)
-      expect(yield* b.state).toBe("closed")
-      fake.state.down = true
-      // b's own breaker starts from the shared run of three failures: one more opens it
-      yield* fail(b)
-      expect(yield* b.state).toBe("open")
-      expect(yield* a.state).toBe("closed")
-      yield* Effect.repeatN(succeed(b), 3)
-      fake.state.down = false
-      yield* TestClock.adjust("1 second")
-      // back on the shared core, which never opened
-      expect(yield* b.state).toBe("closed")
-      // one warning per replica and outage, however many calls it saw
-      expect((yield* logs.lines).filter((line) => line.includes("its store"))).toEqual([
-        "WARN circuit breaker payments cannot reach its store; each replica uses its own breaker",
-        "WARN circuit breaker payments cannot reach its store; each replica uses its own breaker",
-        "INFO circuit breaker payments reaches its store again"
-      ])
-      // b's own opening is undone in its changes, logs and gauges when it rejoins the shared core
-      expect(yield* logs.lines).toContain("INFO circuit breaker payments closed (restored)")
-      }).pipe(Effect.provide(logs.logger))
-    }).pipe(Effect.scoped))
+    Effect.flatMap(captureLogs, (logs) =>
+      Effect.gen(function*() {
+        const fake = makeFakeStore()
+        const a = yield* replica(fake)
+        const b = yield* replica(fake)
+        yield* Effect.repeatN(fail(a), 2)
+        expect(yield* b.state).toBe("closed")
+        fake.state.down = true
+        // b's own breaker starts from the shared run of three failures: one more opens it
+        yield* fail(b)
+        expect(yield* b.state).toBe("open")
+        expect(yield* a.state).toBe("closed")
+        yield* Effect.repeatN(succeed(b), 3)
+        fake.state.down = false
+        yield* TestClock.adjust("1 second")
+        // back on the shared core, which never opened
+        expect(yield* b.state).toBe("closed")
+        // one warning per replica and outage, however many calls it saw
+        expect((yield* logs.lines).filter((line) => line.includes("its store"))).toEqual([
+          "WARN circuit breaker payments cannot reach its store; each replica uses its own breaker",
+          "WARN circuit breaker payments cannot reach its store; each replica uses its own breaker",
+          "INFO circuit breaker payments reaches its store again"
+        ])
+        // b's own opening is undone in its changes, logs and gauges when it rejoins the shared core
+        expect(yield* logs.lines).toContain("INFO circuit breaker payments closed (restored)")
+      }).pipe(Effect.provide(logs.logger), Effect.scoped)))
 
   it.effect("store down - allow lets every call through, reject rejects every call", () =>
     Effect.gen(function*() {

@@ -171,7 +171,7 @@ describe.skipIf(redisUnavailable !== undefined)("CircuitBreakerRedis (real Redis
       const [a, b] = yield* twoReplicas("concurrent", { policy })
       yield* Effect.forEach(
         Array.from({ length: 100 }, (_, i) => i),
-        (i) => i % 3 === 0 ? fail(i % 2 === 0 ? a : b) : succeed(i % 2 === 0 ? a : b),
+        (i): Effect.Effect<unknown> => i % 3 === 0 ? fail(i % 2 === 0 ? a : b) : succeed(i % 2 === 0 ? a : b),
         { concurrency: 50, discard: true }
       ).pipe(Effect.provide(logs.logger))
       const snapshot = yield* a.snapshot
