@@ -1,20 +1,16 @@
 import { describe, expect, it } from "@effect/vitest"
-import {
-  Chunk,
-  Deferred,
-  Duration,
-  Effect,
-  Either,
-  Fiber,
-  Logger,
-  Ref,
-  Schedule,
-  Scope,
-  Stream,
-  TestClock
-} from "effect"
+import { Chunk, Duration, Effect, Either, Fiber, Schedule, Scope, Stream, TestClock } from "effect"
 import * as CircuitBreaker from "../src/CircuitBreaker.js"
-import { CircuitOpen, Unavailable } from "../src/Errors.js"
+import {
+  captureLogs,
+  fail,
+  heldCall,
+  openThenElapse,
+  rejection,
+  subscribed,
+  succeed,
+  unavailable
+} from "./support/breakerReplicas.js"
 
 /**
  * An in-memory `Store` shared by several breakers of one test: each breaker is a replica. `down`
@@ -51,57 +47,17 @@ const replica = (fake: FakeStore, options: CircuitBreaker.CircuitBreaker.Options
   CircuitBreaker.make({ name: "payments", policy: CircuitBreaker.consecutive(4), openFor: "10 seconds", ...options })
     .pipe(Effect.provideService(CircuitBreaker.Store, fake.store))
 
-const unavailable = new Unavailable({ provider: "p", reason: "status", status: 503 })
-const fail = (breaker: CircuitBreaker.CircuitBreaker) => Effect.either(breaker.protect(Effect.fail(unavailable)))
-const succeed = (breaker: CircuitBreaker.CircuitBreaker) => Effect.either(breaker.protect(Effect.succeed("ok")))
-
-const rejection = (result: Either.Either<unknown, unknown>): CircuitOpen => {
-  if (Either.isLeft(result) && result.left instanceof CircuitOpen) return result.left
-  throw new Error(`expected a CircuitOpen rejection, got ${JSON.stringify(result)}`)
-}
-
-/** A call that holds its admission until released; `started` completes once it runs. */
-const heldCall = (breaker: CircuitBreaker.CircuitBreaker) =>
+/** Two replicas over one fake store. */
+const twoReplicas = (options: CircuitBreaker.CircuitBreaker.Options = {}) =>
   Effect.gen(function*() {
-    const started = yield* Deferred.make<void>()
-    const release = yield* Deferred.make<void>()
-    const fiber = yield* Effect.fork(
-      breaker.protect(Effect.zipRight(Deferred.succeed(started, undefined), Deferred.await(release)))
-    )
-    yield* Deferred.await(started)
-    return { fiber, release: Deferred.succeed(release, undefined) }
+    const fake = makeFakeStore()
+    return { fake, a: yield* replica(fake, options), b: yield* replica(fake, options) }
   })
-
-/** Opens the shared breaker with failures split across both replicas, then lets the break elapse. */
-const openThenElapse = (a: CircuitBreaker.CircuitBreaker, b: CircuitBreaker.CircuitBreaker) =>
-  Effect.gen(function*() {
-    yield* fail(a)
-    yield* fail(b)
-    yield* fail(a)
-    yield* fail(b)
-    yield* TestClock.adjust("10 seconds")
-  })
-
-/** `changes` subscribes when the stream starts: give a forked consumer a few turns first. */
-const subscribed = Effect.repeatN(Effect.yieldNow(), 10)
-
-const captureLogs = Effect.map(Ref.make<Array<string>>([]), (lines) => ({
-  lines: Ref.get(lines),
-  logger: Logger.replace(
-    Logger.defaultLogger,
-    Logger.make(({ logLevel, message }) => {
-      const text = Array.isArray(message) ? String(message[0]) : String(message)
-      Effect.runSync(Ref.update(lines, (ls) => [...ls, `${logLevel.label} ${text}`]))
-    })
-  )
-}))
 
 describe("CircuitBreaker with a shared store", () => {
   it.effect("shared - failures split across replicas open both", () =>
     Effect.gen(function*() {
-      const fake = makeFakeStore()
-      const a = yield* replica(fake)
-      const b = yield* replica(fake)
+      const { a, b } = yield* twoReplicas()
       yield* fail(a)
       yield* fail(b)
       yield* fail(a)
@@ -115,9 +71,7 @@ describe("CircuitBreaker with a shared store", () => {
 
   it.effect("shared - a success on one replica ends the other's run of failures", () =>
     Effect.gen(function*() {
-      const fake = makeFakeStore()
-      const a = yield* replica(fake)
-      const b = yield* replica(fake)
+      const { a, b } = yield* twoReplicas()
       yield* Effect.repeatN(fail(a), 2)
       yield* succeed(b)
       yield* Effect.repeatN(fail(a), 2)
@@ -127,9 +81,7 @@ describe("CircuitBreaker with a shared store", () => {
 
   it.effect("half-open - a probe admitted on one replica counts against the other's limit", () =>
     Effect.gen(function*() {
-      const fake = makeFakeStore()
-      const a = yield* replica(fake)
-      const b = yield* replica(fake)
+      const { a, b } = yield* twoReplicas()
       yield* openThenElapse(a, b)
       const probe = yield* heldCall(a)
       expect(rejection(yield* succeed(b)).reason).toBe("half-open-full")
@@ -141,9 +93,7 @@ describe("CircuitBreaker with a shared store", () => {
 
   it.effect("half-open - probes are admitted up to halfOpen.probes in total across replicas", () =>
     Effect.gen(function*() {
-      const fake = makeFakeStore()
-      const a = yield* replica(fake, { halfOpen: { probes: 2 } })
-      const b = yield* replica(fake, { halfOpen: { probes: 2 } })
+      const { a, b } = yield* twoReplicas({ halfOpen: { probes: 2 } })
       yield* openThenElapse(a, b)
       const first = yield* heldCall(a)
       const second = yield* heldCall(b)
@@ -157,9 +107,7 @@ describe("CircuitBreaker with a shared store", () => {
 
   it.effect("half-open - a close on one replica closes both", () =>
     Effect.gen(function*() {
-      const fake = makeFakeStore()
-      const a = yield* replica(fake)
-      const b = yield* replica(fake)
+      const { a, b } = yield* twoReplicas()
       yield* openThenElapse(a, b)
       expect(yield* succeed(a)).toEqual(Either.right("ok"))
       expect(yield* b.state).toBe("closed")
@@ -168,9 +116,7 @@ describe("CircuitBreaker with a shared store", () => {
 
   it.effect("half-open - an interrupted probe returns its slot on the shared core", () =>
     Effect.gen(function*() {
-      const fake = makeFakeStore()
-      const a = yield* replica(fake)
-      const b = yield* replica(fake)
+      const { a, b } = yield* twoReplicas()
       yield* openThenElapse(a, b)
       const probe = yield* heldCall(a)
       expect(rejection(yield* succeed(b)).reason).toBe("half-open-full")
@@ -198,9 +144,7 @@ describe("CircuitBreaker with a shared store", () => {
 
   it.effect("changes - a replica sees another's transitions once, in order, with their why", () =>
     Effect.gen(function*() {
-      const fake = makeFakeStore()
-      const a = yield* replica(fake)
-      const b = yield* replica(fake)
+      const { a, b } = yield* twoReplicas()
       yield* b.state
       const seen = yield* Effect.fork(Stream.runCollect(Stream.take(b.changes, 3)))
       yield* subscribed
@@ -233,9 +177,7 @@ describe("CircuitBreaker with a shared store", () => {
 
   it.effect("shared - concurrent events of one replica are committed together, none lost to a conflict", () =>
     Effect.gen(function*() {
-      const fake = makeFakeStore()
-      const a = yield* replica(fake, { policy: CircuitBreaker.consecutive(50) })
-      const b = yield* replica(fake, { policy: CircuitBreaker.consecutive(50) })
+      const { a, b, fake } = yield* twoReplicas({ policy: CircuitBreaker.consecutive(50) })
       const logs = yield* captureLogs
       const concurrently = (n: number, call: (i: number) => Effect.Effect<unknown>) =>
         Effect.forEach(Array.from({ length: n }, (_, i) => i), call, { concurrency: "unbounded", discard: true })
@@ -254,9 +196,7 @@ describe("CircuitBreaker with a shared store", () => {
 
   it.effect("shared - rejections while open write nothing", () =>
     Effect.gen(function*() {
-      const fake = makeFakeStore()
-      const a = yield* replica(fake)
-      const b = yield* replica(fake)
+      const { a, b, fake } = yield* twoReplicas()
       yield* Effect.repeatN(fail(a), 3)
       const writes = fake.state.writes
       for (let i = 0; i < 5; i++) yield* succeed(i % 2 === 0 ? a : b)
@@ -279,9 +219,7 @@ describe("CircuitBreaker with a shared store", () => {
 
   it.effect("shared - isolate and reset on one replica hold for all", () =>
     Effect.gen(function*() {
-      const fake = makeFakeStore()
-      const a = yield* replica(fake)
-      const b = yield* replica(fake)
+      const { a, b } = yield* twoReplicas()
       yield* a.isolate
       expect(rejection(yield* succeed(b)).reason).toBe("isolated")
       yield* b.reset

@@ -1,9 +1,19 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Deferred, Duration, Effect, Either, Fiber, Layer, Logger, Ref, Scope, Stream, TestClock } from "effect"
+import { Chunk, Duration, Effect, Either, Fiber, Layer, Scope, Stream } from "effect"
 import * as Net from "node:net"
 import * as CircuitBreaker from "../src/CircuitBreaker.js"
 import * as CircuitBreakerRedis from "../src/CircuitBreakerRedis.js"
-import { CircuitOpen, InvalidOptions, Unavailable } from "../src/Errors.js"
+import { InvalidOptions } from "../src/Errors.js"
+import {
+  captureLogs,
+  fail,
+  heldCall,
+  openThenElapse,
+  rejection,
+  subscribed,
+  succeed,
+  unavailable
+} from "./support/breakerReplicas.js"
 import { deleteKeys, redisClient, redisRequired, redisUnavailable, redisUrl, uniquePrefix } from "./support/redis.js"
 
 /** One replica: its own Redis connection (its own layer), built in the test's scope. */
@@ -24,35 +34,6 @@ const twoReplicas = (name: string, options: CircuitBreaker.CircuitBreaker.Option
   Effect.gen(function*() {
     const prefix = yield* withPrefix(name)
     return [yield* replica({ url: redisUrl, prefix }, options), yield* replica({ url: redisUrl, prefix }, options)] as const
-  })
-
-const unavailable = new Unavailable({ provider: "p", reason: "status", status: 503 })
-const fail = (breaker: CircuitBreaker.CircuitBreaker) => Effect.either(breaker.protect(Effect.fail(unavailable)))
-const succeed = (breaker: CircuitBreaker.CircuitBreaker) => Effect.either(breaker.protect(Effect.succeed("ok")))
-
-const rejection = (result: Either.Either<unknown, unknown>): CircuitOpen => {
-  if (Either.isLeft(result) && result.left instanceof CircuitOpen) return result.left
-  throw new Error(`expected a CircuitOpen rejection, got ${JSON.stringify(result)}`)
-}
-
-const heldCall = (breaker: CircuitBreaker.CircuitBreaker) =>
-  Effect.gen(function*() {
-    const started = yield* Deferred.make<void>()
-    const release = yield* Deferred.make<void>()
-    const fiber = yield* Effect.fork(
-      breaker.protect(Effect.zipRight(Deferred.succeed(started, undefined), Deferred.await(release)))
-    )
-    yield* Deferred.await(started)
-    return { fiber, release: Deferred.succeed(release, undefined) }
-  })
-
-const openThenElapse = (a: CircuitBreaker.CircuitBreaker, b: CircuitBreaker.CircuitBreaker) =>
-  Effect.gen(function*() {
-    yield* fail(a)
-    yield* fail(b)
-    yield* fail(a)
-    yield* fail(b)
-    yield* TestClock.adjust("10 seconds")
   })
 
 /**
@@ -88,17 +69,6 @@ const redisProxy = Effect.acquireRelease(
   }),
   (proxy) => proxy.kill
 )
-
-const captureLogs = Effect.map(Ref.make<Array<string>>([]), (lines) => ({
-  lines: Ref.get(lines),
-  logger: Logger.replace(
-    Logger.defaultLogger,
-    Logger.make(({ logLevel, message }) => {
-      const text = Array.isArray(message) ? String(message[0]) : String(message)
-      Effect.runSync(Ref.update(lines, (ls) => [...ls, `${logLevel.label} ${text}`]))
-    })
-  )
-}))
 
 if (redisUnavailable !== undefined && redisRequired) {
   describe("CircuitBreakerRedis", () => {
@@ -146,7 +116,7 @@ describe.skipIf(redisUnavailable !== undefined)("CircuitBreakerRedis (real Redis
       const [a, b] = yield* twoReplicas("changes")
       yield* b.state
       const seen = yield* Effect.fork(Stream.runCollect(Stream.take(b.changes, 1)))
-      yield* Effect.repeatN(Effect.yieldNow(), 10)
+      yield* subscribed
       yield* Effect.repeatN(fail(a), 3)
       expect(yield* b.state).toBe("open")
       const [change] = Chunk.toReadonlyArray(yield* Fiber.join(seen))
