@@ -137,7 +137,7 @@ describe.skipIf(redisUnavailable !== undefined)("CircuitBreakerRedis (real Redis
   it.effect("shared - 100 concurrent calls on two replicas: every outcome counts, no store warning", () =>
     Effect.gen(function*() {
       const logs = yield* captureLogs
-      const policy = CircuitBreaker.failureRate({ threshold: 0.5, window: 200 })
+      const policy = CircuitBreaker.failureRate({ threshold: 0.5, window: { calls: 200 } })
       const [a, b] = yield* twoReplicas("concurrent", { policy })
       yield* Effect.forEach(
         Array.from({ length: 100 }, (_, i) => i),

@@ -24,7 +24,7 @@ import { StoreError } from "./store.js"
  * never conflict with each other (only replicas do, and a conflict costs one more round trip).
  *
  * What stays per replica: `rejected` (a rejection is never written, so an open breaker's rejections
- * cost no write contention) and the `openFor` schedule state (rebuilt from `opens` when an event
+ * cost no write contention) and the `openFor` schedule state (rebuilt from `streak` when an event
  * opens the breaker, as `restore` does).
  *
  * Events: the record keeps its last transitions, each with the version that committed it. A replica
@@ -65,10 +65,10 @@ export interface Host<R extends Replica> {
   readonly config: machine.Config<any>
   readonly fixed: machine.NextBreak | undefined
   readonly lock: Effect.Semaphore
-  /** The `openFor` schedule state after `opens` openings. */
-  readonly cursorAfter: (opens: number, now: number) => Effect.Effect<unknown>
-  /** The next break after `opens` openings. */
-  readonly nextBreakAfter: (opens: number, now: number, input: unknown) => Effect.Effect<machine.NextBreak>
+  /** The `openFor` schedule state after `streak` openings in a row. */
+  readonly cursorAfter: (streak: number, now: number) => Effect.Effect<unknown>
+  /** The next break after `streak` openings in a row. */
+  readonly nextBreakAfter: (streak: number, now: number, input: unknown) => Effect.Effect<machine.NextBreak>
   readonly publish: (replica: R, changes: ReadonlyArray<machine.Change>) => Effect.Effect<void>
   /** Today's in-memory transaction on `replica.core`. */
   readonly local: <A>(replica: R, now: number, input: unknown, f: Transition<A>) => Effect.Effect<A>
@@ -132,6 +132,7 @@ const RecordJson = Schema.parseJson(Schema.Struct({
   until: Schema.Number,
   breakMillis: Schema.Number,
   opens: Count,
+  streak: Count,
   succeeded: Count,
   probes: Schema.Array(Schema.Tuple(Schema.Int, Schema.Number)),
   nextProbe: Count,
@@ -151,8 +152,8 @@ const decodeRecord = Schema.decodeUnknownEither(RecordJson)
 /** Whether `b` differs from `a` in nothing the store keeps (`rejected` and the schedule state stay local). */
 const sameShared = (a: machine.Core<any>, b: machine.Core<any>): boolean =>
   a === b || (a.state === b.state && a.generation === b.generation && a.since === b.since && a.books === b.books &&
-    a.until === b.until && a.breakMillis === b.breakMillis && a.opens === b.opens && a.succeeded === b.succeeded &&
-    a.probes === b.probes && a.nextProbe === b.nextProbe)
+    a.until === b.until && a.breakMillis === b.breakMillis && a.opens === b.opens && a.streak === b.streak &&
+    a.succeeded === b.succeeded && a.probes === b.probes && a.nextProbe === b.nextProbe)
 
 /** How long the record still holds something pending (a break, a probe); undefined while isolated (kept). */
 const pendingMillis = (config: machine.Config<any>, core: machine.Core<any>, now: number): number | undefined => {
@@ -243,6 +244,7 @@ export const makeGroup = <R extends Replica>(
       until: core.until,
       breakMillis: core.breakMillis,
       opens: core.opens,
+      streak: core.streak,
       succeeded: core.succeeded,
       probes: core.probes,
       nextProbe: core.nextProbe,
@@ -315,7 +317,7 @@ export const makeGroup = <R extends Replica>(
           if (step === machine.NeedBreak) {
             const at = i
             const before = core
-            return Effect.flatMap(host.nextBreakAfter(before.opens, now, input), (next) => {
+            return Effect.flatMap(host.nextBreakAfter(before.streak, now, input), (next) => {
               step = f(before, next)
               if (step === machine.NeedBreak) return Effect.dieMessage("a break was needed twice")
               values.push(step.value)
@@ -385,7 +387,7 @@ export const makeGroup = <R extends Replica>(
       local = true
       const core = replica.core
       replica.core = { ...core, generation: core.generation - localGenerations }
-      return Effect.flatMap(host.cursorAfter(core.opens, now), (schedule) => {
+      return Effect.flatMap(host.cursorAfter(core.streak, now), (schedule) => {
         replica.core = { ...replica.core, schedule }
         return host.local(replica, now, input, f)
       })
