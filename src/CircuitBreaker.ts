@@ -153,7 +153,11 @@ export declare namespace CircuitBreaker {
      * also counts a provider's `RateLimited` and a total `Timeout`. Defaults to {@link isOutage}.
      */
     readonly isFailure?: ((error: unknown) => boolean) | undefined
-    /** A state exported by {@link CircuitBreaker.exportState} to start from. Defaults to a closed breaker. */
+    /**
+     * A state exported by {@link CircuitBreaker.exportState} to start from. With a shared {@link Store},
+     * only this replica's fallback breaker starts from it (use `breaker.restore` to write it to the
+     * shared state). Defaults to a closed breaker.
+     */
     readonly restore?: Exported | undefined
     /**
      * With a shared {@link Store} in the context: what the breaker does while the store does not answer.
