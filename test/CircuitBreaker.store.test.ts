@@ -2,7 +2,6 @@ import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Duration, Effect, Either, Fiber, Schedule, Scope, Stream, TestClock } from "effect"
 import * as CircuitBreaker from "../src/CircuitBreaker.js"
 import {
-  captureLogs,
   fail,
   heldCall,
   openThenElapse,
@@ -11,6 +10,7 @@ import {
   succeed,
   unavailable
 } from "./support/breakerReplicas.js"
+import { captureLogs } from "./support/logs.js"
 
 /**
  * An in-memory `Store` shared by several breakers of one test: each breaker is a replica. `down`
@@ -187,7 +187,7 @@ describe("CircuitBreaker with a shared store", () => {
       // 40 events (admissions and outcomes) in a few batches
       expect(fake.state.syncs - before).toBeLessThan(10)
       // both replicas at once: their batches conflict and are applied again, every outcome counts
-      yield* concurrently(29, (i) => fail(i % 2 === 0 ? a : b)).pipe(Effect.provide(logs.logger))
+      yield* concurrently(29, (i) => fail(i % 2 === 0 ? a : b)).pipe(Effect.provide(logs.layer))
       expect((yield* b.snapshot).failures).toBe(49)
       expect(yield* logs.lines).toEqual([])
       yield* fail(b)
@@ -269,7 +269,7 @@ describe("CircuitBreaker with a shared store", () => {
         ])
         // b's own opening is undone in its changes, logs and gauges when it rejoins the shared core
         expect(yield* logs.lines).toContain("INFO circuit breaker payments closed (restored)")
-      }).pipe(Effect.provide(logs.logger), Effect.scoped)))
+      }).pipe(Effect.provide(logs.layer), Effect.scoped)))
 
   it.effect("store down - allow lets every call through, reject rejects every call", () =>
     Effect.gen(function*() {

@@ -5,7 +5,6 @@ import * as CircuitBreaker from "../src/CircuitBreaker.js"
 import * as CircuitBreakerRedis from "../src/CircuitBreakerRedis.js"
 import { InvalidOptions } from "../src/Errors.js"
 import {
-  captureLogs,
   fail,
   heldCall,
   openThenElapse,
@@ -14,6 +13,7 @@ import {
   succeed,
   unavailable
 } from "./support/breakerReplicas.js"
+import { captureLogs } from "./support/logs.js"
 import { deleteKeys, redisClient, redisRequired, redisUnavailable, redisUrl, uniquePrefix } from "./support/redis.js"
 
 /** One replica: its own Redis connection (its own layer), built in the test's scope. */
@@ -143,7 +143,7 @@ describe.skipIf(redisUnavailable !== undefined)("CircuitBreakerRedis (real Redis
         Array.from({ length: 100 }, (_, i) => i),
         (i): Effect.Effect<unknown> => i % 3 === 0 ? fail(i % 2 === 0 ? a : b) : succeed(i % 2 === 0 ? a : b),
         { concurrency: 50, discard: true }
-      ).pipe(Effect.provide(logs.logger))
+      ).pipe(Effect.provide(logs.layer))
       const snapshot = yield* a.snapshot
       expect([snapshot.calls, snapshot.failures]).toEqual([100, 34])
       expect(yield* logs.lines).toEqual([])
@@ -198,7 +198,7 @@ describe.skipIf(redisUnavailable !== undefined)("CircuitBreakerRedis (real Redis
         expect(yield* a.state).toBe("open")
         expect(rejection(yield* succeed(a)).reason).toBe("open")
         expect(yield* b.state).toBe("closed")
-      }).pipe(Effect.provide(logs.logger))
+      }).pipe(Effect.provide(logs.layer))
       expect((yield* logs.lines).filter((line) => line.startsWith("WARN") && line.includes("its store"))).toEqual([
         "WARN circuit breaker payments cannot reach its store; each replica uses its own breaker"
       ])

@@ -1,8 +1,8 @@
 /**
  * Helpers for tests of breakers shared by replicas (a fake store, or Redis): calls through a
- * replica, a call held open, and captured log lines.
+ * replica, and a call held open.
  */
-import { Deferred, Effect, type Either, Logger, Ref, TestClock } from "effect"
+import { Deferred, Effect, type Either, TestClock } from "effect"
 import type * as CircuitBreaker from "../../src/CircuitBreaker.js"
 import { CircuitOpen, Unavailable } from "../../src/Errors.js"
 
@@ -41,15 +41,3 @@ export const openThenElapse = (a: CircuitBreaker.CircuitBreaker, b: CircuitBreak
 
 /** `changes` subscribes when the stream starts: give a forked consumer a few turns first. */
 export const subscribed = Effect.repeatN(Effect.yieldNow(), 10)
-
-/** Captures log lines ("LEVEL message") instead of printing them. */
-export const captureLogs = Effect.map(Ref.make<Array<string>>([]), (lines) => ({
-  lines: Ref.get(lines),
-  logger: Logger.replace(
-    Logger.defaultLogger,
-    Logger.make(({ logLevel, message }) => {
-      const text = Array.isArray(message) ? String(message[0]) : String(message)
-      Effect.runSync(Ref.update(lines, (ls) => [...ls, `${logLevel.label} ${text}`]))
-    })
-  )
-}))
