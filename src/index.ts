@@ -56,3 +56,8 @@ export * as Retry from "./Retry.js"
  * @since 0.1.0
  */
 export * as Timeout from "./Timeout.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Policy from "./Policy.js"
