@@ -66,7 +66,7 @@ const Move = Schema.transform(Schema.Struct({ to_list: Stage }), Schema.Struct({
 // ---------------------------------------------------------------------------------------------
 // The Boardly client: one pooled provider, per-region credentials, its own reading of its 429s.
 
-class Boardly extends Context.Tag("example/Boardly")<Boardly, HttpProvider.HttpProvider>() {}
+class Boardly extends Context.Tag("example/Boardly")<Boardly, HttpProvider.HttpProvider<HttpProvider.RequestError>>() {}
 
 /** Where the EU key lives; it rotates under our feet. */
 class Vault extends Context.Tag("example/Vault")<Vault, Ref.Ref<string>>() {}

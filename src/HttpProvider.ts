@@ -67,6 +67,8 @@ import type { Schema } from "effect/Schema"
 import type { Scope } from "effect/Scope"
 import type { Credentials } from "./Credentials.js"
 import type {
+  BulkheadFull,
+  CircuitOpen,
   ClientError,
   InvalidOptions,
   InvalidRequest,
@@ -85,6 +87,15 @@ import * as transport from "./internal/httpProviderTransport.js"
  * @category models
  */
 export type RequestError = RateLimited | Unavailable | Timeout | ClientError | InvalidRequest | InvalidResponse
+
+/**
+ * Every error a request can fail with under the default policy, `Policy.provider(name)`: the
+ * {@link RequestError}s plus its breaker's `CircuitOpen` and its bulkhead's `BulkheadFull`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type DefaultError = RequestError | CircuitOpen | BulkheadFull
 
 /**
  * What a policy sees in place of the response: an opaque value it can only pass through. A policy
@@ -174,7 +185,7 @@ export interface Answer {
  * @since 0.1.0
  * @category models
  */
-export interface Options<E = RequestError, R = never> {
+export interface Options<E = DefaultError, R = never> {
   /** The provider's name, in every error, span and metric. Required. */
   readonly name: string
   /**
@@ -203,7 +214,11 @@ export interface Options<E = RequestError, R = never> {
   readonly credentialsHeader?: string | undefined
   /** Written before the secret, e.g. `"Bearer"`; `""` sends the bare secret. Defaults to `"Bearer"`. */
   readonly credentialsScheme?: string | undefined
-  /** The guard chain applied to every request. Defaults to none (one attempt, no timeout). */
+  /**
+   * The guard chain applied to every request; `(self) => self` for none. Defaults to `Policy.provider(name)`
+   * (attempt timeout, deadline, retry with budget, breaker, 429 gate, limiter, bulkhead; see `Policy`),
+   * built with the client, which then needs a `Scope`.
+   */
   readonly policy?: Policy<E, R> | undefined
   /** The most requests of this provider in flight at once; more wait their turn. Defaults to `50`. */
   readonly maxConnections?: number | undefined
@@ -277,14 +292,14 @@ export interface BodyOptions<A, I, B, BI> extends RequestOptions<A, I> {
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE"
 
 /**
- * A provider client. `E` is every request's error channel: {@link RequestError} without a policy,
+ * A provider client. `E` is every request's error channel: {@link DefaultError} without a policy,
  * the policy's errors with one (plus `InvalidRequest`, which fails before the policy runs: nothing
  * was sent, so there is nothing to guard).
  *
  * @since 0.1.0
  * @category models
  */
-export interface HttpProvider<E = RequestError> {
+export interface HttpProvider<E = DefaultError> {
   /** The provider's name, as in its errors, spans and metrics. */
   readonly name: string
   /** A GET (idempotent: retried freely, no idempotency key). */
@@ -307,7 +322,9 @@ export interface HttpProvider<E = RequestError> {
 
 /**
  * Builds a provider client over the `HttpClient` in context, taken once and shared by every call.
- * What the policy needs (`R`) is taken from the context here too, so requests need nothing.
+ * What the policy needs (`R`) is taken from the context here too, so requests need nothing. Without a
+ * `policy`, the client builds `Policy.provider(name)` in the `Scope` (its breaker, gate and bulkhead
+ * live as long as the client).
  *
  * Fails with `InvalidOptions` for an empty name; a base URL that is not an absolute http(s) URL or
  * carries a query string (even a bare `?`), a fragment or user info; a header name that is not an
@@ -351,9 +368,14 @@ export interface HttpProvider<E = RequestError> {
  * @since 0.1.0
  * @category constructors
  */
-export const make: <E = RequestError, R = never>(
-  options: Options<E, R>
-) => Effect<HttpProvider<E>, InvalidOptions, HttpClient.HttpClient | R> = internal.make
+export const make: {
+  <E, R = never>(
+    options: Options<E, R> & { readonly policy: Policy<E, R> }
+  ): Effect<HttpProvider<E>, InvalidOptions, HttpClient.HttpClient | R>
+  (
+    options: Options & { readonly policy?: undefined }
+  ): Effect<HttpProvider<DefaultError>, InvalidOptions, HttpClient.HttpClient | Scope>
+} = internal.make
 
 /**
  * A version 4 UUID drawn from Effect's `Random`: pass it as `newIdempotencyKey` so that a seeded
@@ -392,14 +414,22 @@ export const idempotencyKeyFromRandom: Effect<string> = internal.idempotencyKeyF
  * @category layers
  */
 export const layer: {
-  <I, E = RequestError, R = never>(
+  <I, E, R = never>(
     tag: Context.Tag<I, HttpProvider<E>>,
-    options: Options<E, R>
+    options: Options<E, R> & { readonly policy: Policy<E, R> }
   ): Layer<I, InvalidOptions, HttpClient.HttpClient | R>
-  <I, E2, R2, E = RequestError, R = never>(
+  <I>(
+    tag: Context.Tag<I, HttpProvider<DefaultError>>,
+    options: Options & { readonly policy?: undefined }
+  ): Layer<I, InvalidOptions, HttpClient.HttpClient>
+  <I, E, E2, R2, R = never>(
     tag: Context.Tag<I, HttpProvider<E>>,
-    options: Effect<Options<E, R>, E2, R2>
+    options: Effect<Options<E, R> & { readonly policy: Policy<E, R> }, E2, R2>
   ): Layer<I, InvalidOptions | E2, HttpClient.HttpClient | R | Exclude<R2, Scope>>
+  <I, E2, R2>(
+    tag: Context.Tag<I, HttpProvider<DefaultError>>,
+    options: Effect<Options & { readonly policy?: undefined }, E2, R2>
+  ): Layer<I, InvalidOptions | E2, HttpClient.HttpClient | Exclude<R2, Scope>>
 } = internal.layer
 
 /**

@@ -102,7 +102,7 @@ describe("HttpProvider.classify", () => {
     Effect.gen(function*() {
       const fromClient = yield* Effect.flip(
         Effect.flatMap(
-          HttpProvider.make({ name: provider, baseUrl: "https://search.test" }),
+          HttpProvider.make({ name: provider, baseUrl: "https://search.test", policy: (self) => self }),
           (p) => p.get("/", { response: Schema.Unknown })
         ).pipe(Effect.provide(ScriptedHttpClient.layer([ScriptedHttpClient.status(503, { retryAfter: "4 seconds" })])))
       )

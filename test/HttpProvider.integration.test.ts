@@ -31,9 +31,12 @@ const withAttemptTimeout: HttpProvider.Policy = (self) =>
     honouring
   )
 
-const provider = (baseUrl: string, options: Partial<HttpProvider.Options> = {}) =>
+const provider = (
+  baseUrl: string,
+  { policy = honouring, ...options }: Partial<HttpProvider.Options<HttpProvider.RequestError>> = {}
+) =>
   Effect.flatMap(HttpProviderNode.makePool({ connections: 4 }), (client) =>
-    HttpProvider.make({ name: "fake", baseUrl, policy: honouring, ...options }).pipe(
+    HttpProvider.make({ name: "fake", baseUrl, policy, ...options }).pipe(
       Effect.provideService(HttpClient.HttpClient, client)
     ))
 
@@ -139,7 +142,7 @@ describe("HttpProvider over real HTTP", () => {
     Effect.gen(function*() {
       const fake = yield* FakeProvider.make()
       const pool = yield* HttpProviderNode.makePool({ connections: 2 })
-      const on = (options: HttpProvider.Options) =>
+      const on = (options: HttpProvider.Options<HttpProvider.RequestError> & { readonly policy: HttpProvider.Policy }) =>
         HttpProvider.make(options).pipe(Effect.provideService(HttpClient.HttpClient, pool))
 
       for (

@@ -58,17 +58,20 @@ const timedRetrying = (times: number): HttpProvider.Policy => (self) =>
     Effect.retry({ times, while: isTransient })
   )
 
+/** No guard at all: one attempt, as tests of the client itself (not of a policy) need. */
+const unguarded: HttpProvider.Policy = (self) => self
+
 const scripted = <A, E, PE = HttpProvider.RequestError>(
   steps: Iterable<ScriptedHttpClient.Step>,
   use: (
     provider: HttpProvider.HttpProvider<PE>,
     script: ScriptedHttpClient.Service
   ) => Effect.Effect<A, E>,
-  options: Partial<HttpProvider.Options<PE>> = {}
+  { policy = unguarded as HttpProvider.Policy<any>, ...options }: Partial<HttpProvider.Options<PE>> = {}
 ) =>
   Effect.gen(function*() {
     const script = yield* ScriptedHttpClient.ScriptedHttpClient
-    const provider = yield* HttpProvider.make<PE>({ ...baseOptions, ...options })
+    const provider = yield* HttpProvider.make<PE>({ ...baseOptions, policy, ...options })
     return yield* use(provider, script)
   }).pipe(Effect.provide(ScriptedHttpClient.layer(steps)))
 
@@ -872,9 +875,39 @@ describe("HttpProvider", () => {
       }))
   })
 
+  describe("default policy", () => {
+    it.effect("without a policy, Policy.provider(name) guards every request: a 503 is retried", () =>
+      Effect.gen(function*() {
+        const script = yield* ScriptedHttpClient.ScriptedHttpClient
+        const provider = yield* HttpProvider.make(baseOptions)
+        const fiber = yield* Effect.fork(getCharge(provider))
+        yield* TestClock.adjust("30 seconds")
+        expect(yield* Fiber.join(fiber)).toEqual(charge)
+        expect((yield* script.requests).length).toBe(2)
+      }).pipe(
+        Effect.scoped,
+        Effect.provide(ScriptedHttpClient.layer([ScriptedHttpClient.status(503), ScriptedHttpClient.ok(charge)]))
+      ))
+
+    it.effect("without a policy, an attempt that hangs fails with the default attempt Timeout (10 s)", () =>
+      Effect.gen(function*() {
+        const provider = yield* HttpProvider.make({ ...baseOptions, name: "slow" })
+        const fiber = yield* Effect.fork(Effect.flip(postCharge(provider)))
+        // the attempt times out at 10 s; the retry after a backoff is refused (the write may have been processed)
+        yield* TestClock.adjust("11 seconds")
+        const error = yield* Fiber.join(fiber)
+        expect(error).toMatchObject({ _tag: "Timeout", scope: "attempt", provider: "slow" })
+      }).pipe(Effect.scoped, Effect.provide(ScriptedHttpClient.layer([ScriptedHttpClient.hang]))))
+  })
+
   describe("construction", () => {
+    // a policy of their own (unguarded, or a bad one), so the default's Scope is not needed
     const refused = (bad: Partial<HttpProvider.Options<any, any>>) =>
-      Effect.flip(HttpProvider.make({ ...baseOptions, ...bad }).pipe(Effect.provide(ScriptedHttpClient.layer([]))))
+      Effect.flip(
+        HttpProvider.make({ ...baseOptions, policy: unguarded, ...bad } as HttpProvider.Options<any> & {
+          readonly policy: HttpProvider.Policy<any>
+        }).pipe(Effect.provide(ScriptedHttpClient.layer([])))
+      )
 
     it.effect.each([
       ["name", { name: "" }],

@@ -16,6 +16,7 @@ import * as Random from "effect/Random"
 import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
 import type * as Credentials from "../Credentials.js"
 import { InvalidRequest, InvalidResponse, Timeout } from "../Errors.js"
 import type { ClientError, InvalidOptions, RateLimited, Unavailable } from "../Errors.js"
@@ -44,6 +45,7 @@ import {
   nonEmptyString,
   validated
 } from "./options.js"
+import * as Policy from "./policy.js"
 import { observe } from "./rateLimit/adaptiveSink.js"
 import { redactor } from "./redact.js"
 
@@ -344,10 +346,9 @@ const outcomeOf = (error: Failure): string =>
     ? String(error.status)
     : error._tag
 
-/** @internal */
-export const make = <E = HttpProvider.RequestError, R = never>(
+const makeWith = <E, R>(
   options: HttpProvider.Options<E, R>
-): Effect.Effect<HttpProvider.HttpProvider<E>, InvalidOptions, HttpClient.HttpClient | R> =>
+): Effect.Effect<HttpProvider.HttpProvider<E>, InvalidOptions, HttpClient.HttpClient | R | Scope.Scope> =>
   Effect.gen(function*() {
     const config = yield* validated(() => validate(options))
     const provider = config.name
@@ -358,9 +359,9 @@ export const make = <E = HttpProvider.RequestError, R = never>(
     const policyContext = yield* Effect.context<R>()
     // The policy is typed over an opaque `Attempt` so it cannot invent a response; at run time it
     // guards the real attempt and passes its value through.
-    const policy = options.policy as
-      | (<A>(self: Effect.Effect<A, Failure>) => Effect.Effect<A, E, R>)
-      | undefined
+    const policy = (options.policy ?? (yield* Policy.provider(provider))) as <A>(
+      self: Effect.Effect<A, Failure>
+    ) => Effect.Effect<A, E, R>
     const counter = attempts.pipe(Metric.tagged("provider", provider))
 
     const authValue = (secret: Redacted.Redacted<string>) =>
@@ -515,9 +516,7 @@ export const make = <E = HttpProvider.RequestError, R = never>(
           })
         )
 
-        const guarded: Effect.Effect<A, E | Failure> = policy === undefined
-          ? attempt
-          : Effect.provide(policy(attempt), policyContext)
+        const guarded: Effect.Effect<A, E | Failure> = Effect.provide(policy(attempt), policyContext)
         return yield* Effect.catchAllCause(guarded, (cause) => {
           const refused = Cause.find(cause, (reason) =>
             reason._tag === "Die" && reason.defect instanceof ReplayRefused
@@ -544,6 +543,9 @@ export const make = <E = HttpProvider.RequestError, R = never>(
   })
 
 /** @internal */
+export const make: typeof HttpProvider.make = makeWith as typeof HttpProvider.make
+
+/** @internal */
 export const layer = <I>(
   tag: Context.Tag<I, HttpProvider.HttpProvider<any>>,
   options: HttpProvider.Options<any, any> | Effect.Effect<HttpProvider.Options<any, any>, any, any>
@@ -552,6 +554,6 @@ export const layer = <I>(
     tag,
     Effect.flatMap(
       Effect.isEffect(options) ? options : Effect.succeed(options),
-      (resolved) => make(resolved)
+      (resolved) => makeWith(resolved)
     )
   )

@@ -14,7 +14,7 @@ import type * as Api from "../Policy.js"
 import * as RateLimit from "../RateLimit.js"
 import * as Retry from "../Retry.js"
 import * as Timeout from "../Timeout.js"
-import { invalid, nonEmptyString, validated } from "./options.js"
+import { invalid, nonEmptyString, positiveDuration, validated } from "./options.js"
 import { layerGateMemory, layerStoreMemory } from "./rateLimitMemory.js"
 
 /** @internal */
@@ -34,10 +34,9 @@ export const defaults = {
 
 type Guard = (self: Effect.Effect<any, any, any>) => Effect.Effect<any, any, any>
 
-const module = "Policy.make"
-
 /** A guard given as a value or as the tag of one; a tag is looked up at each attempt. */
 const service = <S>(
+  module: string,
   option: string,
   value: unknown,
   is: (u: unknown) => u is S,
@@ -68,17 +67,32 @@ const retryGuard = (name: string | undefined, options: Retry.Options<unknown, an
   })
 }
 
-/** @internal */
-export const make = (guards: Api.Policy.Options<any>): Api.Policy<any, never> => {
+const compose = (module: string, guards: Api.Policy.Options<any>): Api.Policy<any, never> => {
   const name = guards.name === undefined ? undefined : nonEmptyString({ module, option: "name" }, guards.name)
-  const timeouts = { provider: name }
+  const timeout = (option: "attempt" | "total", duration: Duration.DurationInput | undefined) =>
+    duration === undefined ? undefined : Timeout[option](positiveDuration({ module, option }, duration), { provider: name })
   // innermost first: the order of the module notes, read from the call outwards
   const chain = [
-    guards.attempt === undefined ? undefined : Timeout.attempt(guards.attempt, timeouts),
-    service("bulkhead", guards.bulkhead, Bulkhead.isBulkhead, "a Bulkhead or its tag", (b, self) => b(self)),
-    service("limiter", guards.limiter, isLimiter, "a limiter (with protect) or its tag", (l, self) => l.protect(self)),
-    service("gate", guards.gate, RateLimit.isGate, "a RateLimit.Gate or its tag", (g, self) => (g as RateLimit.Gate).protect(self)),
+    timeout("attempt", guards.attempt),
+    service(module, "bulkhead", guards.bulkhead, Bulkhead.isBulkhead, "a Bulkhead or its tag", (b, self) => b(self)),
     service(
+      module,
+      "limiter",
+      guards.limiter,
+      isLimiter,
+      "a limiter (with protect) or its tag",
+      (l, self) => l.protect(self)
+    ),
+    service(
+      module,
+      "gate",
+      guards.gate,
+      RateLimit.isGate,
+      "a RateLimit.Gate or its tag",
+      (g, self) => (g as RateLimit.Gate).protect(self)
+    ),
+    service(
+      module,
       "breaker",
       guards.breaker,
       CircuitBreaker.isCircuitBreaker,
@@ -86,10 +100,13 @@ export const make = (guards: Api.Policy.Options<any>): Api.Policy<any, never> =>
       (b, self) => b.protect(self)
     ),
     retryGuard(name, guards.retry),
-    guards.total === undefined ? undefined : Timeout.total(guards.total, timeouts)
+    timeout("total", guards.total)
   ].filter((guard): guard is Guard => guard !== undefined)
   return (self) => chain.reduce((effect, guard) => guard(effect), self)
 }
+
+/** @internal */
+export const make = (guards: Api.Policy.Options<any>): Api.Policy<any, never> => compose("Policy.make", guards)
 
 /** An override: `false` turns the guard off, a built guard is used as is, options are merged over the defaults. */
 const built = <T, G, E, R>(
@@ -120,7 +137,8 @@ export const provider = (
   overrides: Api.Policy.ProviderOptions = {}
 ): Effect.Effect<Api.Policy<any, never>, InvalidOptions, Scope.Scope> =>
   Effect.gen(function*() {
-    yield* validated(() => nonEmptyString({ module: "Policy.provider", option: "name" }, name))
+    const module = "Policy.provider"
+    yield* validated(() => nonEmptyString({ module, option: "name" }, name))
     const total = overrides.total === false ? undefined : overrides.total ?? defaults.total
     const attempt = overrides.attempt === false ? undefined : overrides.attempt ?? defaults.attempt
     const budget = yield* built(overrides.budget, Retry.isRetryBudget, (o) => Retry.budget({ name, ...o }))
@@ -148,7 +166,7 @@ export const provider = (
     const retry = overrides.retry === false
       ? undefined
       : { name, times: defaults.times, maxRetryAfter: total, budget, ...overrides.retry }
-    return yield* validated(() => make({ name, total, retry, breaker, gate, limiter, bulkhead, attempt }))
+    return yield* validated(() => compose(module, { name, total, retry, breaker, gate, limiter, bulkhead, attempt }))
   })
 
 /** @internal */

@@ -5,6 +5,7 @@ import type { IncomingHttpHeaders } from "node:http"
 import { describe, expectTypeOf, it } from "vitest"
 import * as Credentials from "../../src/Credentials.js"
 import type {
+  BulkheadFull,
   CircuitOpen,
   ClientError,
   InvalidOptions,
@@ -23,7 +24,7 @@ const NewCharge = Schema.Struct({ amount: Schema.Positive, currency: Schema.Stri
 class PaymentsBreaker extends Context.Tag("test/PaymentsBreaker")<PaymentsBreaker, { readonly open: boolean }>() {}
 declare const breaker: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | CircuitOpen, R | PaymentsBreaker>
 
-declare const plain: HttpProvider.HttpProvider
+declare const plain: HttpProvider.HttpProvider<HttpProvider.RequestError>
 declare const guarded: HttpProvider.HttpProvider<HttpProvider.RequestError | CircuitOpen>
 
 type Documented = RateLimited | Unavailable | Timeout | ClientError | InvalidRequest | InvalidResponse
@@ -31,6 +32,11 @@ type Documented = RateLimited | Unavailable | Timeout | ClientError | InvalidReq
 describe("HttpProvider", () => {
   it("RequestError is exactly the documented union", () => {
     expectTypeOf<HttpProvider.RequestError>().toEqualTypeOf<Documented>()
+  })
+
+  it("DefaultError, the default E, adds the default policy's rejections", () => {
+    expectTypeOf<HttpProvider.DefaultError>().toEqualTypeOf<Documented | CircuitOpen | BulkheadFull>()
+    expectTypeOf<HttpProvider.HttpProvider>().toEqualTypeOf<HttpProvider.HttpProvider<HttpProvider.DefaultError>>()
   })
 
   it("a request succeeds with the response Schema's type, fails with the union and needs nothing", () => {
@@ -123,18 +129,27 @@ describe("HttpProvider", () => {
   })
 
   it("make - a policy cannot invent a response", () => {
+    // @ts-expect-error: the policy only passes the opaque attempt through
     HttpProvider.make({
       name: "payments",
       baseUrl: "https://p.test",
-      // @ts-expect-error: the policy only passes the opaque attempt through
       policy: (self) => self.pipe(Effect.orElseSucceed(() => ({ id: "cached", amount: 0 })))
     })
   })
 
-  it("make - without a policy nothing is added", () => {
+  it("make - without a policy, Policy.provider(name) adds its rejections and the client needs a Scope", () => {
     expectTypeOf(HttpProvider.make({ name: "payments", baseUrl: "https://p.test" })).toEqualTypeOf<
-      Effect.Effect<HttpProvider.HttpProvider<Documented>, InvalidOptions, HttpClient.HttpClient>
+      Effect.Effect<
+        HttpProvider.HttpProvider<Documented | CircuitOpen | BulkheadFull>,
+        InvalidOptions,
+        HttpClient.HttpClient | Scope.Scope
+      >
     >()
+  })
+
+  it("make - the identity policy adds nothing and needs no Scope", () => {
+    expectTypeOf(HttpProvider.make({ name: "payments", baseUrl: "https://p.test", policy: (self) => self }))
+      .toEqualTypeOf<Effect.Effect<HttpProvider.HttpProvider<Documented>, InvalidOptions, HttpClient.HttpClient>>()
   })
 
   it("layer - for the user's tag; an Effect of options adds its error and requirements, not Scope", () => {
@@ -155,6 +170,16 @@ describe("HttpProvider", () => {
       )
     )
     expectTypeOf(fromEffect).toEqualTypeOf<Layer.Layer<Partner, InvalidOptions | Error, HttpClient.HttpClient>>()
+  })
+
+  it("layer - without a policy the tag must admit the default policy's errors", () => {
+    class Plain extends Context.Tag("test/Plain")<Plain, HttpProvider.HttpProvider<HttpProvider.RequestError>>() {}
+    // @ts-expect-error: the default policy adds CircuitOpen and BulkheadFull
+    HttpProvider.layer(Plain, { name: "plain", baseUrl: "https://plain.test" })
+    // @ts-expect-error: the same for options made by an effect
+    HttpProvider.layer(Plain, Effect.succeed({ name: "plain", baseUrl: "https://plain.test" }))
+    expectTypeOf(HttpProvider.layer(Plain, { name: "plain", baseUrl: "https://plain.test", policy: (self) => self }))
+      .toEqualTypeOf<Layer.Layer<Plain, InvalidOptions, HttpClient.HttpClient>>()
   })
 })
 

@@ -92,7 +92,7 @@ describe("Policy.make", () => {
   it("options typed as the wide interface add every error a guard may add", () => {
     const options: Policy.Policy.Options = { total: "1 second" }
     // (R is `any` there: an invariant tag of unknown identifier; write the options inline to keep R exact)
-    expectTypeOf<Effect.Effect.Error<ReturnType<Policy.Policy<Policy.ErrorsOf<typeof options>>>>>().toEqualTypeOf<
+    expectTypeOf<Policy.ErrorsOf<typeof options>>().toEqualTypeOf<
       Timeout | CircuitOpen | RateLimited | BulkheadFull
     >()
   })

@@ -1,0 +1,356 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Clock, Context, Deferred, Duration, Effect, Either, Fiber, Ref, TestClock } from "effect"
+import * as Backoff from "../src/Backoff.js"
+import * as Bulkhead from "../src/Bulkhead.js"
+import * as CircuitBreaker from "../src/CircuitBreaker.js"
+import { InvalidOptions, RateLimited, Timeout, Unavailable } from "../src/Errors.js"
+import * as Policy from "../src/Policy.js"
+import * as RateLimit from "../src/RateLimit.js"
+
+const down = new Unavailable({ provider: "p", reason: "connection-refused" })
+const throttled = (seconds: number) =>
+  new RateLimited({ provider: "p", reason: "provider", retryAfter: Duration.seconds(seconds) })
+
+/** A scripted inner call: the n-th attempt runs `outcomes[n]` (the last one repeats); `attempts` counts them. */
+const scripted = <A, E>(...outcomes: ReadonlyArray<Effect.Effect<A, E>>) =>
+  Effect.map(Ref.make(0), (attempts) => ({
+    attempts: Ref.get(attempts),
+    call: Effect.flatMap(
+      Ref.getAndUpdate(attempts, (n) => n + 1),
+      (n) => outcomes[Math.min(n, outcomes.length - 1)]!
+    )
+  }))
+
+/** A limiter that only counts the permits it hands out. */
+const countingLimiter = Effect.map(Ref.make(0), (permits) => ({
+  permits: Ref.get(permits),
+  protect: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.zipRight(Ref.update(permits, (n) => n + 1), self)
+}))
+
+const quickRetry = (times: number) => ({ times, backoff: Backoff.constant("1 second") })
+
+/** Yields until `done` holds, so a forked caller is known to have reached a point. */
+const until = (done: Effect.Effect<boolean>) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < 1_000; i++) {
+      if (yield* done) return
+      yield* Effect.yieldNow()
+    }
+    return yield* Effect.dieMessage("condition never held")
+  })
+
+/** Runs `self` in a fiber while the TestClock moves by `adjust`: its outcome and when it ended. */
+const elapsed = <A, E, R>(self: Effect.Effect<A, E, R>, adjust: Duration.DurationInput) =>
+  Effect.gen(function*() {
+    const start = yield* Clock.currentTimeMillis
+    const fiber = yield* Effect.fork(Effect.zip(Effect.either(self), Clock.currentTimeMillis))
+    yield* TestClock.adjust(adjust)
+    const [result, end] = yield* Fiber.join(fiber)
+    return { result, millis: end - start }
+  })
+
+describe("Policy", () => {
+  describe("make - order", () => {
+    it.effect("retry never retries CircuitOpen, whatever its while says", () =>
+      Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make({ name: "b", policy: CircuitBreaker.consecutive(2) })
+        const { attempts, call } = yield* scripted(Effect.fail(down))
+        const policy = Policy.make({ retry: { ...quickRetry(5), while: () => true }, breaker })
+        const { result } = yield* elapsed(call.pipe(policy), "10 seconds")
+        expect(result._tag === "Left" && result.left._tag).toBe("CircuitOpen")
+        // two failures opened the breaker; the third attempt was rejected and not retried
+        expect(yield* attempts).toBe(2)
+      }).pipe(Effect.scoped))
+
+    it.effect("retry never retries BulkheadFull, whatever its while says", () =>
+      Effect.gen(function*() {
+        const bulkhead = yield* Bulkhead.make({ name: "slots", maxConcurrent: 1 })
+        const release = yield* Deferred.make<void>()
+        const holder = yield* Effect.fork(bulkhead(Deferred.await(release)))
+        yield* until(Effect.map(bulkhead.stats, (s) => s.active === 1))
+        const { attempts, call } = yield* scripted(Effect.succeed("ok"))
+        const limiter = yield* countingLimiter
+        const policy = Policy.make({ retry: { ...quickRetry(5), while: () => true }, limiter, bulkhead })
+        const error = yield* Effect.flip(call.pipe(policy))
+        expect(error._tag).toBe("BulkheadFull")
+        expect(yield* attempts).toBe(0)
+        expect(yield* limiter.permits).toBe(1)
+        yield* Deferred.succeed(release, void 0)
+        yield* Fiber.join(holder)
+      }).pipe(Effect.scoped))
+
+    it.effect("each attempt takes its own limiter permit and bulkhead slot", () =>
+      Effect.gen(function*() {
+        const bulkhead = yield* Bulkhead.make({ name: "slots", maxConcurrent: 1 })
+        const limiter = yield* countingLimiter
+        const activeDuringAttempts = yield* Ref.make<Array<number>>([])
+        const { attempts, call } = yield* scripted(Effect.fail(down), Effect.fail(down), Effect.succeed("ok"))
+        const observed = Effect.zipRight(
+          Effect.flatMap(bulkhead.stats, (s) => Ref.update(activeDuringAttempts, (all) => [...all, s.active])),
+          call
+        )
+        const policy = Policy.make({ retry: quickRetry(3), limiter, bulkhead })
+        const { result } = yield* elapsed(observed.pipe(policy), "10 seconds")
+        expect(result._tag === "Right" && result.right).toBe("ok")
+        expect(yield* attempts).toBe(3)
+        expect(yield* limiter.permits).toBe(3)
+        // every attempt ran in a slot, and no slot was held through a backoff sleep
+        expect(yield* Ref.get(activeDuringAttempts)).toEqual([1, 1, 1])
+        expect((yield* bulkhead.stats).active).toBe(0)
+      }).pipe(Effect.scoped))
+
+    it.effect("a bulkhead slot is free during the backoff sleep", () =>
+      Effect.gen(function*() {
+        const bulkhead = yield* Bulkhead.make({ name: "slots", maxConcurrent: 1 })
+        const { call } = yield* scripted(Effect.fail(down), Effect.succeed("ok"))
+        const fiber = yield* Effect.fork(call.pipe(Policy.make({ retry: quickRetry(1), bulkhead })))
+        yield* TestClock.adjust("500 millis")
+        // mid-backoff: another caller gets the only slot at once
+        expect(yield* bulkhead(Effect.succeed("other"))).toBe("other")
+        yield* TestClock.adjust("500 millis")
+        expect(yield* Fiber.join(fiber)).toBe("ok")
+      }).pipe(Effect.scoped))
+
+    it.effect("an attempt timeout counts for the breaker", () =>
+      Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make({ name: "b", policy: CircuitBreaker.consecutive(1) })
+        const { result } = yield* elapsed(Effect.never.pipe(Policy.make({ breaker, attempt: "1 second" })), "1 second")
+        expect(result._tag === "Left" && result.left).toMatchObject({ _tag: "Timeout", scope: "attempt" })
+        expect(yield* breaker.state).toBe("open")
+      }).pipe(Effect.scoped))
+
+    it.effect("a total timeout does not count for the breaker", () =>
+      Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make({ name: "b", policy: CircuitBreaker.consecutive(1) })
+        // the attempt shrinks to the time left and fails with the total's Timeout
+        const shrunk = Policy.make({ total: "1 second", breaker, attempt: "5 seconds" })
+        const { result: first } = yield* elapsed(Effect.never.pipe(shrunk), "1 second")
+        expect(first._tag === "Left" && first.left).toMatchObject({ _tag: "Timeout", scope: "total" })
+        // without an attempt timeout, the deadline interrupts the attempt
+        const bare = Policy.make({ total: "1 second", breaker })
+        const { result: second } = yield* elapsed(Effect.never.pipe(bare), "1 second")
+        expect(second._tag === "Left" && second.left).toMatchObject({ _tag: "Timeout", scope: "total" })
+        expect(yield* breaker.state).toBe("closed")
+      }).pipe(Effect.scoped))
+  })
+
+  describe("make - the total deadline bounds every wait", () => {
+    it.effect("retries and backoff sleeps stop before the deadline", () =>
+      Effect.gen(function*() {
+        const { attempts, call } = yield* scripted(Effect.fail(down))
+        const policy = Policy.make({ total: "3500 millis", retry: quickRetry(100) })
+        const { millis, result } = yield* elapsed(call.pipe(policy), "10 seconds")
+        // attempts at 0, 1, 2 and 3 s; the next backoff would end after the deadline: the last error, at once
+        expect(result._tag === "Left" && result.left).toBe(down)
+        expect(yield* attempts).toBe(4)
+        expect(millis).toBe(3000)
+      }))
+
+    it.effect("a gate closed past the deadline fails at once; one that reopens before it is waited for", () =>
+      Effect.gen(function*() {
+        const gate = yield* RateLimit.gate({ name: "g", key: "g", releaseOver: 0 })
+        const { attempts, call } = yield* scripted(Effect.succeed("ok"))
+        const policy = Policy.make({ total: "5 seconds", retry: quickRetry(3), gate })
+        yield* gate.close("60 seconds")
+        const refused = yield* Effect.either(call.pipe(policy))
+        expect(refused._tag === "Left" && refused.left).toMatchObject({ _tag: "RateLimited", reason: "local" })
+        expect(yield* attempts).toBe(0)
+        yield* TestClock.adjust("60 seconds")
+        yield* gate.close("2 seconds")
+        const waited = yield* elapsed(call.pipe(policy), "2 seconds")
+        expect(waited).toEqual({ result: Either.right("ok"), millis: 2000 })
+      }).pipe(Effect.scoped, Effect.provide(RateLimit.layerGateMemory)))
+
+    it.effect("a limiter wait past the deadline fails at once", () =>
+      Effect.gen(function*() {
+        const limiter = yield* RateLimit.make({ name: "l", key: "l", limit: 1, window: "1 minute", maxWait: "1 minute" })
+        const { attempts, call } = yield* scripted(Effect.succeed("ok"))
+        const policy = Policy.make({ total: "5 seconds", retry: quickRetry(3), limiter })
+        expect(yield* call.pipe(policy)).toBe("ok")
+        const refused = yield* Effect.either(call.pipe(policy))
+        expect(refused._tag === "Left" && refused.left).toMatchObject({ _tag: "RateLimited", reason: "local" })
+        expect(yield* attempts).toBe(1)
+      }).pipe(Effect.provide(RateLimit.layerStoreMemory)))
+
+    it.effect("a bulkhead queue wait ends at the deadline and leaves the queue", () =>
+      Effect.gen(function*() {
+        const bulkhead = yield* Bulkhead.make({ name: "slots", maxConcurrent: 1, maxQueued: 5 })
+        const release = yield* Deferred.make<void>()
+        const holder = yield* Effect.fork(bulkhead(Deferred.await(release)))
+        yield* until(Effect.map(bulkhead.stats, (s) => s.active === 1))
+        const policy = Policy.make({ total: "5 seconds", bulkhead })
+        const fiber = yield* Effect.fork(Effect.either(Effect.succeed("ok").pipe(policy)))
+        yield* until(Effect.map(bulkhead.stats, (s) => s.queued === 1))
+        yield* TestClock.adjust("5 seconds")
+        const result = yield* Fiber.join(fiber)
+        expect(result._tag === "Left" && result.left).toBeInstanceOf(Timeout)
+        expect(yield* bulkhead.stats).toMatchObject({ active: 1, queued: 0 })
+        yield* Deferred.succeed(release, void 0)
+        yield* Fiber.join(holder)
+      }).pipe(Effect.scoped))
+  })
+
+  describe("make - interruption", () => {
+    it.effect("interrupting the call returns the bulkhead slots and the breaker's probe slot", () =>
+      Effect.gen(function*() {
+        const bulkhead = yield* Bulkhead.make({ name: "slots", maxConcurrent: 1, maxQueued: 1 })
+        const breaker = yield* CircuitBreaker.make({
+          name: "b",
+          policy: CircuitBreaker.consecutive(1),
+          openFor: "1 second"
+        })
+        const policy = Policy.make({ total: "1 minute", retry: quickRetry(3), breaker, bulkhead })
+        yield* Effect.either(Effect.fail(down).pipe(Policy.make({ breaker })))
+        expect(yield* breaker.state).toBe("open")
+        yield* TestClock.adjust("1 second")
+        // a probe runs and hangs, a second call queues behind it in the bulkhead
+        const probe = yield* Effect.fork(Effect.never.pipe(policy))
+        yield* until(Effect.map(bulkhead.stats, (s) => s.active === 1))
+        const queued = yield* Effect.fork(Effect.never.pipe(Policy.make({ bulkhead })))
+        yield* until(Effect.map(bulkhead.stats, (s) => s.queued === 1))
+        yield* Fiber.interrupt(probe)
+        yield* Fiber.interrupt(queued)
+        expect(yield* bulkhead.stats).toMatchObject({ active: 0, queued: 0 })
+        // the probe slot came back: the next call is admitted as the probe, and closes the breaker
+        expect(yield* Effect.succeed("ok").pipe(policy)).toBe("ok")
+        expect(yield* breaker.state).toBe("closed")
+      }).pipe(Effect.scoped))
+  })
+
+  describe("make - guards as tags", () => {
+    it.effect("a tag is looked up at each attempt", () =>
+      Effect.gen(function*() {
+        class Slots extends Context.Tag("test/Slots")<Slots, Bulkhead.Bulkhead>() {}
+        const bulkhead = yield* Bulkhead.make({ name: "slots", maxConcurrent: 1 })
+        const policy = Policy.make({ bulkhead: Slots })
+        const result = yield* Effect.succeed("ok").pipe(policy, Effect.provideService(Slots, bulkhead))
+        expect(result).toBe("ok")
+      }).pipe(Effect.scoped))
+  })
+
+  describe("make - options", () => {
+    it("bad options throw InvalidOptions naming the option", () => {
+      expect(() => Policy.make({ total: "-1 seconds" })).toThrow(InvalidOptions)
+      expect(() => Policy.make({ attempt: Number.NaN })).toThrow(InvalidOptions)
+      expect(() => Policy.make({ name: "" })).toThrow(/Policy.make: option name/)
+      expect(() => Policy.make({ retry: { times: -1 } })).toThrow(/option times/)
+      expect(() => Policy.make({ breaker: {} as any })).toThrow(/Policy.make: option breaker must be a CircuitBreaker/)
+      expect(() => Policy.make({ bulkhead: 3 as any })).toThrow(/option bulkhead/)
+    })
+  })
+
+  describe("provider", () => {
+    it.effect("defaults - retries a 503 and a 429 (after its Retry-After) and succeeds", () =>
+      Effect.gen(function*() {
+        const policy = yield* Policy.provider("psp")
+        const { attempts, call } = yield* scripted<string, Unavailable | RateLimited>(
+          Effect.fail(down),
+          Effect.fail(throttled(2)),
+          Effect.succeed("ok")
+        )
+        const { result } = yield* elapsed(call.pipe(policy), "30 seconds")
+        expect(result).toEqual(Either.right("ok"))
+        expect(yield* attempts).toBe(3)
+      }).pipe(Effect.scoped))
+
+    it.effect("defaults - the total deadline is 30 seconds and an attempt 10 seconds", () =>
+      Effect.gen(function*() {
+        const policy = yield* Policy.provider("psp", { retry: false })
+        const attempt = yield* elapsed(Effect.never.pipe(policy), "10 seconds")
+        expect(attempt.millis).toBe(10_000)
+        expect(attempt.result._tag === "Left" && attempt.result.left).toMatchObject({ scope: "attempt" })
+        const noAttemptLimit = yield* Policy.provider("psp", { retry: false, attempt: false })
+        const total = yield* elapsed(Effect.never.pipe(noAttemptLimit), "30 seconds")
+        expect(total.millis).toBe(30_000)
+        expect(total.result._tag === "Left" && total.result.left).toMatchObject({ scope: "total" })
+      }).pipe(Effect.scoped))
+
+    it.effect("a 429 closes the provider's gate for every caller", () =>
+      Effect.gen(function*() {
+        const policy = yield* Policy.provider("psp", { retry: false, gate: { releaseOver: 0 } })
+        yield* Effect.either(Effect.fail(throttled(3)).pipe(policy))
+        const next = yield* elapsed(Effect.succeed("ok").pipe(policy), "3 seconds")
+        expect(next).toEqual({ result: Either.right("ok"), millis: 3000 })
+      }).pipe(Effect.scoped))
+
+    it.effect("a GateStore in context is used, so two policies of one provider share the gate", () =>
+      Effect.gen(function*() {
+        const a = yield* Policy.provider("psp", { retry: false, gate: { releaseOver: 0 } })
+        const b = yield* Policy.provider("psp", { retry: false, gate: { releaseOver: 0 } })
+        yield* Effect.either(Effect.fail(throttled(3)).pipe(a))
+        const next = yield* elapsed(Effect.succeed("ok").pipe(b), "3 seconds")
+        expect(next).toEqual({ result: Either.right("ok"), millis: 3000 })
+      }).pipe(Effect.scoped, Effect.provide(RateLimit.layerGateMemory)))
+
+    it.effect("without a store in context each policy has its own", () =>
+      Effect.gen(function*() {
+        const a = yield* Policy.provider("psp", { retry: false })
+        const b = yield* Policy.provider("psp", { retry: false })
+        yield* Effect.either(Effect.fail(throttled(3)).pipe(a))
+        const next = yield* elapsed(Effect.succeed("ok").pipe(b), "0 millis")
+        expect(next).toEqual({ result: Either.right("ok"), millis: 0 })
+      }).pipe(Effect.scoped))
+
+    it.effect("the breaker does not open on a provider's 429s", () =>
+      Effect.gen(function*() {
+        const policy = yield* Policy.provider("psp", { retry: false, gate: false })
+        for (let i = 0; i < 20; i++) yield* Effect.either(Effect.fail(throttled(1)).pipe(policy))
+        const { attempts, call } = yield* scripted(Effect.succeed("ok"))
+        expect(yield* call.pipe(policy)).toBe("ok")
+        expect(yield* attempts).toBe(1)
+      }).pipe(Effect.scoped))
+
+    it.effect("the breaker opens on an outage: ten failures, half of the calls", () =>
+      Effect.gen(function*() {
+        const policy = yield* Policy.provider("psp", { retry: false })
+        const { attempts, call } = yield* scripted(Effect.fail(down))
+        for (let i = 0; i < 12; i++) yield* Effect.either(call.pipe(policy))
+        expect(yield* attempts).toBe(10)
+        const error = yield* Effect.flip(call.pipe(policy))
+        expect(error._tag).toBe("CircuitOpen")
+      }).pipe(Effect.scoped))
+
+    it.effect("overrides - a guard replaced, tuned or turned off", () =>
+      Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make({ name: "mine", policy: CircuitBreaker.consecutive(1) })
+        const policy = yield* Policy.provider("psp", { breaker, retry: { times: 1, backoff: Backoff.constant("1 second") } })
+        const { attempts, call } = yield* scripted(Effect.fail(down))
+        const { result } = yield* elapsed(call.pipe(policy), "5 seconds")
+        // the replaced breaker opened after one failure: the retry's attempt was rejected
+        expect(result._tag === "Left" && result.left).toMatchObject({ _tag: "CircuitOpen", breaker: "mine" })
+        expect(yield* attempts).toBe(1)
+        const bare = yield* Policy.provider("bare", {
+          attempt: false,
+          total: false,
+          retry: false,
+          breaker: false,
+          gate: false,
+          limiter: false,
+          bulkhead: false
+        })
+        expect(yield* Effect.flip(Effect.fail(down).pipe(bare))).toBe(down)
+      }).pipe(Effect.scoped))
+
+    it.effect("bad overrides fail with InvalidOptions", () =>
+      Effect.gen(function*() {
+        const errors = yield* Effect.all([
+          Effect.flip(Policy.provider("")),
+          Effect.flip(Policy.provider("p", { attempt: "-1 seconds" })),
+          Effect.flip(Policy.provider("p", { bulkhead: { maxConcurrent: 0 } })),
+          Effect.flip(Policy.provider("p", { budget: { ratio: 2 } })),
+          Effect.flip(Policy.provider("p", { retry: { times: 1.5 } }))
+        ])
+        for (const error of errors) expect(error).toBeInstanceOf(InvalidOptions)
+        expect(errors.map((e) => e.option)).toEqual(["name", "attempt", "maxConcurrent", "ratio", "times"])
+      }).pipe(Effect.scoped))
+
+    it.effect("layerProvider - provides the policy under the user's tag", () =>
+      Effect.gen(function*() {
+        class Psp extends Context.Tag("test/Psp")<Psp, Policy.Policy<Policy.ProviderError>>() {}
+        const result = yield* Effect.flatMap(Psp, (policy) => Effect.succeed("ok").pipe(policy)).pipe(
+          Effect.provide(Policy.layerProvider(Psp, "psp"))
+        )
+        expect(result).toBe("ok")
+      }))
+  })
+})
