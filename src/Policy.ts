@@ -212,9 +212,9 @@ export declare namespace Policy {
  * @since 0.1.0
  * @category models
  */
-export type TagsOf<G> = { [K in keyof G]: G[K] extends infer T ? T extends Context.Tag<infer I, any> ? I : never : never }[
-  keyof G
-]
+export type TagsOf<G> = { [K in keyof G]: TagOf<G[K]> }[keyof G]
+
+type TagOf<T> = T extends Context.Tag<infer I, any> ? I : never
 
 type Has<G, K extends PropertyKey> = K extends keyof G ? [Exclude<G[K], undefined | false>] extends [never] ? false
   : true
@@ -243,8 +243,9 @@ export type RequirementsOf<G> =
   | TagsOf<G>
   | (G extends { readonly retry?: infer O } ? BackoffRequirements<O> : never)
 
-type BackoffRequirements<O> = O extends { readonly backoff?: infer B } ? B extends Schedule<any, any, infer R> ? R : never
-  : never
+type BackoffRequirements<O> = O extends { readonly backoff?: infer B } ? ScheduleRequirements<B> : never
+
+type ScheduleRequirements<B> = B extends Schedule<any, any, infer R> ? R : never
 
 /**
  * The errors {@link provider} adds with overrides `O`: all four unless a guard is turned off.

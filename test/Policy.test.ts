@@ -163,7 +163,7 @@ describe("Policy", () => {
 
     it.effect("a limiter wait past the deadline fails at once", () =>
       Effect.gen(function*() {
-        const limiter = yield* RateLimit.make({ name: "l", key: "l", limit: 1, window: "1 minute", maxWait: "1 minute" })
+        const limiter = yield* RateLimit.make({ name: "l", key: "l", limit: 1, window: "1 minute" })
         const { attempts, call } = yield* scripted(Effect.succeed("ok"))
         const policy = Policy.make({ total: "5 seconds", retry: quickRetry(3), limiter })
         expect(yield* call.pipe(policy)).toBe("ok")
@@ -313,7 +313,7 @@ describe("Policy", () => {
     it.effect("overrides - a guard replaced, tuned or turned off", () =>
       Effect.gen(function*() {
         const breaker = yield* CircuitBreaker.make({ name: "mine", policy: CircuitBreaker.consecutive(1) })
-        const policy = yield* Policy.provider("psp", { breaker, retry: { times: 1, backoff: Backoff.constant("1 second") } })
+        const policy = yield* Policy.provider("psp", { breaker, retry: quickRetry(1) })
         const { attempts, call } = yield* scripted(Effect.fail(down))
         const { result } = yield* elapsed(call.pipe(policy), "5 seconds")
         // the replaced breaker opened after one failure: the retry's attempt was rejected

@@ -52,7 +52,8 @@ const service = <S>(
   return invalid({ module, option }, value, expected)
 }
 
-const isLimiter = (u: unknown): u is Api.Limiter => Predicate.hasProperty(u, "protect") && Predicate.isFunction(u.protect)
+const isLimiter = (u: unknown): u is Api.Limiter =>
+  Predicate.hasProperty(u, "protect") && Predicate.isFunction(u.protect)
 
 const retryGuard = (name: string | undefined, options: Retry.Options<unknown, any> | undefined): Guard | undefined => {
   if (options === undefined) return undefined
@@ -70,7 +71,9 @@ const retryGuard = (name: string | undefined, options: Retry.Options<unknown, an
 const compose = (module: string, guards: Api.Policy.Options<any>): Api.Policy<any, never> => {
   const name = guards.name === undefined ? undefined : nonEmptyString({ module, option: "name" }, guards.name)
   const timeout = (option: "attempt" | "total", duration: Duration.DurationInput | undefined) =>
-    duration === undefined ? undefined : Timeout[option](positiveDuration({ module, option }, duration), { provider: name })
+    duration === undefined
+      ? undefined
+      : Timeout[option](positiveDuration({ module, option }, duration), { provider: name })
   // innermost first: the order of the module notes, read from the call outwards
   const chain = [
     timeout("attempt", guards.attempt),
