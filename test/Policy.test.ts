@@ -293,7 +293,7 @@ describe("Policy", () => {
 
     it.effect("the breaker does not open on a provider's 429s", () =>
       Effect.gen(function*() {
-        const policy = yield* Policy.provider("psp", { retry: false, gate: false })
+        const policy = yield* Policy.provider("psp", { retry: false, gate: false, limiter: false })
         for (let i = 0; i < 20; i++) yield* Effect.either(Effect.fail(throttled(1)).pipe(policy))
         const { attempts, call } = yield* scripted(Effect.succeed("ok"))
         expect(yield* call.pipe(policy)).toBe("ok")
