@@ -157,9 +157,8 @@ export declare namespace Policy {
      * The retry, merged over the defaults: `times: 5` (the deadline is the real bound; `times` keeps one
      * call from spending the whole budget); the backoff of `Retry.transient` (exponential from 100 ms,
      * doubling, capped at 10 s, full jitter, so callers that failed together do not retry together),
-     * always honouring `Retry-After`; `maxRetryAfter` equal to `total` (a provider's hint is waited for
-     * as long as the deadline allows, and the retry never sleeps past the deadline). Defaults to
-     * `{ times: 5, maxRetryAfter: total, name }`.
+     * never earlier than a `Retry-After` up to the library's one cap; a retry that would end after the
+     * deadline is not started. Defaults to `{ times: 5, name }`.
      */
     readonly retry?: RetryOptions<unknown> | false | undefined
     /**

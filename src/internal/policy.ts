@@ -168,7 +168,7 @@ export const provider = (
       Bulkhead.make({ name, ...defaults.bulkhead, ...o }))
     const retry = overrides.retry === false
       ? undefined
-      : { name, times: defaults.times, maxRetryAfter: total, budget, ...overrides.retry }
+      : { name, times: defaults.times, budget, ...overrides.retry }
     return yield* validated(() => compose(module, { name, total, retry, breaker, gate, limiter, bulkhead, attempt }))
   })
 
