@@ -217,6 +217,21 @@ describe("Policy", () => {
       }).pipe(Effect.scoped))
   })
 
+  describe("make - interruption of a wait", () => {
+    it.effect("interrupting a call that waits for a limiter permit gives the permit back", () =>
+      Effect.gen(function*() {
+        const limiter = yield* RateLimit.make({ name: "l", key: "l", limit: 1, window: "10 seconds" })
+        const policy = Policy.make({ total: "1 minute", retry: quickRetry(3), limiter })
+        expect(yield* Effect.succeed("first").pipe(policy)).toBe("first")
+        const waiting = yield* Effect.fork(Effect.succeed("second").pipe(policy))
+        yield* TestClock.adjust("1 second")
+        yield* Fiber.interrupt(waiting)
+        // the refund put the token back: the third waits one refill (10 s), not two (19 s, to t = 20 s)
+        const third = yield* elapsed(Effect.succeed("third").pipe(policy), "20 seconds")
+        expect(third).toEqual({ result: Either.right("third"), millis: 10_000 })
+      }).pipe(Effect.provide(RateLimit.layerStoreMemory)))
+  })
+
   describe("make - guards as tags", () => {
     it.effect("a tag is looked up at each attempt", () =>
       Effect.gen(function*() {
