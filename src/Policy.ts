@@ -60,7 +60,7 @@ import type { Bulkhead } from "./Bulkhead.js"
 import type { CircuitBreaker } from "./CircuitBreaker.js"
 import type { BulkheadFull, CircuitOpen, InvalidOptions, RateLimited, Timeout } from "./Errors.js"
 import * as internal from "./internal/policy.js"
-import type { Gate, RateLimit } from "./RateLimit.js"
+import type * as RateLimit from "./RateLimit.js"
 import type { BudgetOptions, Options as RetryOptions, RetryBudget } from "./Retry.js"
 
 /**
@@ -124,7 +124,7 @@ export declare namespace Policy {
     /** The circuit breaker, or its tag. Defaults to none. */
     readonly breaker?: CircuitBreaker | Context.Tag<any, CircuitBreaker> | undefined
     /** The 429 gate (with a fixed key), or its tag. Defaults to none. */
-    readonly gate?: Gate | Context.Tag<any, Gate> | undefined
+    readonly gate?: RateLimit.Gate | Context.Tag<any, RateLimit.Gate> | undefined
     /** The rate limiter (fixed or adaptive, with a fixed key), or its tag. Defaults to none. */
     readonly limiter?: Limiter | Context.Tag<any, Limiter> | undefined
     /** The bulkhead, or its tag. Defaults to none. */
@@ -187,13 +187,16 @@ export declare namespace Policy {
      * provider: a 429 pauses every caller. Its state lives in the `RateLimit.GateStore` in context if
      * there is one (a Redis store makes replicas share it), else in memory. Defaults to those options.
      */
-    readonly gate?: Partial<Gate.Options> | Gate | false | undefined
+    readonly gate?: Partial<RateLimit.Gate.Options> | RateLimit.Gate | false | undefined
     /**
-     * The rate limiter: one permit per attempt. Defaults to a token bucket `{ limit: 10, window:
-     * "1 second", maxWait: total }` keyed by the provider, stored in the `RateLimiterStore` in
-     * context if there is one, else in memory (a placeholder until the adaptive limiter lands).
+     * The rate limiter: one permit per attempt, from `RateLimit.adaptive` with its defaults, keyed by
+     * the provider. Nobody knows a provider's rate up front, so none is configured: it learns it from
+     * the quota headers every answer carries and from 429s, paces before the limit rather than after,
+     * and bounds the first wave (4 calls at once) until it knows. What it learns is kept in the
+     * `RateLimit.AdaptiveStore` in context if there is one (shared by replicas), else in memory. Waits
+     * end by the total deadline. Defaults to `{ name, key: name }`.
      */
-    readonly limiter?: Partial<RateLimit.Options> | Limiter | false | undefined
+    readonly limiter?: Partial<RateLimit.Adaptive.Options> | Limiter | false | undefined
     /**
      * The bulkhead: `maxConcurrent: 50` (a slow provider holds at most this many fibers and sockets; it
      * matches `HttpProvider`'s default `maxConnections`, so the client's own pool never queues behind it),
@@ -303,9 +306,9 @@ export const make: <const G extends Policy.Options<any>>(guards: G) => Policy<Er
  * {@link Policy.ProviderOptions}. Every guard can be tuned, replaced or turned off (`false`).
  *
  * The guards are built here and live as long as the `Scope`; build one policy per provider and share
- * it (every call through it shares its gate, budget, breaker and bulkhead). Gate and limiter state
- * lives in the `RateLimit.GateStore` / `RateLimiterStore` in context when there is one (provide the
- * Redis stores to share them between replicas), else in memory. Fails with `InvalidOptions` for an
+ * it (every call through it shares its gate, budget, breaker, limiter and bulkhead). Gate and limiter
+ * state lives in the `RateLimit.GateStore` / `RateLimit.AdaptiveStore` in context when there is one
+ * (provide the Redis stores to share them between replicas), else in memory. Fails with `InvalidOptions` for an
  * empty name or an override that cannot work.
  *
  * @example

@@ -280,6 +280,21 @@ describe("Policy", () => {
         expect(total.result._tag === "Left" && total.result.left).toMatchObject({ scope: "total" })
       }).pipe(Effect.scoped))
 
+    it.effect("defaults - the adaptive limiter bounds the first wave to 4 calls at once", () =>
+      Effect.gen(function*() {
+        const policy = yield* Policy.provider("psp")
+        const running = yield* Ref.make(0)
+        const release = yield* Deferred.make<void>()
+        const call = Effect.zipRight(Ref.update(running, (n) => n + 1), Deferred.await(release))
+        const fibers = yield* Effect.forkAll(Array.from({ length: 10 }, () => call.pipe(policy)))
+        yield* until(Effect.map(Ref.get(running), (n) => n === 4))
+        for (let i = 0; i < 20; i++) yield* Effect.yieldNow()
+        expect(yield* Ref.get(running)).toBe(4)
+        yield* Deferred.succeed(release, void 0)
+        yield* Fiber.join(fibers)
+        expect(yield* Ref.get(running)).toBe(10)
+      }).pipe(Effect.scoped))
+
     it.effect("a 429 closes the provider's gate for every caller", () =>
       Effect.gen(function*() {
         const policy = yield* Policy.provider("psp", { retry: false, gate: { releaseOver: 0 } })

@@ -1,4 +1,3 @@
-import * as RateLimiter from "@effect/experimental/RateLimiter"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -15,7 +14,7 @@ import * as RateLimit from "../RateLimit.js"
 import * as Retry from "../Retry.js"
 import * as Timeout from "../Timeout.js"
 import { invalid, nonEmptyString, positiveDuration, validated } from "./options.js"
-import { layerGateMemory, layerStoreMemory } from "./rateLimitMemory.js"
+import { layerGateMemory } from "./rateLimitMemory.js"
 
 /** @internal */
 export const defaults = {
@@ -28,7 +27,6 @@ export const defaults = {
     minimumThroughput: 10,
     openFor: { base: Duration.seconds(5), cap: Duration.minutes(1) }
   },
-  limiter: { limit: 10, window: Duration.seconds(1) },
   bulkhead: { maxConcurrent: 50, maxQueued: 100 }
 } as const
 
@@ -123,16 +121,14 @@ const built = <T, G, E, R>(
     ? Effect.succeed(override)
     : build(override as Exclude<T, G | false>)
 
-/** Runs `build` with the store in context if the user provided one, else with a memory store of its own. */
-const withStore = <I, S, A, E, R>(
-  tag: Context.Tag<I, S>,
-  memory: Layer.Layer<I>,
+/** Runs `build` with the gate store in context if the user provided one, else with a memory store of its own. */
+const withGateStore = <A, E, R>(
   build: Effect.Effect<A, E, R>
-): Effect.Effect<A, E, Exclude<R, I>> =>
-  Effect.flatMap(Effect.serviceOption(tag), (store) =>
+): Effect.Effect<A, E, Exclude<R, RateLimit.GateStore>> =>
+  Effect.flatMap(Effect.serviceOption(RateLimit.GateStore), (store) =>
     Option.isSome(store)
-      ? Effect.provideService(build, tag, store.value)
-      : Effect.provide(build, memory))
+      ? Effect.provideService(build, RateLimit.GateStore, store.value)
+      : Effect.provide(build, layerGateMemory))
 
 /** @internal */
 export const provider = (
@@ -157,13 +153,8 @@ export const provider = (
         ...o
       }))
     const gate = yield* built(overrides.gate, RateLimit.isGate, (o) =>
-      withStore(RateLimit.GateStore, layerGateMemory, RateLimit.gate({ name, key: name, ...o })))
-    const limiter = yield* built(overrides.limiter, isLimiter, (o) =>
-      withStore(
-        RateLimiter.RateLimiterStore,
-        layerStoreMemory,
-        RateLimit.make({ name, key: name, ...defaults.limiter, maxWait: total, ...o })
-      ))
+      withGateStore(RateLimit.gate({ name, key: name, ...o })))
+    const limiter = yield* built(overrides.limiter, isLimiter, (o) => RateLimit.adaptive({ name, key: name, ...o }))
     const bulkhead = yield* built(overrides.bulkhead, Bulkhead.isBulkhead, (o) =>
       Bulkhead.make({ name, ...defaults.bulkhead, ...o }))
     const retry = overrides.retry === false
