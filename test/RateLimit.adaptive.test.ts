@@ -400,7 +400,11 @@ describe("RateLimit.adaptive", () => {
     it.effect("HttpProvider - a limiter around a provider call learns from the answer's headers", () =>
       Effect.gen(function*() {
         const limiter = yield* RateLimit.adaptive({ name: "payments", key: "k" })
-        const provider = yield* HttpProvider.make({ name: "payments", baseUrl: "https://payments.test" })
+        const provider = yield* HttpProvider.make({
+          name: "payments",
+          baseUrl: "https://payments.test",
+          policy: (self) => self
+        })
         const get = provider.get("/v1/x", { response: Schema.Struct({ id: Schema.String }) })
         yield* get.pipe(limiter.protect)
         const snapshot = yield* limiter.current()
