@@ -200,6 +200,19 @@ describe("RateLimit.adaptive", () => {
         expect(atK).toBeGreaterThanOrEqual(9.9)
         expect(rates[rates.length - 1]!).toBeGreaterThan(10)
       }).pipe(Effect.scoped))
+
+    it.effect("recovery - a success never lowers the rate, however long the call took", () =>
+      Effect.gen(function*() {
+        const limiter = yield* RateLimit.adaptive({ name: "api", key: "k", initialConcurrency: 10, maxConcurrency: 10 })
+        yield* Effect.all(Array.from({ length: 9 }, () => Effect.void.pipe(limiter.protect)))
+        yield* Effect.either(Effect.fail(throttled()).pipe(limiter.protect))
+        expect((yield* limiter.current()).rate).toEqual(Option.some(7))
+        // one LLM-like call that answers after 2 s, with nothing else sent meanwhile
+        const slow = yield* Effect.fork(Effect.sleep("2 seconds").pipe(limiter.protect))
+        yield* TestClock.adjust("3 seconds")
+        yield* Fiber.join(slow)
+        expect(Option.getOrThrow((yield* limiter.current()).rate)).toBeGreaterThanOrEqual(7)
+      }).pipe(Effect.scoped))
   })
 
   describe("weighted calls", () => {

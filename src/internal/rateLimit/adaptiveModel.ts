@@ -191,11 +191,16 @@ export const throttle = (c: Constants, s: KeyState, admittedAt: number, now: num
 export const succeed = (c: Constants, s: KeyState, now: number): void => {
   const l = s.learned
   const cubic = l.cubic
+  // The measured-rate cap only holds growth back: a success after a quiet second (a slow call, an
+  // app waiting for its answers) measures nothing and must not cut the rate to the floor.
   const grownRate = cubic === null ? null : {
     ...cubic,
     rate: clamp(
       c,
-      Math.min(c.scale * Math.pow((now - cubic.since) / 1000 - cubic.k, 3) + cubic.wMax, 2 * measured(s, now))
+      Math.max(
+        cubic.rate,
+        Math.min(c.scale * Math.pow((now - cubic.since) / 1000 - cubic.k, 3) + cubic.wMax, 2 * measured(s, now))
+      )
     )
   }
   // Slow start (one more per success: doubles per round trip) until the first signal; then additive,
