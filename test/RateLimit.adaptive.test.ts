@@ -8,6 +8,8 @@ import {
   Fiber,
   FastCheck,
   Layer,
+  Logger,
+  LogLevel,
   Option,
   Ref,
   Schema,
@@ -466,6 +468,40 @@ describe("RateLimit.adaptive", () => {
         yield* TestClock.adjust("1 second")
         expect((yield* b.current()).rate).toEqual(Option.some(5))
       }).pipe(Effect.scoped, Effect.provide(RateLimit.layerAdaptiveMemory)))
+
+    it.effect("store - an outage is one WARN saying calls are paced from what was learned locally, then one INFO", () =>
+      Effect.gen(function*() {
+        const { layer, lines } = yield* captureLogs
+        const down = yield* Ref.make(true)
+        const failing = <A>(ok: Effect.Effect<A>) =>
+          Effect.flatMap(Ref.get(down), (isDown) =>
+            isDown
+              ? Effect.fail(new RateLimit.AdaptiveStoreError({ operation: "talk", cause: new Error("ECONNREFUSED") }))
+              : ok)
+        const store = Layer.succeed(RateLimit.AdaptiveStore, {
+          get: () => failing(Effect.succeedNone),
+          set: () => failing(Effect.void)
+        })
+        const limiter = yield* Effect.provide(RateLimit.adaptive({ name: "api", key: "k" }), store)
+        const call = (remaining: number) =>
+          answering({ "ratelimit-remaining": String(remaining), "ratelimit-reset": "10" }).pipe(
+            limiter.protect,
+            Effect.provide(layer)
+          )
+        for (let i = 0; i < 5; i++) {
+          yield* call(50 - i)
+          yield* TestClock.adjust("2 seconds")
+        }
+        yield* Ref.set(down, false)
+        yield* call(10)
+        yield* TestClock.adjust("2 seconds")
+        yield* call(5)
+        const logged = (yield* lines).filter((l) => l.startsWith("WARN") || l.includes("store"))
+        expect(logged).toEqual([
+          "WARN rate-limit adaptive limiter store for api is unreachable; pacing calls from what this limiter learned alone",
+          "INFO rate-limit adaptive limiter store for api answers again"
+        ])
+      }).pipe(Effect.scoped, Effect.provide(Logger.minimumLogLevel(LogLevel.Debug))))
 
     it.effect("store - without a store, limiters keep their own memory", () =>
       Effect.gen(function*() {

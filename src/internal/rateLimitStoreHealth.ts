@@ -11,14 +11,25 @@ import * as metrics from "./rateLimitMetrics.js"
  */
 export type StoreErrorPolicy = "allow" | "reject"
 
+/**
+ * What a guard does while its store is down: its `StoreErrorPolicy`, or, for the adaptive limiter,
+ * go on pacing from what it learned itself (`"local"`).
+ */
+export type StoreDownBehaviour = StoreErrorPolicy | "local"
+
+const whileDown: Record<StoreDownBehaviour, string> = {
+  allow: "letting calls through unlimited (fail open)",
+  reject: "refusing calls (fail closed)",
+  local: "pacing calls from what this limiter learned alone"
+}
+
 /** After a store error, the store is skipped for this long, so an outage costs one timeout, not one per call. */
 export const storeCooldownMillis = 1_000
-
 
 /**
  * Tracks whether a store answers. `call` runs a store operation and returns `None` when the store is
  * down (the operation failed, or one failed less than `storeCooldownMillis` ago): the caller then
- * applies its `StoreErrorPolicy`. The outage is logged once when it starts and once when it ends.
+ * does what its `StoreDownBehaviour` says. The outage is logged once when it starts and once when it ends.
  */
 export interface StoreHealth {
   readonly call: <A, E>(operation: Effect.Effect<A, E>) => Effect.Effect<Option.Option<A>>
@@ -35,9 +46,9 @@ const describe = (error: unknown): string => {
 }
 
 export const makeStoreHealth = (
-  kind: "limiter" | "gate",
+  kind: "limiter" | "gate" | "adaptive limiter",
   name: string,
-  policy: StoreErrorPolicy
+  policy: StoreDownBehaviour
 ): StoreHealth => {
   let downUntil = 0
   let down = false
@@ -47,9 +58,7 @@ export const makeStoreHealth = (
     Effect.flatMap(Clock.currentTimeMillis, (now) => {
       downUntil = now + storeCooldownMillis
       const log = down ? Effect.void : Effect.logWarning(
-        policy === "allow"
-          ? `rate-limit ${kind} store for ${name} is unreachable; letting calls through unlimited (fail open)`
-          : `rate-limit ${kind} store for ${name} is unreachable; refusing calls (fail closed)`
+        `rate-limit ${kind} store for ${name} is unreachable; ${whileDown[policy]}`
       ).pipe(Effect.annotateLogs({ ...annotations, error: describe(error) }))
       down = true
       return Effect.as(Effect.zipRight(Metric.increment(errors), log), Option.none())

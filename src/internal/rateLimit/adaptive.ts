@@ -18,6 +18,7 @@ import * as options from "../options.js"
 import { waitBudget } from "../rateLimit.js"
 import { guardValue, keyOfOption, localRefusal, storeKeyOf } from "../rateLimitCommon.js"
 import { hintMillis, type Quota, readQuota } from "../rateLimitHeaders.js"
+import { makeStoreHealth } from "../rateLimitStoreHealth.js"
 import * as metrics from "../rateLimitMetrics.js"
 import { spanEvent } from "../spanEvent.js"
 import * as model from "./adaptiveModel.js"
@@ -150,11 +151,9 @@ export const make = <Args = void>(
       ], { discard: true })
 
     // Store errors never stop calls: the local state keeps pacing; the next change is written again.
-    const storeSet = (entry: Entry) =>
-      Effect.catchAll(
-        store.set(entry.storeKey, entry.state.learned),
-        (error) => Effect.logDebug(`adaptive rate limit ${name}: store write failed: ${error.message}`)
-      )
+    // An outage is one WARN, and the store is skipped for a cooldown instead of costing a timeout a call.
+    const health = makeStoreHealth("adaptive limiter", name, "local")
+    const storeSet = (entry: Entry) => Effect.asVoid(health.call(store.set(entry.storeKey, entry.state.learned)))
 
     // What other limiters sharing the store learned, when it is newer. The concurrency window stays
     // this process's own; the latest reopening wins.
@@ -171,9 +170,9 @@ export const make = <Args = void>(
     const sync = (entry: Entry, now: number) => {
       if (now - entry.syncedAt < syncEveryMillis) return Effect.void
       entry.syncedAt = now
-      return Effect.match(store.get(entry.storeKey), {
-        onFailure: () => undefined,
-        onSuccess: Option.map((remote) => adopt(entry, remote))
+      return Effect.map(health.call(store.get(entry.storeKey)), (read) => {
+        const remote = Option.flatten(read)
+        if (Option.isSome(remote)) adopt(entry, remote.value)
       })
     }
 
