@@ -4,6 +4,7 @@ import {
   Deferred,
   Duration,
   Effect,
+  Either,
   Exit,
   Fiber,
   FastCheck,
@@ -25,7 +26,7 @@ import * as RateLimit from "../src/RateLimit.js"
 import * as RateLimitRedis from "../src/RateLimitRedis.js"
 import * as ScriptedHttpClient from "../src/testing/ScriptedHttpClient.js"
 import { captureLogs } from "./support/logs.js"
-import { deleteKeys, redisUnavailable, redisUrl, uniquePrefix } from "./support/redis.js"
+import { deleteKeys, redisClient, redisUnavailable, redisUrl, uniquePrefix } from "./support/redis.js"
 
 const throttled = (retryAfter?: Duration.DurationInput) =>
   new RateLimited(
@@ -586,6 +587,42 @@ describe.skipIf(redisUnavailable !== undefined)("RateLimit.adaptive on Redis (re
       Scope.Scope,
       (scope) => Layer.buildWithScope(RateLimitRedis.layerAdaptive({ url: redisUrl, prefix }), scope)
     )
+
+  it.effect.each([
+    ["a zero unit rate", { unitCeiling: 0 }],
+    ["a closing in the year 5000", { notBefore: Date.UTC(5000, 0, 1) }]
+  ] as const)("store - a stored entry with %s is not believed", ([, bad]) =>
+    Effect.gen(function*() {
+      const prefix = yield* Effect.acquireRelease(
+        Effect.sync(() => uniquePrefix("adaptive")),
+        (p) => Effect.promise(() => deleteKeys(p))
+      )
+      const client = yield* redisClient
+      const stored = {
+        ceiling: null,
+        unitCeiling: null,
+        cubic: null,
+        notBefore: 0,
+        concurrency: 4,
+        learned: true,
+        decreasedAt: null,
+        updatedAt: 1,
+        ...bad
+      }
+      yield* Effect.promise(() => client.set(`${prefix}adaptive:3:llm:org-1`, JSON.stringify(stored)))
+      const limiter = yield* Effect.provide(
+        RateLimit.adaptive({ name: "llm", key: "org-1", maxWait: "10 seconds" }),
+        yield* instance(prefix)
+      )
+      yield* TestClock.adjust("1 millis")
+      const call = Effect.either(Effect.succeed("ok").pipe(RateLimit.withCost(10), limiter.protect))
+      const calls = yield* Effect.fork(Effect.zip(call, call))
+      yield* TestClock.adjust("10 seconds")
+      expect(yield* Fiber.join(calls)).toEqual([Either.right("ok"), Either.right("ok")])
+      const snapshot = yield* limiter.current()
+      expect(Option.getOrElse(snapshot.rate, () => 1)).toBeGreaterThanOrEqual(0.5)
+      expect(snapshot.closedFor).toEqual(Option.none())
+    }).pipe(Effect.scoped))
 
   it.effect("store - two processes' limiters share what they learned", () =>
     Effect.gen(function*() {

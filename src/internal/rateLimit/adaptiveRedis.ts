@@ -6,6 +6,7 @@ import * as Predicate from "effect/Predicate"
 import type { InvalidOptions } from "../../Errors.js"
 import type * as RateLimit from "../../RateLimit.js"
 import type * as RateLimitRedis from "../../RateLimitRedis.js"
+import { maxHintMillis } from "../rateLimitHeaders.js"
 import { layerWith, type StoreRedis } from "../rateLimitRedis.js"
 import { AdaptiveStore, AdaptiveStoreError } from "./adaptiveStore.js"
 
@@ -34,8 +35,13 @@ interface AdaptiveRedis extends StoreRedis {
 }
 
 const isNumberOrNull = (u: unknown): boolean => u === null || typeof u === "number"
+const isRateOrNull = (u: unknown): boolean => u === null || (typeof u === "number" && u > 0 && Number.isFinite(u))
 
-/** A stored entry is believed only when it has the shape of one (another writer, an old version...). */
+/**
+ * A stored entry is believed only when it has the shape of one and values a limiter could have
+ * written (another writer, an old version...): rates > 0, a closing no longer than the longest hint
+ * believed after the write. A zero rate or a closing in the far future would stop the key for good.
+ */
 const decode = (text: string | null): Option.Option<RateLimit.AdaptiveStore.Learned> => {
   if (text === null) return Option.none()
   let parsed: unknown
@@ -48,9 +54,9 @@ const decode = (text: string | null): Option.Option<RateLimit.AdaptiveStore.Lear
   const { ceiling, concurrency, cubic, decreasedAt, learned, notBefore, unitCeiling, updatedAt } = parsed
   const cubicOk = cubic === null ||
     (Predicate.isRecord(cubic) && ["wMax", "k", "since", "rate"].every((f) => typeof cubic[f] === "number"))
-  const ok = isNumberOrNull(ceiling) && isNumberOrNull(unitCeiling) && cubicOk && typeof notBefore === "number" &&
+  const ok = isRateOrNull(ceiling) && isRateOrNull(unitCeiling) && cubicOk && typeof notBefore === "number" &&
     typeof concurrency === "number" && typeof learned === "boolean" && isNumberOrNull(decreasedAt) &&
-    typeof updatedAt === "number"
+    typeof updatedAt === "number" && notBefore <= updatedAt + maxHintMillis
   // JSON has no -Infinity: "never decreased" travels as null
   return ok
     ? Option.some({ ...(parsed as any), decreasedAt: decreasedAt ?? -Infinity } as RateLimit.AdaptiveStore.Learned)
