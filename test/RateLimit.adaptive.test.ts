@@ -182,6 +182,19 @@ describe("RateLimit.adaptive", () => {
         expect(snapshot.closedFor).toEqual(Option.some(Duration.seconds(2)))
       }).pipe(Effect.scoped))
 
+    it.effect("decrease - a 429's epoch reset is measured from the response's Date, not our (skewed) clock", () =>
+      Effect.gen(function*() {
+        const serverNow = Date.UTC(2026, 10, 23, 10, 0, 0)
+        // our clock is 30 s behind the server's
+        yield* TestClock.setTime(serverNow - 30_000)
+        const limiter = yield* RateLimit.adaptive({ name: "api", key: "k" })
+        yield* answering({
+          "date": new Date(serverNow).toUTCString(),
+          "x-ratelimit-reset": String(serverNow / 1000 + 60)
+        }, 429).pipe(limiter.protect)
+        expect((yield* limiter.current()).closedFor).toEqual(Option.some(Duration.seconds(60)))
+      }).pipe(Effect.scoped))
+
     it.effect("recovery - after a cut the rate regrows along the cubic curve, back to W_max after K seconds", () =>
       Effect.gen(function*() {
         const limiter = yield* RateLimit.adaptive({ name: "api", key: "k", initialConcurrency: 10, maxConcurrency: 10 })

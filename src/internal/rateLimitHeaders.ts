@@ -392,14 +392,19 @@ const bucket = (
   })
 }
 
+/** The response's own `Date` as epoch millis when it sent a valid one, else `nowMillis`. */
+export const serverTime = (headers: HeaderLookup, nowMillis: number): number => {
+  const date = header(headers, "date")
+  return (date === undefined ? undefined : parseHttpDate(date, nowMillis)) ?? nowMillis
+}
+
 /**
  * What a response says about the quota, by dimension. Absolute resets (epoch seconds, RFC 3339) are
  * measured from the response's own `Date` when it sent one, not from our clock, so a skewed client
  * clock does not shift them (octokit waited until the reset by its own clock and got another 429).
  */
 export const readQuota = (headers: HeaderLookup, nowMillis: number): Quota => {
-  const date = header(headers, "date")
-  const serverNow = (date === undefined ? undefined : parseHttpDate(date, nowMillis)) ?? nowMillis
+  const serverNow = serverTime(headers, nowMillis)
   const openAi = (dimension: string) => (field: string) => `x-ratelimit-${field}-${dimension}`
   const anthropic = (dimension: string) => (field: string) => `anthropic-ratelimit-${dimension}-${field}`
   const instant = (value: string) => untilInstant(value, serverNow)
