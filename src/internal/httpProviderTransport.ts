@@ -8,7 +8,8 @@ import * as Predicate from "effect/Predicate"
 import { ClientError, InvalidRequest, RateLimited, Timeout, Unavailable } from "../Errors.js"
 import type { UnavailableReason } from "../Errors.js"
 import type * as HttpProvider from "../HttpProvider.js"
-import { type HeaderLookup, hintMillis } from "./rateLimitHeaders.js"
+import type { HeaderLookup } from "../RateLimit.js"
+import { hintMillis } from "./rateLimitHeaders.js"
 
 /**
  * How one answer or transport failure becomes a tagged error, and whether it proves the provider did

@@ -15,6 +15,8 @@
  * "retry in 30 years" is wrong, not patient. A date in the past gives zero.
  */
 
+import type { HeaderLookup } from "../RateLimit.js"
+
 /** The largest hint believed; larger values are treated as garbage. One day. */
 export const maxHintMillis = 24 * 60 * 60 * 1000
 
@@ -22,8 +24,6 @@ export const maxHintMillis = 24 * 60 * 60 * 1000
 const epochSecondsFloor = 1_000_000_000
 /** Numbers above this are epoch milliseconds. */
 const epochMillisFloor = 100_000_000_000
-
-export type HeaderLookup = Readonly<Record<string, string | ReadonlyArray<string> | undefined>>
 
 const bounded = (millis: number): number | undefined =>
   Number.isFinite(millis) && millis >= 0 && millis <= maxHintMillis ? Math.ceil(millis) : undefined

@@ -3,7 +3,7 @@ import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import { eagerDual } from "../eagerDual.js"
 import * as options from "../options.js"
-import type { HeaderLookup } from "../rateLimitHeaders.js"
+import type { HeaderLookup } from "../../RateLimit.js"
 
 /**
  * How a call tells the adaptive limiter around it what the provider said. `protect` installs a sink
