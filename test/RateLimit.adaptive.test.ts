@@ -11,6 +11,7 @@ import {
   Layer,
   Logger,
   LogLevel,
+  Metric,
   Option,
   Ref,
   Schema,
@@ -22,6 +23,7 @@ import * as HttpProvider from "../src/HttpProvider.js"
 import { currentDeadline } from "../src/internal/deadline.js"
 import * as model from "../src/internal/rateLimit/adaptiveModel.js"
 import { readQuota } from "../src/internal/rateLimitHeaders.js"
+import * as metrics from "../src/internal/rateLimitMetrics.js"
 import * as RateLimit from "../src/RateLimit.js"
 import * as RateLimitRedis from "../src/RateLimitRedis.js"
 import * as ScriptedHttpClient from "../src/testing/ScriptedHttpClient.js"
@@ -413,6 +415,37 @@ describe("RateLimit.adaptive", () => {
         // its permit was not spent: the next call starts at once
         expect(yield* burst(limiter, 1, "1 millis")).toEqual([0])
         expect((yield* limiter.current()).inFlight).toBe(0)
+      }).pipe(Effect.scoped))
+
+    it.effect("interruption - a waiter admitted, then interrupted before its call starts, gives its permit back", () =>
+      Effect.gen(function*() {
+        const limiter = yield* RateLimit.adaptive({ name: "refund", key: "k", initialConcurrency: 1, maxConcurrency: 1 })
+        const refunds = Metric.value(Metric.tagged(metrics.refundedTotal, "limiter", "refund"))
+        const refundsBefore = (yield* refunds).count
+        const ran = yield* Ref.make(false)
+        const release = yield* Deferred.make<void>()
+        const waiterFiber = yield* Deferred.make<Fiber.RuntimeFiber<void, RateLimited>>()
+        // the blocker's end admits the waiter; in the same step, before the waiter resumes, it interrupts it
+        const blocker = yield* Effect.fork(
+          Deferred.await(release).pipe(
+            limiter.protect,
+            Effect.zipRight(Effect.flatMap(Deferred.await(waiterFiber), Fiber.interruptFork))
+          )
+        )
+        yield* TestClock.adjust("1 millis")
+        const waiter = yield* Effect.fork(Ref.set(ran, true).pipe(limiter.protect))
+        yield* Deferred.succeed(waiterFiber, waiter)
+        yield* TestClock.adjust("1 millis")
+        expect((yield* limiter.current()).waiting).toBe(1)
+        yield* Deferred.succeed(release, undefined)
+        yield* Fiber.join(blocker)
+        expect(Exit.isInterrupted(yield* Fiber.await(waiter))).toBe(true)
+        expect(yield* Ref.get(ran)).toBe(false)
+        // it had been admitted (its permit was refunded, not just its place in the queue given up)
+        expect((yield* refunds).count - refundsBefore).toBe(1)
+        const snapshot = yield* limiter.current()
+        expect([snapshot.inFlight, snapshot.waiting]).toEqual([0, 0])
+        expect(yield* Effect.succeed(1).pipe(limiter.protect)).toBe(1)
       }).pipe(Effect.scoped))
 
     it("interruption - a permit taken but never used is refunded in full (model)", () => {
