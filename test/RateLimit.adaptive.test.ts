@@ -175,6 +175,26 @@ describe("RateLimit.adaptive", () => {
         expect((yield* lines).filter((l) => l.includes("throttled"))).toHaveLength(1)
       }).pipe(Effect.scoped))
 
+    it.effect("decrease - 429s at the floor log nothing more at INFO: one line per change of the rate", () =>
+      Effect.gen(function*() {
+        const { lines, layer } = yield* captureLogs
+        const limiter = yield* RateLimit.adaptive({ name: "api", key: "k", initialConcurrency: 1, maxConcurrency: 1 })
+        // six 429s one after the other: 1/s measured, cut to 0.7/s, then 0.5/s (the floor), then no change
+        const waves = yield* Effect.fork(
+          Effect.forEach(
+            Array.from({ length: 6 }),
+            () => Effect.either(Effect.fail(throttled()).pipe(limiter.protect)),
+            { discard: true }
+          ).pipe(Effect.provide(layer))
+        )
+        yield* TestClock.adjust("1 minute")
+        yield* Fiber.join(waves)
+        expect((yield* lines).filter((l) => l.startsWith("INFO"))).toEqual([
+          "INFO adaptive rate limit api: throttled (429); now 0.70/s, concurrency 1",
+          "INFO adaptive rate limit api: throttled (429); now 0.50/s, concurrency 1"
+        ])
+      }).pipe(Effect.scoped))
+
     it.effect("decrease - a 429 seen by observe counts as a throttle, and its Retry-After holds calls", () =>
       Effect.gen(function*() {
         const limiter = yield* RateLimit.adaptive({ name: "api", key: "k" })
@@ -419,7 +439,12 @@ describe("RateLimit.adaptive", () => {
 
     it.effect("interruption - a waiter admitted, then interrupted before its call starts, gives its permit back", () =>
       Effect.gen(function*() {
-        const limiter = yield* RateLimit.adaptive({ name: "refund", key: "k", initialConcurrency: 1, maxConcurrency: 1 })
+        const limiter = yield* RateLimit.adaptive({
+          name: "refund",
+          key: "k",
+          initialConcurrency: 1,
+          maxConcurrency: 1
+        })
         const refunds = Metric.value(Metric.tagged(metrics.refundedTotal, "limiter", "refund"))
         const refundsBefore = (yield* refunds).count
         const ran = yield* Ref.make(false)

@@ -320,8 +320,14 @@ export const make = <Args = void>(
         if (call.throttled || rateLimited) {
           const retryAfter = rateLimited ? retryAfterOf(failure.value) : undefined
           const closed = retryAfter !== undefined && model.closeUntil(state, now + Duration.toMillis(retryAfter), now)
+          const before = [model.requestRate(c, state.learned), state.learned.concurrency]
           if (model.throttle(c, state, call.admittedAt, now)) {
-            learning = Effect.zipRight(Metric.increment(decreases), changed(entry, "throttled (429)", "info"))
+            // INFO only when the rate or the window moved: 429s at the floor would repeat one line per wave
+            const moved = before[0] !== model.requestRate(c, state.learned) || before[1] !== state.learned.concurrency
+            learning = Effect.zipRight(
+              Metric.increment(decreases),
+              changed(entry, "throttled (429)", moved ? "info" : "debug")
+            )
           } else if (closed) {
             learning = changed(entry, "Retry-After", "debug")
           }
