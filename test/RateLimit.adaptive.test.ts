@@ -371,6 +371,25 @@ describe("RateLimit.adaptive", () => {
         expect(error.reason).toBe("local")
       }).pipe(Effect.scoped))
 
+    it.effect("maxWait - a waiter admitted at the very instant its maxWait runs out leaks nothing", () =>
+      Effect.gen(function*() {
+        const limiter = yield* RateLimit.adaptive({ name: "api", key: "k", maxWait: "1 second" })
+        yield* teach(limiter, { "ratelimit-policy": "\"p\";q=1;w=1", "ratelimit": "\"p\";r=1;t=1" })
+        yield* Effect.void.pipe(limiter.protect)
+        // the bucket refills in exactly 1 s: the waiter's turn and its maxWait fall on the same instant
+        const ran = yield* Ref.make(0)
+        const waiter = yield* Effect.fork(Effect.exit(Ref.update(ran, (n) => n + 1).pipe(limiter.protect)))
+        yield* TestClock.adjust("1 second")
+        const exit = yield* Fiber.join(waiter)
+        const snapshot = yield* limiter.current()
+        expect([snapshot.inFlight, snapshot.waiting]).toEqual([0, 0])
+        expect(yield* Ref.get(ran)).toBe(Exit.isSuccess(exit) ? 1 : 0)
+        // whichever won, the next call gets its turn on time (1 s after the last permit actually used)
+        const next = yield* Effect.fork(Effect.exit(Effect.void.pipe(limiter.protect)))
+        yield* TestClock.adjust("1 second")
+        expect(Exit.isSuccess(yield* Fiber.join(next))).toBe(true)
+      }).pipe(Effect.scoped))
+
     it.effect("maxWait - a waiter whose turn does not come in time gives up and leaves the queue", () =>
       Effect.gen(function*() {
         const limiter = yield* RateLimit.adaptive({ name: "api", key: "k", initialConcurrency: 1, maxWait: "1 second" })
