@@ -146,6 +146,15 @@ describe("rateLimitHeaders", () => {
       expect(hintMillis({ "x-ratelimit-reset": "20" }, now)).toBe(20_000)
     })
 
+    it("absolute times (epoch reset, HTTP-date) are measured from the response's Date, not our skewed clock", () => {
+      const date = new Date(now).toUTCString()
+      const behind = now - 30_000
+      expect(hintMillis({ date, "x-ratelimit-reset": String(now / 1000 + 60) }, behind)).toBe(60_000)
+      expect(hintMillis({ date, "retry-after": new Date(now + 60_000).toUTCString() }, behind)).toBe(60_000)
+      // a Date that cannot be read: our clock
+      expect(hintMillis({ date: "yesterday", "x-ratelimit-reset": String(now / 1000 + 60) }, behind)).toBe(90_000)
+    })
+
     it("repeated header values are joined as one list", () => {
       expect(hintMillis({ "ratelimit": ["\"a\";r=0;t=1", "\"b\";r=0;t=4"] }, now)).toBe(4000)
     })

@@ -181,10 +181,19 @@ export const parseRateLimit = (value: string): number | undefined => {
   return exhausted ?? unknown
 }
 
+/** The response's own `Date` as epoch millis when it sent a valid one, else `nowMillis`. */
+export const serverTime = (headers: HeaderLookup, nowMillis: number): number => {
+  const date = header(headers, "date")
+  return (date === undefined ? undefined : parseHttpDate(date, nowMillis)) ?? nowMillis
+}
+
 /**
- * The provider's hint in milliseconds, or undefined when no header gives a believable one.
+ * The provider's hint in milliseconds, or undefined when no header gives a believable one. Absolute
+ * times (an HTTP-date, an epoch reset) are measured from the response's own `Date` when it sent one:
+ * they are on the server's clock, and ours may be skewed.
  */
-export const hintMillis = (headers: HeaderLookup, nowMillis: number): number | undefined => {
+export const hintMillis = (headers: HeaderLookup, receivedAt: number): number | undefined => {
+  const nowMillis = serverTime(headers, receivedAt)
   const retryAfter = header(headers, "retry-after")
   const fromRetryAfter = retryAfter === undefined ? undefined : parseRetryAfter(retryAfter, nowMillis)
   if (fromRetryAfter !== undefined) return fromRetryAfter
@@ -390,12 +399,6 @@ const bucket = (
     remaining: parseCount(header(headers, name("remaining"))),
     resetMillis: resetValue === undefined ? undefined : reset(resetValue)
   })
-}
-
-/** The response's own `Date` as epoch millis when it sent a valid one, else `nowMillis`. */
-export const serverTime = (headers: HeaderLookup, nowMillis: number): number => {
-  const date = header(headers, "date")
-  return (date === undefined ? undefined : parseHttpDate(date, nowMillis)) ?? nowMillis
 }
 
 /**

@@ -17,7 +17,7 @@ import type * as RateLimit from "../../RateLimit.js"
 import * as options from "../options.js"
 import { waitBudget } from "../rateLimit.js"
 import { guardValue, keyOfOption, localRefusal, storeKeyOf } from "../rateLimitCommon.js"
-import { hintMillis, type Quota, readQuota, serverTime } from "../rateLimitHeaders.js"
+import { hintMillis, type Quota, readQuota } from "../rateLimitHeaders.js"
 import { makeStoreHealth } from "../rateLimitStoreHealth.js"
 import * as metrics from "../rateLimitMetrics.js"
 import { spanEvent } from "../spanEvent.js"
@@ -288,8 +288,7 @@ export const make = <Args = void>(
             let learned = model.observe(c, state, quota, call.cost, now)
             if (response.status === 429) call.throttled = true
             if (response.status === 429 || response.status === 503) {
-              // an absolute reset is on the server's clock: measured from its Date, as readQuota does
-              const hint = hintMillis(response.headers, serverTime(response.headers, now))
+              const hint = hintMillis(response.headers, now)
               if (hint !== undefined) learned = model.closeUntil(state, now + hint, now) || learned
             }
             return learned ? Effect.zipRight(changed(entry, "provider headers", "debug"), pump(entry)) : Effect.void
