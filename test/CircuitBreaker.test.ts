@@ -986,6 +986,15 @@ describe("CircuitBreaker", () => {
         expect([nameOf.option, nameOf.value]).toEqual(["nameOf", "\"tenant\""])
       }))
 
+    it.effect("layerKeyed - InvalidOptions name CircuitBreaker.layerKeyed, the function called", () =>
+      Effect.gen(function*() {
+        class Tenants extends Context.Tag("test/Tenants")<Tenants, CircuitBreaker.Keyed<string>>() {}
+        const error = yield* Effect.flip(
+          Effect.scoped(Layer.build(CircuitBreaker.layerKeyed(Tenants, { idleTimeToLive: 0 })))
+        )
+        expect([error.module, error.option]).toEqual(["CircuitBreaker.layerKeyed", "idleTimeToLive"])
+      }))
+
     it.effect("policy - a policy without healthy is refused, not left to kill its first probe", () =>
       Effect.gen(function*() {
         const { healthy: _, ...withoutHealthy } = CircuitBreaker.consecutive(1)

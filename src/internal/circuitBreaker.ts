@@ -688,9 +688,13 @@ export const layer = <I>(
 
 export const keyed = <K = string>(
   opts: api.CircuitBreaker.KeyedOptions<K>
+): Effect.Effect<api.Keyed<K>, InvalidOptions, Scope.Scope> => keyedAs("CircuitBreaker.keyed", opts)
+
+const keyedAs = <K>(
+  module: string,
+  opts: api.CircuitBreaker.KeyedOptions<K>
 ): Effect.Effect<api.Keyed<K>, InvalidOptions, Scope.Scope> =>
   Effect.gen(function*() {
-    const module = "CircuitBreaker.keyed"
     const name = opts.name ?? defaults.name
     if (opts.restore !== undefined) {
       return yield* new InvalidOptions({
@@ -737,4 +741,4 @@ export const keyed = <K = string>(
 export const layerKeyed = <I, K>(
   tag: Context.Tag<I, api.Keyed<K>>,
   opts: api.CircuitBreaker.KeyedOptions<K>
-): Layer.Layer<I, InvalidOptions> => Layer.scoped(tag, keyed(opts))
+): Layer.Layer<I, InvalidOptions> => Layer.scoped(tag, keyedAs("CircuitBreaker.layerKeyed", opts))
