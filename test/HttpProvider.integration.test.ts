@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { HttpClient } from "@effect/platform"
-import { Clock, Duration, Effect, Schedule, Schema } from "effect"
+import { Clock, Duration, Effect, Layer, Schedule, Schema } from "effect"
 import * as net from "node:net"
 import * as Backoff from "../src/Backoff.js"
 import * as Credentials from "../src/Credentials.js"
@@ -195,5 +195,12 @@ describe("HttpProvider over real HTTP", () => {
       const error = yield* Effect.flip(HttpProviderNode.makePool(bad as HttpProviderNode.PoolOptions))
       expect(error).toBeInstanceOf(InvalidOptions)
       expect(error).toMatchObject({ module: "HttpProviderNode.makePool", option })
+    }))
+
+  it.effect("layerPool - InvalidOptions name HttpProviderNode.layerPool, the function called", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Layer.build(HttpProviderNode.layerPool({ connections: 0 })).pipe(Effect.scoped))
+      expect(error).toBeInstanceOf(InvalidOptions)
+      expect(error).toMatchObject({ module: "HttpProviderNode.layerPool", option: "connections" })
     }))
 })

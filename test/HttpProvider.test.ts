@@ -1012,6 +1012,19 @@ describe("HttpProvider", () => {
         expect(error.message).not.toContain("abc")
       }))
 
+    it.effect("layer - InvalidOptions name HttpProvider.layer, the function called", () =>
+      Effect.gen(function*() {
+        class Payments extends Context.Tag("test/Payments")<Payments, HttpProvider.HttpProvider>() {}
+        const error = yield* Effect.flip(
+          Layer.build(HttpProvider.layer(Payments, { ...baseOptions, maxConnections: 0 })).pipe(
+            Effect.provide(ScriptedHttpClient.layer([])),
+            Effect.scoped
+          )
+        )
+        expect(error).toBeInstanceOf(InvalidOptions)
+        expect(error).toMatchObject({ module: "HttpProvider.layer", option: "maxConnections" })
+      }))
+
     it.effect("baseUrl - a trailing slash is dropped and the path appended once", () =>
       Effect.gen(function*() {
         const sent = yield* scripted(

@@ -168,8 +168,8 @@ const headersFault = (headers: unknown): HeadersFault | undefined => {
   return undefined
 }
 
-const validate = (options: HttpProvider.Options<any, any>): Config => {
-  const check = (option: string) => ({ module: "HttpProvider.make", option })
+const validate = (options: HttpProvider.Options<any, any>, module: string): Config => {
+  const check = (option: string) => ({ module, option })
   const name = nonEmptyString(check("name"), options.name)
   const ownHeader = (option: string, value: string) =>
     clientOwned.has(headerName(check(option), value).toLowerCase())
@@ -346,11 +346,13 @@ const outcomeOf = (error: Failure): string =>
     ? String(error.status)
     : error._tag
 
-const makeWith = <E, R>(
+/** `make`, its errors labelled with the function the user called. */
+const makeAs = <E, R>(
+  module: string,
   options: HttpProvider.Options<E, R>
 ): Effect.Effect<HttpProvider.HttpProvider<E>, InvalidOptions, HttpClient.HttpClient | R | Scope.Scope> =>
   Effect.gen(function*() {
-    const config = yield* validated(() => validate(options))
+    const config = yield* validated(() => validate(options, module))
     const provider = config.name
     // Our own span per attempt replaces the platform's, which records full URLs (query strings) and
     // every header not in the redacted list; trace context is still propagated below.
@@ -543,7 +545,8 @@ const makeWith = <E, R>(
   })
 
 /** @internal */
-export const make: typeof HttpProvider.make = makeWith as typeof HttpProvider.make
+export const make: typeof HttpProvider.make = ((options: HttpProvider.Options<any, any>) =>
+  makeAs("HttpProvider.make", options)) as typeof HttpProvider.make
 
 /** @internal */
 export const layer = <I>(
@@ -554,6 +557,6 @@ export const layer = <I>(
     tag,
     Effect.flatMap(
       Effect.isEffect(options) ? options : Effect.succeed(options),
-      (resolved) => makeWith(resolved)
+      (resolved) => makeAs("HttpProvider.layer", resolved)
     )
   )

@@ -18,9 +18,15 @@ const defaults = {
 /** @internal */
 export const makePool = (
   options: HttpProviderNode.PoolOptions = {}
+): Effect.Effect<HttpClient.HttpClient, InvalidOptions, Scope.Scope> => makePoolAs("HttpProviderNode.makePool", options)
+
+/** `makePool`, its errors labelled with the function the user called. */
+const makePoolAs = (
+  module: string,
+  options: HttpProviderNode.PoolOptions
 ): Effect.Effect<HttpClient.HttpClient, InvalidOptions, Scope.Scope> =>
   Effect.gen(function*() {
-    const check = (option: string) => ({ module: "HttpProviderNode.makePool", option })
+    const check = (option: string) => ({ module, option })
     const config = yield* validated(() => ({
       connections: integerAtLeast(check("connections"), options.connections ?? defaults.connections, 1),
       keepAlive: positiveDuration(check("keepAlive"), options.keepAlive ?? defaults.keepAlive),
@@ -44,4 +50,4 @@ export const makePool = (
 /** @internal */
 export const layerPool = (
   options?: HttpProviderNode.PoolOptions
-): Layer.Layer<HttpClient.HttpClient, InvalidOptions> => Layer.scoped(HttpClient.HttpClient, makePool(options))
+): Layer.Layer<HttpClient.HttpClient, InvalidOptions> => Layer.scoped(HttpClient.HttpClient, makePoolAs("HttpProviderNode.layerPool", options ?? {}))
