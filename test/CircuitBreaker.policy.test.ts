@@ -120,6 +120,13 @@ describe("CircuitBreaker.failureRate over a time window", () => {
     expect(policy.record(recent.state, success, 9_000).trip).toBe("failures")
   })
 
+  it("an outcome stamped before the newest bucket (another replica's clock, a late commit) keeps every count", () => {
+    // replicas share this state: one whose clock is 1 ms behind records after one already in the next bucket
+    const { state, trips } = feed(policy, [[failure, 500], [failure, 1_000], [failure, 999], [success, 1_001]])
+    expect(policy.stats(state, 1_001)).toEqual({ calls: 4, failures: 3, slow: 0 })
+    expect(trips).toEqual([undefined, undefined, undefined, "failures"])
+  })
+
   it("keeps at most one entry per bucket", () => {
     const { state } = feed(policy, Array.from({ length: 1000 }, (_, i) => [i % 2 ? success : failure, i * 100] as const))
     expect((state as ReadonlyArray<unknown>).length).toBeLessThanOrEqual(10)

@@ -178,7 +178,10 @@ export const failureRate = (opts: FailureRateOptions): Policy<CountWindow> | Pol
     healthy,
     stats: (state, now) => sumBuckets(state, oldestOf(now)),
     record: (state, outcome, now) => {
-      const index = Math.floor(now / width)
+      // An outcome stamped before the newest bucket (a replica whose clock is behind, an event applied
+      // again after another replica's commit) counts in the newest one rather than dropping it.
+      const newest = state.length > 0 ? state[state.length - 1]![0] : Number.NEGATIVE_INFINITY
+      const index = Math.max(Math.floor(now / width), newest)
       const oldest = index - buckets + 1
       const failure = outcome.failure ? 1 : 0
       const slow = isSlow(rule, outcome) ? 1 : 0
