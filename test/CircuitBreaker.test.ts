@@ -782,6 +782,28 @@ describe("CircuitBreaker", () => {
       expect(books.option).toBe("restore.books")
     }))
 
+  it.scoped("restore - a state exported before streak existed restores, its opens read as the streak", () =>
+    Effect.gen(function*() {
+      const make = (restore?: CircuitBreaker.Exported) =>
+        CircuitBreaker.make({
+          policy: CircuitBreaker.consecutive(1),
+          openFor: Schedule.exponential("1 second"),
+          ...(restore === undefined ? {} : { restore })
+        })
+      const breaker = yield* make()
+      yield* attempt(breaker, failing)
+      yield* TestClock.adjust("1 second")
+      yield* attempt(breaker, failing)
+      // the earlier format: no streak, and opens counted the openings since the breaker last closed
+      const { streak: _, ...saved } = yield* breaker.exportState
+      const restored = yield* make(saved as CircuitBreaker.Exported)
+      expect((yield* restored.snapshot).opens).toBe(2)
+      yield* breaker.restore(saved as CircuitBreaker.Exported)
+      yield* TestClock.adjust("2 seconds")
+      yield* attempt(restored, failing)
+      expect(rejection(yield* attempt(restored, ok)).retryAfter).toEqual(Duration.seconds(4))
+    }))
+
   it.scoped("restore - a count window restores its counts", () =>
     Effect.gen(function*() {
       const policy = () => CircuitBreaker.failureRate({ threshold: 0.5, window: { calls: 4 }, minimumThroughput: 4 })

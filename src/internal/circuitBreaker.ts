@@ -135,7 +135,14 @@ export const Exported: Schema.Schema<api.Exported> = Schema.Struct({
   books: Schema.Unknown
 })
 
-const decodeExported = Schema.decodeUnknownEither(Exported)
+/**
+ * A state exported before `streak` existed kept `opens` for the openings since the breaker last
+ * closed, which is what `streak` now holds: read it so, or an upgrade would refuse a saved state.
+ */
+const decodeExported = (input: unknown) =>
+  Schema.decodeUnknownEither(Exported)(
+    Predicate.isRecord(input) && !("streak" in input) ? { ...input, streak: input.opens } : input
+  )
 
 // -----------------------------------------------------------------------------
 // shared parts of a breaker (one per make, one per keyed group)
