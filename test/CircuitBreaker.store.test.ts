@@ -271,6 +271,38 @@ describe("CircuitBreaker with a shared store", () => {
         expect(yield* logs.lines).toContain("INFO circuit breaker payments closed (restored)")
       }).pipe(Effect.provide(logs.layer), Effect.scoped)))
 
+  it.effect("store down - local: a transition both the replica's own breaker and the shared core made is published once", () =>
+    Effect.gen(function*() {
+      const fake = makeFakeStore()
+      // a cannot reach the store (a partition), b can
+      const cut = { down: false }
+      const cutOff: CircuitBreaker.Store = {
+        sync: (request) =>
+          cut.down ? Effect.fail(new CircuitBreaker.StoreError({ operation: "reach the fake store" })) : fake.store.sync(request)
+      }
+      const a = yield* replica({ ...fake, store: cutOff })
+      const b = yield* replica(fake)
+      const seen = yield* Effect.fork(Stream.runCollect(Stream.take(a.changes, 2)))
+      yield* subscribed
+      yield* a.state
+      cut.down = true
+      yield* Effect.repeatN(fail(a), 3)
+      yield* Effect.repeatN(fail(b), 3)
+      expect(yield* a.state).toBe("open")
+      expect(yield* b.state).toBe("open")
+      cut.down = false
+      yield* TestClock.adjust("1 second")
+      // back on the shared core, open as a's own breaker was: nothing to publish
+      expect(yield* a.state).toBe("open")
+      yield* TestClock.adjust("9 seconds")
+      expect(yield* a.state).toBe("half-open")
+      const changes = Chunk.toReadonlyArray(yield* Fiber.join(seen))
+      expect(changes.map((c) => [c.from, c.to, c.why])).toEqual([
+        ["closed", "open", "failures"],
+        ["open", "half-open", "break-elapsed"]
+      ])
+    }).pipe(Effect.scoped))
+
   it.effect("store down - allow lets every call through, reject rejects every call", () =>
     Effect.gen(function*() {
       const fake = makeFakeStore()

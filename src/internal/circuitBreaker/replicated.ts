@@ -287,7 +287,11 @@ export const makeGroup = <R extends Replica>(
       if (at <= seen && !force) return Effect.void
       return host.lock.withPermits(1)(Effect.uninterruptible(Effect.suspend(() => {
         if (at <= seen && !force) return Effect.void
-        const changes: Array<machine.Change> = seen < 0 ? [] : log.filter((entry) => entry.version > seen)
+        const news = seen < 0 ? [] : log.filter((entry) => entry.version > seen)
+        // Published from where this replica stands: entries before that (its own fallback breaker made
+        // the same transition while the store was out of reach) were published already.
+        const from = news.findIndex((entry) => entry.from === replica.counted)
+        const changes: Array<machine.Change> = from < 0 ? [] : news.slice(from)
         seen = Math.max(seen, at)
         const last = changes.length > 0 ? changes[changes.length - 1]!.to : replica.counted
         if (last !== undefined && last !== core.state) changes.push(catchUp(last, core, log))
