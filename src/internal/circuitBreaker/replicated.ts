@@ -43,7 +43,15 @@ const versionScale = 1000
 /** Generations of a replica's own fallback breaker: far below the shared core's, so tickets never match across. */
 const localGenerations = 2 ** 40
 
-const attempts = 10
+/**
+ * Round trips a batch may lose to other replicas' commits before it gives up (as a store error). Each
+ * lost one is another replica's progress, and the loser has the record to decode before it sends again
+ * while the winner sends its next batch at once, so a busy pair of replicas can starve one of them for
+ * many rounds: with 10, about one run in three of 100 concurrent calls on two replicas lost a whole
+ * replica's outcomes (it fell back to its own breaker). A round trip that is answered
+ * costs well under a millisecond on a local network; one that is not ends the loop at once.
+ */
+const attempts = 100
 
 export type OnStoreError = "local" | "allow" | "reject"
 
