@@ -50,4 +50,5 @@ const makePoolAs = (
 /** @internal */
 export const layerPool = (
   options?: HttpProviderNode.PoolOptions
-): Layer.Layer<HttpClient.HttpClient, InvalidOptions> => Layer.scoped(HttpClient.HttpClient, makePoolAs("HttpProviderNode.layerPool", options ?? {}))
+): Layer.Layer<HttpClient.HttpClient, InvalidOptions> =>
+  Layer.scoped(HttpClient.HttpClient, makePoolAs("HttpProviderNode.layerPool", options ?? {}))
