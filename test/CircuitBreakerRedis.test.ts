@@ -1,39 +1,18 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Duration, Effect, Either, Fiber, Layer, Scope, Stream } from "effect"
+import { Effect, Either, Layer, Scope } from "effect"
 import * as Net from "node:net"
 import * as CircuitBreaker from "../src/CircuitBreaker.js"
 import * as CircuitBreakerRedis from "../src/CircuitBreakerRedis.js"
 import { InvalidOptions } from "../src/Errors.js"
-import {
-  fail,
-  heldCall,
-  openThenElapse,
-  rejection,
-  subscribed,
-  succeed,
-  unavailable
-} from "./support/breakerReplicas.js"
+import { fail, payments, rejection, succeed, withPrefix } from "./support/breakerReplicas.js"
 import { captureLogs } from "./support/logs.js"
-import { deleteKeys, redisClient, redisRequired, redisUnavailable, redisUrl, uniquePrefix } from "./support/redis.js"
+import { redisClient, redisRequired, redisUnavailable, redisUrl } from "./support/redis.js"
 
 /** One replica: its own Redis connection (its own layer), built in the test's scope. */
 const replica = (store: CircuitBreakerRedis.Options, options: CircuitBreaker.CircuitBreaker.Options = {}) =>
   Effect.gen(function*() {
     const context = yield* Layer.buildWithScope(CircuitBreakerRedis.layerStore(store), yield* Scope.Scope)
-    return yield* Effect.provide(
-      CircuitBreaker.make({ name: "payments", policy: CircuitBreaker.consecutive(4), openFor: "10 seconds", ...options }),
-      context
-    )
-  })
-
-const withPrefix = (name: string) =>
-  Effect.acquireRelease(Effect.sync(() => uniquePrefix(name)), (prefix) => Effect.promise(() => deleteKeys(prefix)))
-
-/** Two replicas over one Redis. */
-const twoReplicas = (name: string, options: CircuitBreaker.CircuitBreaker.Options = {}) =>
-  Effect.gen(function*() {
-    const prefix = yield* withPrefix(name)
-    return [yield* replica({ url: redisUrl, prefix }, options), yield* replica({ url: redisUrl, prefix }, options)] as const
+    return yield* Effect.provide(CircuitBreaker.make(payments(options)), context)
   })
 
 /**
@@ -78,96 +57,8 @@ if (redisUnavailable !== undefined && redisRequired) {
   })
 }
 
+// The scenarios every store shares run on Redis in CircuitBreaker.store.test.ts; here what only Redis has.
 describe.skipIf(redisUnavailable !== undefined)("CircuitBreakerRedis (real Redis)", () => {
-  it.effect("shared - failures split across two replicas open both", () =>
-    Effect.gen(function*() {
-      const [a, b] = yield* twoReplicas("split")
-      yield* fail(a)
-      yield* fail(b)
-      yield* fail(a)
-      expect(yield* b.state).toBe("closed")
-      yield* fail(b)
-      expect(yield* a.state).toBe("open")
-      expect(rejection(yield* succeed(a)).reason).toBe("open")
-      expect(rejection(yield* succeed(b)).reason).toBe("open")
-    }).pipe(Effect.scoped))
-
-  it.effect("half-open - a probe admitted on one replica counts against the other's limit", () =>
-    Effect.gen(function*() {
-      const [a, b] = yield* twoReplicas("probe")
-      yield* openThenElapse(a, b)
-      const probe = yield* heldCall(a)
-      expect(rejection(yield* succeed(b)).reason).toBe("half-open-full")
-      yield* probe.release
-      yield* Fiber.join(probe.fiber)
-    }).pipe(Effect.scoped))
-
-  it.effect("half-open - a close on one replica closes both", () =>
-    Effect.gen(function*() {
-      const [a, b] = yield* twoReplicas("close")
-      yield* openThenElapse(a, b)
-      expect(yield* succeed(b)).toEqual(Either.right("ok"))
-      expect(yield* a.state).toBe("closed")
-      expect(yield* succeed(a)).toEqual(Either.right("ok"))
-    }).pipe(Effect.scoped))
-
-  it.effect("changes - the other replica sees the opening", () =>
-    Effect.gen(function*() {
-      const [a, b] = yield* twoReplicas("changes")
-      yield* b.state
-      const seen = yield* Effect.fork(Stream.runCollect(Stream.take(b.changes, 1)))
-      yield* subscribed
-      yield* Effect.repeatN(fail(a), 3)
-      expect(yield* b.state).toBe("open")
-      const [change] = Chunk.toReadonlyArray(yield* Fiber.join(seen))
-      expect([change!.from, change!.to, change!.why]).toEqual(["closed", "open", "failures"])
-      expect(change!.breakFor).toEqual(Duration.seconds(10))
-    }).pipe(Effect.scoped))
-
-  it.effect("half-open - an interrupted call returns its probe slot on the shared core", () =>
-    Effect.gen(function*() {
-      const [a, b] = yield* twoReplicas("interrupt")
-      yield* openThenElapse(a, b)
-      const probe = yield* heldCall(a)
-      yield* Fiber.interrupt(probe.fiber)
-      expect((yield* b.snapshot).probesInFlight).toBe(0)
-      expect(yield* succeed(b)).toEqual(Either.right("ok"))
-    }).pipe(Effect.scoped))
-
-  it.effect("shared - 100 concurrent calls on two replicas: every outcome counts, no store warning", () =>
-    Effect.gen(function*() {
-      const logs = yield* captureLogs
-      const policy = CircuitBreaker.failureRate({ threshold: 0.5, window: { calls: 200 } })
-      const [a, b] = yield* twoReplicas("concurrent", { policy })
-      yield* Effect.forEach(
-        Array.from({ length: 100 }, (_, i) => i),
-        (i): Effect.Effect<unknown> => i % 3 === 0 ? fail(i % 2 === 0 ? a : b) : succeed(i % 2 === 0 ? a : b),
-        { concurrency: 50, discard: true }
-      ).pipe(Effect.provide(logs.layer))
-      const snapshot = yield* a.snapshot
-      expect([snapshot.calls, snapshot.failures]).toEqual([100, 34])
-      expect(yield* logs.lines).toEqual([])
-    }).pipe(Effect.scoped))
-
-  it.effect("keyed - two replicas share each key's breaker", () =>
-    Effect.gen(function*() {
-      const prefix = yield* withPrefix("keyed")
-      const keyedReplica = Effect.flatMap(
-        Layer.buildWithScope(CircuitBreakerRedis.layerStore({ url: redisUrl, prefix }), yield* Scope.Scope),
-        (context) =>
-          Effect.provide(
-            CircuitBreaker.keyed<string>({ name: "hosts", policy: CircuitBreaker.consecutive(2), idleTimeToLive: "1 minute" }),
-            context
-          )
-      )
-      const a = yield* keyedReplica
-      const b = yield* keyedReplica
-      yield* Effect.either(Effect.fail(unavailable).pipe(a.protect("x")))
-      yield* Effect.either(Effect.fail(unavailable).pipe(b.protect("x")))
-      expect(rejection(yield* Effect.either(Effect.succeed(1).pipe(a.protect("x")))).breaker).toBe("hosts/x")
-      expect(yield* Effect.either(Effect.succeed(1).pipe(b.protect("y")))).toEqual(Either.right(1))
-    }).pipe(Effect.scoped))
-
   it.effect("expiry - a record is kept while its break is pending, then idleTimeToLive", () =>
     Effect.gen(function*() {
       const prefix = yield* withPrefix("expiry")

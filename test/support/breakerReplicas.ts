@@ -1,10 +1,12 @@
 /**
- * Helpers for tests of breakers shared by replicas (a fake store, or Redis): calls through a
- * replica, and a call held open.
+ * Helpers for tests of breakers shared by replicas (a fake store, or Redis): the stores a suite runs
+ * over, calls through a replica, and a call held open.
  */
-import { Deferred, Effect, type Either, TestClock } from "effect"
-import type * as CircuitBreaker from "../../src/CircuitBreaker.js"
-import { CircuitOpen, Unavailable } from "../../src/Errors.js"
+import { Deferred, Effect, type Either, Layer, Scope, TestClock } from "effect"
+import * as CircuitBreaker from "../../src/CircuitBreaker.js"
+import * as CircuitBreakerRedis from "../../src/CircuitBreakerRedis.js"
+import { CircuitOpen, type InvalidOptions, Unavailable } from "../../src/Errors.js"
+import { deleteKeys, redisClient, redisUnavailable, redisUrl, uniquePrefix } from "./redis.js"
 
 export const unavailable = new Unavailable({ provider: "p", reason: "status", status: 503 })
 
@@ -41,3 +43,67 @@ export const openThenElapse = (a: CircuitBreaker.CircuitBreaker, b: CircuitBreak
 
 /** `changes` subscribes when the stream starts: give a forked consumer a few turns first. */
 export const subscribed = Effect.repeatN(Effect.yieldNow(), 10)
+
+/**
+ * Where a test's replicas keep their shared breaker: the suite runs once per store. `replica`
+ * builds one replica (on Redis, with its own connection) in the current scope; `records` counts the
+ * breaker records written so far.
+ */
+export interface StoreUnderTest {
+  readonly replica: (
+    options?: CircuitBreaker.CircuitBreaker.Options
+  ) => Effect.Effect<CircuitBreaker.CircuitBreaker, InvalidOptions, Scope.Scope>
+  readonly keyed: (
+    options: CircuitBreaker.CircuitBreaker.KeyedOptions<string>
+  ) => Effect.Effect<CircuitBreaker.Keyed<string>, InvalidOptions, Scope.Scope>
+  readonly records: Effect.Effect<number, never, Scope.Scope>
+}
+
+export interface StoreKind {
+  readonly name: string
+  readonly skip: boolean
+  readonly make: (test: string) => Effect.Effect<StoreUnderTest, never, Scope.Scope>
+}
+
+/** The breaker every replica of these tests runs, unless a test says otherwise. */
+export const payments = (
+  options: CircuitBreaker.CircuitBreaker.Options = {}
+): CircuitBreaker.CircuitBreaker.Options => ({
+  name: "payments",
+  policy: CircuitBreaker.consecutive(4),
+  openFor: "10 seconds",
+  ...options
+})
+
+/** Over a `Store` value that every replica of the test shares (a fake store). */
+export const storeValue = (store: CircuitBreaker.Store, records: Effect.Effect<number>): StoreUnderTest => ({
+  replica: (options) => Effect.provideService(CircuitBreaker.make(payments(options)), CircuitBreaker.Store, store),
+  keyed: (options) => Effect.provideService(CircuitBreaker.keyed(options), CircuitBreaker.Store, store),
+  records
+})
+
+/** A key prefix of the test's own on Redis, whose keys are deleted with the scope. */
+export const withPrefix = (name: string) =>
+  Effect.acquireRelease(Effect.sync(() => uniquePrefix(name)), (prefix) => Effect.promise(() => deleteKeys(prefix)))
+
+/** On real Redis under a prefix of the test's own; each replica has its own connection (its own layer). */
+export const redisStore: StoreKind = {
+  name: "Redis",
+  skip: redisUnavailable !== undefined,
+  make: (test) =>
+    Effect.map(withPrefix(test), (prefix): StoreUnderTest => {
+      const provide = <A, E>(effect: Effect.Effect<A, E, Scope.Scope>) =>
+        Effect.flatMap(
+          Effect.flatMap(Scope.Scope, (scope) =>
+            Layer.buildWithScope(CircuitBreakerRedis.layerStore({ url: redisUrl, prefix }), scope)),
+          (context) => Effect.provide(effect, context)
+        )
+      return {
+        replica: (options) => provide(CircuitBreaker.make(payments(options))),
+        keyed: (options) => provide(CircuitBreaker.keyed(options)),
+        records: Effect.flatMap(redisClient, (client) => Effect.promise(() => client.keys(`${prefix}*`))).pipe(
+          Effect.map((keys) => keys.length)
+        )
+      }
+    })
+}
