@@ -1,0 +1,196 @@
+/**
+ * Provider scenarios: the same workload through a naive client (the README's hand-made stack:
+ * attempt timeout, 4 jittered retries, a 10 s total deadline) and through the default provider
+ * policy (`HttpProvider.make` without `policy`), side by side in one run.
+ *
+ * 1. A real HTTP server on 127.0.0.1 allowing 5 requests/s (burst 2), 429 + `Retry-After: 1`;
+ *    50 concurrent logical calls. Real time: about 10 s per client.
+ * 2. A tokens-per-minute provider (10,000 tokens/min, calls of 500-2,000 tokens, OpenAI-style headers),
+ *    8 callers in a loop for 5 minutes of virtual time.
+ * 3. Throttled for 20 s (`Retry-After: 2`) within 100 s of traffic, 1000 calls, virtual time.
+ * 4. A 100% outage, 1000 calls over 100 s, virtual time.
+ *
+ * Run: `node --import tsx bench/scenarios/run.ts` (part of `npm run bench`). Writes
+ * bench/results/provider-scenarios.{json,md}.
+ */
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import { Clock, Effect, Fiber, Metric, Random, Schema } from "effect"
+import * as HttpClient from "@effect/platform/HttpClient"
+import { Backoff, HttpProvider, Policy, RateLimit, Retry, Timeout } from "effect-resilience"
+import { FakeProvider } from "effect-resilience/testing"
+import * as Models from "./providers.js"
+import { writeResults, type Row } from "./results.js"
+import { runVirtual } from "./virtualTime.js"
+
+const Ok = Schema.Struct({ ok: Schema.Boolean })
+
+type Client = "naive" | "library"
+
+/** The README's hand-made stack, as a new user would write it. */
+const naivePolicy: HttpProvider.Policy<HttpProvider.RequestError> = (self) =>
+  self.pipe(
+    Timeout.attempt("2 seconds"),
+    Retry.transient({ times: 4, backoff: Backoff.exponential({ base: "200 millis", cap: "5 seconds" }).pipe(Backoff.fullJitter) }),
+    Timeout.total("10 seconds")
+  )
+const naiveTotalMillis = 10_000
+
+const makeClient = (client: Client, name: string, baseUrl: string) =>
+  client === "naive"
+    ? HttpProvider.make({ name, baseUrl, policy: naivePolicy })
+    : HttpProvider.make({ name, baseUrl })
+
+interface Outcome {
+  readonly startedAt: number
+  readonly endedAt: number
+  readonly ok: boolean
+}
+
+const timed = <E, R>(call: Effect.Effect<unknown, E, R>): Effect.Effect<Outcome, never, R> =>
+  Effect.gen(function*() {
+    const startedAt = yield* Clock.currentTimeMillis
+    const ok = yield* call.pipe(Effect.as(true), Effect.catchAll(() => Effect.succeed(false)))
+    return { startedAt, endedAt: yield* Clock.currentTimeMillis, ok }
+  })
+
+/** Runs `program` in virtual time (see virtualTime.ts). */
+const virtually = <A, E>(program: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+  Effect.flatten(Effect.promise(() => runVirtual(program)))
+
+const breakerOpenings = (provider: string): Effect.Effect<number> =>
+  Effect.map(Metric.snapshot, (pairs) => {
+    let opened = 0
+    for (const pair of pairs) {
+      if (pair.metricKey.name !== "resilience_breaker_transitions_total") continue
+      const tags = Object.fromEntries(pair.metricKey.tags.map((label) => [label.key, label.value]))
+      if (tags.to === "open" && String(tags.breaker).startsWith(provider)) {
+        opened += (pair.metricState as unknown as { count: number }).count
+      }
+    }
+    return opened
+  })
+
+// 1 ------------------------------------------------------------------------------------------------
+
+const realRateLimited = (client: Client) =>
+  Effect.gen(function*() {
+    const model = Models.requestBucket({ rate: 5, burst: 2, retryAfterSeconds: 1 })
+    const server = yield* FakeProvider.make({
+      routes: [{
+        method: "GET",
+        path: "/v1/quote",
+        handler: () => Effect.map(Clock.currentTimeMillis, (now) => model.answer(now, 1))
+      }]
+    })
+    const provider = yield* makeClient(client, `s1-${client}`, server.url)
+    const started = yield* Clock.currentTimeMillis
+    const outcomes = yield* Effect.forEach(
+      Array.from({ length: 50 }, () => provider.get("/v1/quote", { response: Ok })),
+      timed,
+      { concurrency: "unbounded" }
+    )
+    const wallMillis = (yield* Clock.currentTimeMillis) - started
+    return { model, outcomes, wallMillis }
+  }).pipe(Effect.scoped, Effect.provide(NodeHttpClient.layerUndici))
+
+// 2 ------------------------------------------------------------------------------------------------
+
+const tokensPerMinute = (client: Client) =>
+  virtually(Effect.gen(function*() {
+    const perMinute = 10_000
+    const minutes = 5
+    const model = Models.tokensPerMinute({ perMinute })
+    const origin = yield* Clock.currentTimeMillis
+    const provider = yield* makeClient(client, `s2-${client}`, "http://llm.test").pipe(
+      Effect.provideService(HttpClient.HttpClient, Models.virtualClient(model, "200 millis", origin))
+    )
+    const end = origin + minutes * 60_000
+    const caller = Effect.gen(function*() {
+      const outcomes: Array<Outcome> = []
+      while ((yield* Clock.currentTimeMillis) < end) {
+        const cost = yield* Random.nextIntBetween(500, 2001)
+        const call = provider.post("/v1/complete", {
+          request: Schema.Struct({ tokens: Schema.Number }),
+          body: { tokens: cost },
+          headers: { [Models.costHeader]: String(cost) },
+          response: Ok
+        })
+        outcomes.push(yield* timed(client === "library" ? call.pipe(RateLimit.withCost(cost)) : call))
+      }
+      return outcomes
+    })
+    const outcomes = (yield* Effect.all(Array.from({ length: 8 }, () => caller), { concurrency: "unbounded" })).flat()
+    // The bucket starts full: the most a client can get is that plus the refill over the run.
+    return { model, outcomes, throughput: model.tally.unitsServed / (perMinute * (minutes + 1)) }
+  }).pipe(Effect.withRandom(Random.make(2026))))
+
+// 3 and 4 ------------------------------------------------------------------------------------------
+
+/** 1000 calls, one every 100 ms of virtual time, against `model`. */
+const steadyTraffic = (client: Client, name: string, model: Models.Model) =>
+  virtually(Effect.gen(function*() {
+    const origin = yield* Clock.currentTimeMillis
+    const provider = yield* makeClient(client, name, "http://provider.test").pipe(
+      Effect.provideService(HttpClient.HttpClient, Models.virtualClient(model, "50 millis", origin))
+    )
+    const fibers = []
+    for (let i = 0; i < 1000; i++) {
+      fibers.push(yield* Effect.fork(timed(provider.get("/v1/item", { response: Ok }))))
+      yield* Effect.sleep("100 millis")
+    }
+    const outcomes = (yield* Fiber.joinAll(fibers)).map((o) => ({ ...o, startedAt: o.startedAt - origin }))
+    return { model, outcomes, opened: yield* breakerOpenings(name) }
+  }).pipe(Effect.withRandom(Random.make(7))))
+
+const throttle = { from: 20_000, to: 40_000, retryAfterSeconds: 2 }
+
+// -------------------------------------------------------------------------------------------------
+
+const failed = (outcomes: ReadonlyArray<Outcome>) => outcomes.filter((o) => !o.ok).length
+
+const program = Effect.gen(function*() {
+  const rows: Array<Row> = []
+  const pair = <A>(f: (client: Client) => Effect.Effect<A, unknown>) =>
+    Effect.all([f("naive"), f("library")] as const)
+
+  const [n1, l1] = yield* pair(realRateLimited)
+  const minimum = ((50 - 2) / 5) * 1000
+  rows.push(
+    { scenario: "1. 5 req/s, burst 2, 429 + Retry-After: 1; 50 concurrent calls (real HTTP)", figure: "succeeded / 50", naive: 50 - failed(n1.outcomes), library: 50 - failed(l1.outcomes), target: "50" },
+    { scenario: "", figure: "requests the server saw", naive: n1.model.tally.requests, library: l1.model.tally.requests, target: "" },
+    { scenario: "", figure: "429s after the first", naive: Math.max(0, n1.model.tally.rateLimited - 1), library: Math.max(0, l1.model.tally.rateLimited - 1), target: "<= 3" },
+    { scenario: "", figure: `wall time / minimum (${minimum / 1000} s)`, naive: ratio(n1.wallMillis / minimum), library: ratio(l1.wallMillis / minimum), target: "<= 1.15" }
+  )
+
+  const [n2, l2] = yield* pair(tokensPerMinute)
+  rows.push(
+    { scenario: "2. 10,000 tokens/min, calls of 500-2,000 tokens, 8 callers, 5 min (virtual time)", figure: "429s after the first headers", naive: n2.model.tally.rateLimitedAfterHeaders, library: l2.model.tally.rateLimitedAfterHeaders, target: "0" },
+    { scenario: "", figure: "throughput / limit", naive: percent(n2.throughput), library: percent(l2.throughput), target: ">= 90%" },
+    { scenario: "", figure: "logical calls ok / failed", naive: `${n2.outcomes.length - failed(n2.outcomes)} / ${failed(n2.outcomes)}`, library: `${l2.outcomes.length - failed(l2.outcomes)} / ${failed(l2.outcomes)}`, target: "" }
+  )
+
+  const [n3, l3] = yield* pair((client) => steadyTraffic(client, `s3-${client}`, Models.throttledBetween(throttle)))
+  const libraryTotal = Policy.defaults.totalMillis
+  const failedWithRoom = (outcomes: ReadonlyArray<Outcome>, totalMillis: number) =>
+    outcomes.filter((o) => !o.ok && o.startedAt + totalMillis >= throttle.to + throttle.retryAfterSeconds * 1000).length
+  rows.push(
+    { scenario: "3. throttled 20 s with Retry-After: 2, 1000 calls over 100 s (virtual time)", figure: "calls failed whose deadline allowed the wait", naive: failedWithRoom(n3.outcomes, naiveTotalMillis), library: failedWithRoom(l3.outcomes, libraryTotal), target: "0" },
+    { scenario: "", figure: "breaker openings", naive: "no breaker", library: l3.opened, target: "0" },
+    { scenario: "", figure: "calls failed (all)", naive: failed(n3.outcomes), library: failed(l3.outcomes), target: "" },
+    { scenario: "", figure: "requests the provider saw", naive: n3.model.tally.requests, library: l3.model.tally.requests, target: "" }
+  )
+
+  const [n4, l4] = yield* pair((client) => steadyTraffic(client, `s4-${client}`, Models.outage()))
+  rows.push(
+    { scenario: "4. 100% outage, 1000 calls over 100 s (virtual time)", figure: "provider calls per logical call", naive: (n4.model.tally.requests / 1000).toFixed(3), library: (l4.model.tally.requests / 1000).toFixed(3), target: "<= 0.02" }
+  )
+  yield* Effect.promise(() => writeResults("provider-scenarios", rows))
+})
+
+const ratio = (x: number) => `${x.toFixed(2)}x`
+const percent = (x: number) => `${(x * 100).toFixed(1)}%`
+
+Effect.runPromise(program).catch((error) => {
+  console.error(error)
+  process.exitCode = 1
+})
