@@ -175,6 +175,29 @@ describe("RateLimit.adaptive", () => {
         expect((yield* lines).filter((l) => l.includes("throttled"))).toHaveLength(1)
       }).pipe(Effect.scoped))
 
+    it.effect("decrease - a 429 to a lone probe after a Retry-After leaves the rate alone (a throttle, not a rate)", () =>
+      Effect.gen(function*() {
+        const limiter = yield* RateLimit.adaptive({ name: "api", key: "k", initialConcurrency: 4 })
+        // four calls sent together, all answered 429 with Retry-After: 2
+        const go = yield* Deferred.make<void>()
+        const wave = yield* Effect.fork(Effect.all(
+          Array.from({ length: 4 }, () =>
+            Effect.either(Effect.zipRight(Deferred.await(go), Effect.fail(throttled("2 seconds"))).pipe(limiter.protect))),
+          { concurrency: "unbounded" }
+        ))
+        yield* TestClock.adjust("1 millis")
+        yield* Deferred.succeed(go, undefined)
+        yield* Fiber.join(wave)
+        expect((yield* limiter.current()).rate).toEqual(Option.some(0.7 * 4))
+        // the provider is still throttled: each probe after its Retry-After gets another 429
+        for (let i = 0; i < 5; i++) {
+          const probe = yield* Effect.fork(Effect.either(Effect.fail(throttled("2 seconds")).pipe(limiter.protect)))
+          yield* TestClock.adjust("2 seconds")
+          yield* Fiber.join(probe)
+        }
+        expect((yield* limiter.current()).rate).toEqual(Option.some(0.7 * 4))
+      }).pipe(Effect.scoped))
+
     it.effect("decrease - 429s at the floor log nothing more at INFO: one line per change of the rate", () =>
       Effect.gen(function*() {
         const { lines, layer } = yield* captureLogs

@@ -55,6 +55,9 @@ export interface KeyState {
 
 const measureWindowMillis = 1000
 
+/** The share of the paced rate at or above which a 429 is taken as "too fast". */
+const saturatedShare = 0.5
+
 export const initialLearned = (c: Constants): Learned => ({
   ceiling: null,
   unitCeiling: null,
@@ -175,7 +178,12 @@ export const closeUntil = (s: KeyState, at: number, now: number): boolean => {
 export const throttle = (c: Constants, s: KeyState, admittedAt: number, now: number): boolean => {
   if (admittedAt < s.learned.decreasedAt) return false
   const current = requestRate(c, s.learned)
-  const sent = Math.max(measured(s, now), c.minRate)
+  const sending = measured(s, now)
+  // A 429 while we send well under the paced rate (the probe after a Retry-After, a trickle) says the
+  // provider is throttled for a while, which its Retry-After covers, not that our rate is too high:
+  // cutting on each probe of a long throttle would leave the rate at the floor when it ends.
+  if (current !== undefined && sending < current * saturatedShare) return false
+  const sent = Math.max(sending, c.minRate)
   const wMax = current === undefined ? sent : Math.min(sent, current)
   const k = Math.cbrt(wMax * (1 - c.beta) / c.scale)
   update(s, now, {
