@@ -394,6 +394,29 @@ describe("RateLimit.adaptive", () => {
         expect(error.reason).toBe("local")
       }).pipe(Effect.scoped))
 
+    it.effect("deadline - a turn that leaves less than a call's usual time before the deadline passes to the next waiter", () =>
+      Effect.gen(function*() {
+        const limiter = yield* RateLimit.adaptive({ name: "api", key: "k" })
+        yield* teach(limiter, { "ratelimit-policy": "\"p\";q=1;w=1", "ratelimit": "\"p\";r=1;t=1" })
+        // calls take 800 ms; this one empties the bucket, which refills 1 s after it started
+        const slow = yield* Effect.fork(Effect.sleep("800 millis").pipe(limiter.protect))
+        yield* TestClock.adjust("800 millis")
+        yield* Fiber.join(slow)
+        const t0 = yield* Clock.currentTimeMillis
+        const { mark, starts } = yield* recorder
+        // A's deadline ends 500 ms from now: its turn (in 200 ms) would leave it 300 ms, less than 800
+        const late = yield* Effect.fork(Effect.flip(
+          Effect.locally(mark.pipe(limiter.protect), currentDeadline, Option.some(t0 + 500))
+        ))
+        const next = yield* Effect.fork(mark.pipe(limiter.protect))
+        yield* TestClock.adjust("200 millis")
+        const refused = yield* Fiber.join(late)
+        yield* Fiber.join(next)
+        expect(refused.reason).toBe("local")
+        // only B ran, on the turn A could not use
+        expect((yield* starts).map((t) => t - t0)).toEqual([200])
+      }).pipe(Effect.scoped))
+
     it.effect("maxWait - a waiter admitted at the very instant its maxWait runs out leaks nothing", () =>
       Effect.gen(function*() {
         const limiter = yield* RateLimit.adaptive({ name: "api", key: "k", maxWait: "1 second" })

@@ -15,6 +15,7 @@ import type * as Scope from "effect/Scope"
 import { type InvalidOptions, type RateLimited, retryAfterOf } from "../../Errors.js"
 import type * as RateLimit from "../../RateLimit.js"
 import * as options from "../options.js"
+import { remaining } from "../deadline.js"
 import { waitBudget } from "../rateLimit.js"
 import { guardValue, keyOfOption, localRefusal, storeKeyOf } from "../rateLimitCommon.js"
 import { hintMillis, type Quota, readQuota } from "../rateLimitHeaders.js"
@@ -40,6 +41,8 @@ export const adaptiveDefaults = {
 
 /** CUBIC's scale C, as AWS SDK v3 adaptive mode: W_max = 10/s is regained about 2 s after a cut. */
 const cubicScale = 0.4
+/** Weight of the newest call in the smoothed call duration (an exponentially weighted mean). */
+const callSmoothing = 0.2
 /** How often a key re-reads what other limiters sharing the store learned. */
 const syncEveryMillis = 1000
 /** An idle key is forgotten locally after this long (what it learned stays in the store). */
@@ -92,7 +95,10 @@ const resolve = <Args>(o: RateLimit.Adaptive.Options<Args>) => {
 
 interface Waiter {
   readonly cost: number
-  readonly admitted: Deferred.Deferred<void>
+  /** true when admitted; false when its turn came too late to finish before its deadline. */
+  readonly admitted: Deferred.Deferred<boolean>
+  /** When the active `Timeout.total` deadline ends; Infinity without one. */
+  readonly deadlineAt: number
   admittedAt: number | undefined
 }
 
@@ -106,6 +112,8 @@ interface Entry {
   syncedAt: number
   usedAt: number
   lastQuota: Quota
+  /** How long admitted calls take, smoothed: a turn that leaves less than this before the deadline is refused. */
+  callMillis: number
 }
 
 /** One admitted call, as its sink sees it. */
@@ -204,7 +212,8 @@ export const make = <Args = void>(
         timerAt: Infinity,
         syncedAt: -Infinity,
         usedAt: now,
-        lastQuota: {}
+        lastQuota: {},
+        callMillis: 0
       }
       entries.set(key, entry)
       return Effect.as(sync(entry, now), entry)
@@ -227,9 +236,15 @@ export const make = <Args = void>(
             break
           }
           queue.shift()
+          // A call admitted too late to finish before its deadline would spend the provider's quota
+          // (its tokens) and then time out: its turn passes to the next waiter instead.
+          if (head.deadlineAt - now < entry.callMillis) {
+            Deferred.unsafeDone(head.admitted, Exit.succeed(false))
+            continue
+          }
           model.admit(c, state, head.cost, now)
           head.admittedAt = now
-          Deferred.unsafeDone(head.admitted, Exit.void)
+          Deferred.unsafeDone(head.admitted, Exit.succeed(true))
           admittedNow++
         }
         const gaugesNow = admittedNow > 0 ? gauges(entry) : Effect.void
@@ -313,6 +328,9 @@ export const make = <Args = void>(
       Effect.flatMap(Clock.currentTimeMillis, (now) => {
         const { state } = entry
         model.release(state, call.cost)
+        entry.callMillis = entry.callMillis === 0
+          ? now - call.admittedAt
+          : entry.callMillis + callSmoothing * (now - call.admittedAt - entry.callMillis)
         const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
         const rateLimited = Option.isSome(failure) && isProviderRateLimited(failure.value)
         let learning: Effect.Effect<void> = Effect.void
@@ -369,9 +387,17 @@ export const make = <Args = void>(
           const now = yield* Clock.currentTimeMillis
           const entry = yield* entryFor(keyOf(args), now)
           const cost = yield* FiberRef.get(currentCost)
-          const waiter: Waiter = { cost, admitted: yield* Deferred.make<void>(), admittedAt: undefined }
           const wait = estimate(entry, cost, now)
           const budget = Duration.toMillis(yield* waitBudget(maxWait))
+          const waiter: Waiter = {
+            cost,
+            admitted: yield* Deferred.make<boolean>(),
+            deadlineAt: Option.match(yield* remaining, {
+              onNone: () => Infinity,
+              onSome: (left) => now + Duration.toMillis(left)
+            }),
+            admittedAt: undefined
+          }
           if (wait > budget) {
             yield* Metric.increment(rejectedWait)
             return yield* Effect.fail(refuse(wait))
@@ -382,7 +408,7 @@ export const make = <Args = void>(
             yield* gauges(entry)
             const inTime = yield* restore(Effect.timeout(Deferred.await(waiter.admitted), Duration.millis(budget)))
               .pipe(Effect.onInterrupt(() => leave(entry, waiter)), Effect.option)
-            if (Option.isNone(inTime)) {
+            if (Option.isNone(inTime) || !inTime.value) {
               const left = estimate(entry, cost, yield* Clock.currentTimeMillis)
               yield* leave(entry, waiter)
               yield* Metric.increment(rejectedWait)
