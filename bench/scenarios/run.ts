@@ -117,7 +117,11 @@ const tokensPerMinute = (client: Client) =>
           headers: { [Models.costHeader]: String(cost) },
           response: Ok
         })
-        outcomes.push(yield* timed(client === "library" ? call.pipe(RateLimit.withCost(cost)) : call))
+        const outcome = yield* timed(client === "library" ? call.pipe(RateLimit.withCost(cost)) : call)
+        outcomes.push(outcome)
+        // a caller told "not now" (a local refusal fails at once) comes back a second later, not in a
+        // busy loop at the same instant
+        if (!outcome.ok) yield* Effect.sleep("1 second")
       }
       return outcomes
     })
