@@ -247,11 +247,12 @@ describe("RateLimit.adaptive", () => {
         yield* Effect.all(Array.from({ length: 9 }, () => Effect.void.pipe(limiter.protect)))
         yield* Effect.either(Effect.fail(throttled()).pipe(limiter.protect))
         expect((yield* limiter.current()).rate).toEqual(Option.some(7))
-        // keep sending at the allowed pace; the rate climbs monotonically back to 10/s after K = cbrt(10 * 0.3 / 0.4) s
-        const k = Math.cbrt(10 * 0.3 / 0.4)
+        // keep sending at the allowed pace; the rate climbs monotonically back to 10/s after
+        // K = cbrt((1 - 0.7) / 0.005) s (C relative to W_max), then past it
+        const k = Math.cbrt(0.3 / 0.005)
         const rates: Array<number> = []
         const fiber = yield* Effect.fork(Effect.forever(Effect.void.pipe(limiter.protect)))
-        for (let i = 0; i < 20; i++) {
+        for (let i = 0; i < 40; i++) {
           yield* TestClock.adjust("200 millis")
           rates.push(Option.getOrThrow((yield* limiter.current()).rate))
         }
@@ -261,6 +262,36 @@ describe("RateLimit.adaptive", () => {
         expect(atK).toBeGreaterThanOrEqual(9.9)
         expect(rates[rates.length - 1]!).toBeGreaterThan(10)
       }).pipe(Effect.scoped))
+
+    it("decrease - a throttle below the last W_max aims under it (CUBIC fast convergence), one above does not", () => {
+      const c: model.Constants = {
+        beta: 0.7,
+        scale: 0.005,
+        minRate: 0.5,
+        maxRate: 1000,
+        initialConcurrency: 4,
+        maxConcurrency: 50
+      }
+      const s = model.makeKeyState(model.initialLearned(c), 0)
+      const sendAt = (rate: number, from: number) => {
+        for (let i = 0; i < rate; i++) model.admit(c, s, 1, from + i * 1000 / rate)
+        return from + 999
+      }
+      // the first throttle at 10/s: W_max 10
+      let now = sendAt(10, 0)
+      model.throttle(c, s, now, now)
+      expect(s.learned.cubic?.wMax).toBe(10)
+      // a throttle at 8/s, under the last W_max: the limit is lower than 10, so W_max = 8 * (1 + 0.7) / 2
+      now = sendAt(8, 60_000)
+      s.learned = { ...s.learned, cubic: { ...s.learned.cubic!, rate: 8 } }
+      model.throttle(c, s, now, now)
+      expect(s.learned.cubic?.wMax).toBeCloseTo(6.8)
+      // a throttle at 9/s, above it: W_max = 9
+      now = sendAt(9, 120_000)
+      s.learned = { ...s.learned, cubic: { ...s.learned.cubic!, rate: 9 } }
+      model.throttle(c, s, now, now)
+      expect(s.learned.cubic?.wMax).toBe(9)
+    })
 
     it.effect("recovery - a success never lowers the rate, however long the call took", () =>
       Effect.gen(function*() {
@@ -653,7 +684,7 @@ describe("RateLimit.adaptive", () => {
   describe("property", () => {
     const constants: model.Constants = {
       beta: 0.7,
-      scale: 0.4,
+      scale: 0.005,
       minRate: 0.5,
       maxRate: 1000,
       initialConcurrency: 4,

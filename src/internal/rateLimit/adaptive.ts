@@ -39,8 +39,13 @@ export const adaptiveDefaults = {
   maxWait: Duration.minutes(1)
 } as const
 
-/** CUBIC's scale C, as AWS SDK v3 adaptive mode: W_max = 10/s is regained about 2 s after a cut. */
-const cubicScale = 0.4
+/**
+ * CUBIC's scale C relative to W_max: W_max is regained K = cbrt((1 - decrease) / C) = 3.9 s after a cut
+ * (at the default decrease), and passed by 10% 2.7 s later. AWS SDK v3 uses an absolute C = 0.4, the same
+ * curve at W_max = 80/s; at the few requests per second third-party APIs allow, an absolute C regains
+ * W_max in about a second and overshoots again: measured against a 5/s limit, a 429 every 2.7 s.
+ */
+const cubicScale = 0.005
 /** Weight of the newest call in the smoothed call duration (an exponentially weighted mean). */
 const callSmoothing = 0.2
 /** How often a key re-reads what other limiters sharing the store learned. */

@@ -25,7 +25,7 @@ import type { Quota, QuotaReading } from "../rateLimitHeaders.js"
 export interface Constants {
   /** Multiplicative decrease on a throttle (CUBIC beta; AWS uses 0.7). */
   readonly beta: number
-  /** CUBIC scale C (AWS uses 0.4). */
+  /** CUBIC scale C, relative to W_max, so the time K to regain W_max is the same at any rate. */
   readonly scale: number
   readonly minRate: number
   readonly maxRate: number
@@ -184,8 +184,12 @@ export const throttle = (c: Constants, s: KeyState, admittedAt: number, now: num
   // cutting on each probe of a long throttle would leave the rate at the floor when it ends.
   if (current !== undefined && sending < current * saturatedShare) return false
   const sent = Math.max(sending, c.minRate)
-  const wMax = current === undefined ? sent : Math.min(sent, current)
-  const k = Math.cbrt(wMax * (1 - c.beta) / c.scale)
+  const lost = current === undefined ? sent : Math.min(sent, current)
+  // CUBIC's fast convergence: a throttle below the last W_max means the limit is lower than that
+  // W_max, so aim under it; otherwise regrowth returns to the same too-high rate, throttle after throttle.
+  const previous = s.learned.cubic?.wMax
+  const wMax = previous !== undefined && lost < previous ? lost * (1 + c.beta) / 2 : lost
+  const k = Math.cbrt((1 - c.beta) / c.scale)
   update(s, now, {
     cubic: { wMax, k, since: now, rate: clamp(c, c.beta * wMax) },
     concurrency: Math.max(1, Math.floor(s.learned.concurrency * c.beta)),
@@ -207,7 +211,7 @@ export const succeed = (c: Constants, s: KeyState, now: number): void => {
       c,
       Math.max(
         cubic.rate,
-        Math.min(c.scale * Math.pow((now - cubic.since) / 1000 - cubic.k, 3) + cubic.wMax, 2 * measured(s, now))
+        Math.min(cubic.wMax * (1 + c.scale * Math.pow((now - cubic.since) / 1000 - cubic.k, 3)), 2 * measured(s, now))
       )
     )
   }
