@@ -329,6 +329,28 @@ describe("RateLimit.gate", () => {
   const tooMany = (seconds: number) =>
     new RateLimited({ provider: "crm", reason: "provider", retryAfter: Duration.seconds(seconds) })
 
+  it.scoped("gate - a closing extended by more 429s is one WARN; the next closing after it reopened is another", () =>
+    Effect.gen(function*() {
+      const logs = yield* captureLogs
+      yield* Effect.gen(function*() {
+        const gate = yield* RateLimit.gate({ name: "crm", key: "crm" })
+        // a 429 closes the gate; two more signals 100 ms apart extend the closing
+        yield* Effect.either(Effect.fail(tooMany(1)).pipe(gate.protect))
+        for (let i = 0; i < 2; i++) {
+          yield* TestClock.adjust("100 millis")
+          yield* gate.close("1 second")
+        }
+        yield* TestClock.adjust("2 seconds")
+        yield* Effect.either(Effect.fail(tooMany(1)).pipe(gate.protect))
+        yield* TestClock.adjust("2 seconds")
+      }).pipe(Effect.provide(logs.layer))
+      const warnings = (yield* logs.lines).filter((l) => l.startsWith("WARN"))
+      expect(warnings).toEqual([
+        "WARN rate-limit gate crm closed for 1s: callers wait instead of calling",
+        "WARN rate-limit gate crm closed for 1s: callers wait instead of calling"
+      ])
+    }).pipe(Effect.provide(RateLimit.layerGateMemory)))
+
   it.scoped("gate - the first 429 closes it; the other 99 callers send nothing until it reopens, then staggered", () =>
     Effect.gen(function*() {
       const gate = yield* RateLimit.gate({ name: "crm", key: "crm", releaseOver: "1 second" })

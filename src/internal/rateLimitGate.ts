@@ -160,11 +160,16 @@ const build = <Args>(
     const close = (key: string, error: unknown, retryAfter: Duration.Duration) => {
       const millis = Math.min(Duration.toMillis(retryAfter), maxClosedMillis)
       if (!(millis > 0)) return Effect.void
-      return Effect.flatMap(health.call(store.close(storeKey(key), millis)), (extended) =>
+      // One WARN when the gate closes; a 429 that only extends a closed gate (the rest of a wave, a
+      // probe answered 429 again) logs at DEBUG, or one wave of 429s would repeat the same line.
+      const log = (wasClosed: boolean) => wasClosed ? Effect.logDebug : Effect.logWarning
+      return Effect.flatMap(
+        Effect.zip(FiberMap.has(watchers, key), health.call(store.close(storeKey(key), millis))),
+        ([wasClosed, extended]) =>
         Option.isSome(extended) && extended.value
           ? Effect.zipRight(
             Effect.annotateLogs(
-              Effect.logWarning(
+              log(wasClosed)(
                 `rate-limit gate ${name} closed for ${
                   Duration.format(Duration.millis(millis))
                 }: callers wait instead of calling`
