@@ -448,6 +448,30 @@ describe("RateLimit.adaptive", () => {
         expect((yield* starts).map((t) => t - t0)).toEqual([200])
       }).pipe(Effect.scoped))
 
+    it.effect("deadline - earliest deadline first: a waiter with less time left goes before one queued earlier", () =>
+      Effect.gen(function*() {
+        const limiter = yield* RateLimit.adaptive({ name: "api", key: "k" })
+        yield* teach(limiter, { "ratelimit-policy": "\"p\";q=1;w=1", "ratelimit": "\"p\";r=1;t=1" })
+        yield* Effect.void.pipe(limiter.protect)
+        const t0 = yield* Clock.currentTimeMillis
+        const order = yield* Ref.make<Array<string>>([])
+        const call = (name: string, deadlineIn: number | undefined) => {
+          const run = Ref.update(order, (o) => [...o, name]).pipe(limiter.protect)
+          return Effect.fork(
+            deadlineIn === undefined ? run : Effect.locally(run, currentDeadline, Option.some(t0 + deadlineIn))
+          )
+        }
+        const fibers = [
+          yield* call("no deadline", undefined),
+          yield* call("10 s left", 10_000),
+          yield* call("3 s left", 3_000),
+          yield* call("also 10 s left", 10_000)
+        ]
+        yield* TestClock.adjust("4 seconds")
+        yield* Fiber.joinAll(fibers)
+        expect(yield* Ref.get(order)).toEqual(["3 s left", "10 s left", "also 10 s left", "no deadline"])
+      }).pipe(Effect.scoped))
+
     it.effect("maxWait - a waiter admitted at the very instant its maxWait runs out leaks nothing", () =>
       Effect.gen(function*() {
         const limiter = yield* RateLimit.adaptive({ name: "api", key: "k", maxWait: "1 second" })

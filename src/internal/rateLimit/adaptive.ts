@@ -107,6 +107,18 @@ interface Waiter {
   admittedAt: number | undefined
 }
 
+/**
+ * Where a waiter joins the queue: earliest deadline first, in arrival order among equal deadlines
+ * (and so among calls without one, which go last). After a throttle, the waiters that piled up
+ * leave the gate in random order; serving the ones with the least time left first lets every
+ * waiter whose deadline allows the wait make it, where arrival order would fail the oldest.
+ */
+const placeOf = (queue: ReadonlyArray<Waiter>, deadlineAt: number): number => {
+  let index = queue.length
+  while (index > 0 && queue[index - 1]!.deadlineAt > deadlineAt) index--
+  return index
+}
+
 interface Entry {
   readonly key: string
   readonly storeKey: string
@@ -373,13 +385,14 @@ export const make = <Args = void>(
       })
 
     /** A rough estimate of a newcomer's wait (its own turn, then the queue ahead at the learned rates). */
-    const estimate = (entry: Entry, cost: number, now: number): number => {
+    const estimate = (entry: Entry, cost: number, deadlineAt: number, now: number): number => {
       const { learned } = entry.state
       const rate = model.requestRate(c, learned)
       const unitRate = model.unitRate(learned)
-      const queuedUnits = entry.queue.reduce((sum, w) => sum + w.cost, 0)
+      const ahead = entry.queue.slice(0, placeOf(entry.queue, deadlineAt))
+      const queuedUnits = ahead.reduce((sum, w) => sum + w.cost, 0)
       return model.waitFor(c, entry.state, cost, now) + Math.max(
-        rate === undefined ? 0 : entry.queue.length * 1000 / rate,
+        rate === undefined ? 0 : ahead.length * 1000 / rate,
         unitRate === undefined ? 0 : queuedUnits * 1000 / unitRate
       )
     }
@@ -392,29 +405,25 @@ export const make = <Args = void>(
           const now = yield* Clock.currentTimeMillis
           const entry = yield* entryFor(keyOf(args), now)
           const cost = yield* FiberRef.get(currentCost)
-          const wait = estimate(entry, cost, now)
+          const deadlineAt = Option.match(yield* remaining, {
+            onNone: () => Infinity,
+            onSome: (left) => now + Duration.toMillis(left)
+          })
+          const wait = estimate(entry, cost, deadlineAt, now)
           const budget = Duration.toMillis(yield* waitBudget(maxWait))
-          const waiter: Waiter = {
-            cost,
-            admitted: yield* Deferred.make<boolean>(),
-            deadlineAt: Option.match(yield* remaining, {
-              onNone: () => Infinity,
-              onSome: (left) => now + Duration.toMillis(left)
-            }),
-            admittedAt: undefined
-          }
+          const waiter: Waiter = { cost, admitted: yield* Deferred.make<boolean>(), deadlineAt, admittedAt: undefined }
           if (wait > budget) {
             yield* Metric.increment(rejectedWait)
             return yield* Effect.fail(refuse(wait))
           }
-          entry.queue.push(waiter)
+          entry.queue.splice(placeOf(entry.queue, deadlineAt), 0, waiter)
           yield* pump(entry)
           if (waiter.admittedAt === undefined) {
             yield* gauges(entry)
             const inTime = yield* restore(Effect.timeout(Deferred.await(waiter.admitted), Duration.millis(budget)))
               .pipe(Effect.onInterrupt(() => leave(entry, waiter)), Effect.option)
             if (Option.isNone(inTime) || !inTime.value) {
-              const left = estimate(entry, cost, yield* Clock.currentTimeMillis)
+              const left = estimate(entry, cost, deadlineAt, yield* Clock.currentTimeMillis)
               yield* leave(entry, waiter)
               yield* Metric.increment(rejectedWait)
               return yield* Effect.fail(refuse(left))
