@@ -541,7 +541,7 @@ export type AdaptiveTypeId = typeof AdaptiveTypeId
  *   (slow start), so 50 callers do not all reach a provider that allows 5. Once headers give a rate,
  *   the rate paces and the window opens to `maxConcurrency`.
  *
- * Waiters queue in order and leave one by one at the learned rate, never in a burst (also after a
+ * Waiters queue earliest deadline first and leave one by one at the learned rate, never in a burst (also after a
  * gate or a `Retry-After` reopens). A call's weight (LLM tokens) is given with {@link withCost} and
  * corrected with {@link reportUsage}; OpenAI's and Anthropic's token headers pace those units.
  *

@@ -147,7 +147,11 @@ export const throttledBetween = (options: {
         now,
         cost,
         now >= options.from && now < options.to
-          ? { status: 429, headers: { "retry-after": String(options.retryAfterSeconds) }, body: { error: "slow down" } }
+          ? {
+            status: 429,
+            headers: { "retry-after": String(options.retryAfterSeconds) },
+            body: { error: "slow down" }
+          }
           : ok
       )
   }

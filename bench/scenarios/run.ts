@@ -30,7 +30,10 @@ type Client = "naive" | "library"
 const naivePolicy: HttpProvider.Policy<HttpProvider.RequestError> = (self) =>
   self.pipe(
     Timeout.attempt("2 seconds"),
-    Retry.transient({ times: 4, backoff: Backoff.exponential({ base: "200 millis", cap: "5 seconds" }).pipe(Backoff.fullJitter) }),
+    Retry.transient({
+      times: 4,
+      backoff: Backoff.exponential({ base: "200 millis", cap: "5 seconds" }).pipe(Backoff.fullJitter)
+    }),
     Timeout.total("10 seconds")
   )
 const naiveTotalMillis = 10_000
@@ -154,6 +157,15 @@ const throttle = { from: 20_000, to: 40_000, retryAfterSeconds: 2 }
 
 const failed = (outcomes: ReadonlyArray<Outcome>) => outcomes.filter((o) => !o.ok).length
 
+/** One figure of a scenario, naive client and provider policy side by side. */
+const row = (scenario: string, figure: string, naive: string | number, library: string | number, target = ""): Row => ({
+  scenario,
+  figure,
+  naive,
+  library,
+  target
+})
+
 const program = Effect.gen(function*() {
   const rows: Array<Row> = []
   const pair = <A>(f: (client: Client) => Effect.Effect<A, unknown>) =>
@@ -161,33 +173,66 @@ const program = Effect.gen(function*() {
 
   const [n1, l1] = yield* pair(realRateLimited)
   const minimum = ((50 - 2) / 5) * 1000
+  const after429 = (tally: Models.Tally) => Math.max(0, tally.rateLimited - 1)
   rows.push(
-    { scenario: "1. 5 req/s, burst 2, 429 + Retry-After: 1; 50 concurrent calls (real HTTP)", figure: "succeeded / 50", naive: 50 - failed(n1.outcomes), library: 50 - failed(l1.outcomes), target: "50" },
-    { scenario: "", figure: "requests the server saw", naive: n1.model.tally.requests, library: l1.model.tally.requests, target: "" },
-    { scenario: "", figure: "429s after the first", naive: Math.max(0, n1.model.tally.rateLimited - 1), library: Math.max(0, l1.model.tally.rateLimited - 1), target: "<= 3" },
-    { scenario: "", figure: `wall time / minimum (${minimum / 1000} s)`, naive: ratio(n1.wallMillis / minimum), library: ratio(l1.wallMillis / minimum), target: "<= 1.15" }
+    row(
+      "1. 5 req/s, burst 2, 429 + Retry-After: 1; 50 concurrent calls (real HTTP)",
+      "succeeded / 50",
+      50 - failed(n1.outcomes),
+      50 - failed(l1.outcomes),
+      "50"
+    ),
+    row("", "requests the server saw", n1.model.tally.requests, l1.model.tally.requests),
+    row("", "429s after the first", after429(n1.model.tally), after429(l1.model.tally), "<= 3"),
+    row(
+      "",
+      `wall time / minimum (${minimum / 1000} s)`,
+      ratio(n1.wallMillis / minimum),
+      ratio(l1.wallMillis / minimum),
+      "<= 1.15"
+    )
   )
 
   const [n2, l2] = yield* pair(tokensPerMinute)
+  const okFailed = (outcomes: ReadonlyArray<Outcome>) =>
+    `${outcomes.length - failed(outcomes)} / ${failed(outcomes)}`
   rows.push(
-    { scenario: "2. 10,000 tokens/min, calls of 500-2,000 tokens, 8 callers, 5 min (virtual time)", figure: "429s after the first headers", naive: n2.model.tally.rateLimitedAfterHeaders, library: l2.model.tally.rateLimitedAfterHeaders, target: "0" },
-    { scenario: "", figure: "throughput / limit", naive: percent(n2.throughput), library: percent(l2.throughput), target: ">= 90%" },
-    { scenario: "", figure: "logical calls ok / failed", naive: `${n2.outcomes.length - failed(n2.outcomes)} / ${failed(n2.outcomes)}`, library: `${l2.outcomes.length - failed(l2.outcomes)} / ${failed(l2.outcomes)}`, target: "" }
+    row(
+      "2. 10,000 tokens/min, calls of 500-2,000 tokens, 8 callers, 5 min (virtual time)",
+      "429s after the first headers",
+      n2.model.tally.rateLimitedAfterHeaders,
+      l2.model.tally.rateLimitedAfterHeaders,
+      "0"
+    ),
+    row("", "throughput / limit", percent(n2.throughput), percent(l2.throughput), ">= 90%"),
+    row("", "logical calls ok / failed", okFailed(n2.outcomes), okFailed(l2.outcomes))
   )
 
   const [n3, l3] = yield* pair((client) => steadyTraffic(client, `s3-${client}`, Models.throttledBetween(throttle)))
   const failedWithRoom = (outcomes: ReadonlyArray<Outcome>, totalMillis: number) =>
     outcomes.filter((o) => !o.ok && o.startedAt + totalMillis >= throttle.to + throttle.retryAfterSeconds * 1000).length
   rows.push(
-    { scenario: "3. throttled 20 s with Retry-After: 2, 1000 calls over 100 s (virtual time)", figure: "calls failed whose deadline allowed the wait", naive: failedWithRoom(n3.outcomes, naiveTotalMillis), library: failedWithRoom(l3.outcomes, libraryTotalMillis), target: "0" },
-    { scenario: "", figure: "breaker openings", naive: "no breaker", library: l3.opened, target: "0" },
-    { scenario: "", figure: "calls failed (all)", naive: failed(n3.outcomes), library: failed(l3.outcomes), target: "" },
-    { scenario: "", figure: "requests the provider saw", naive: n3.model.tally.requests, library: l3.model.tally.requests, target: "" }
+    row(
+      "3. throttled 20 s with Retry-After: 2, 1000 calls over 100 s (virtual time)",
+      "calls failed whose deadline allowed the wait",
+      failedWithRoom(n3.outcomes, naiveTotalMillis),
+      failedWithRoom(l3.outcomes, libraryTotalMillis),
+      "0"
+    ),
+    row("", "breaker openings", "no breaker", l3.opened, "0"),
+    row("", "calls failed (all)", failed(n3.outcomes), failed(l3.outcomes)),
+    row("", "requests the provider saw", n3.model.tally.requests, l3.model.tally.requests)
   )
 
   const [n4, l4] = yield* pair((client) => steadyTraffic(client, `s4-${client}`, Models.outage()))
   rows.push(
-    { scenario: "4. 100% outage, 1000 calls over 100 s (virtual time)", figure: "provider calls per logical call", naive: (n4.model.tally.requests / 1000).toFixed(3), library: (l4.model.tally.requests / 1000).toFixed(3), target: "<= 0.02" }
+    row(
+      "4. 100% outage, 1000 calls over 100 s (virtual time)",
+      "provider calls per logical call",
+      (n4.model.tally.requests / 1000).toFixed(3),
+      (l4.model.tally.requests / 1000).toFixed(3),
+      "<= 0.02"
+    )
   )
   yield* Effect.promise(() => writeResults("provider-scenarios", rows))
 })

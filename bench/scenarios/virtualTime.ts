@@ -32,7 +32,8 @@ class VirtualClock implements Clock.Clock {
 
   sleep(duration: Duration.Duration): Effect.Effect<void> {
     return Effect.async<void>((resume) => {
-      const sleeper: Sleeper = { at: this.now + Duration.toMillis(duration), wake: () => resume(Effect.void), cancelled: false }
+      const at = this.now + Duration.toMillis(duration)
+      const sleeper: Sleeper = { at, wake: () => resume(Effect.void), cancelled: false }
       // Kept sorted by wake time; equal times keep their order.
       let index = this.sleepers.length
       while (index > 0 && this.sleepers[index - 1]!.at > sleeper.at) index--

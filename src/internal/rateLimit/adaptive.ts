@@ -129,7 +129,7 @@ interface Entry {
   syncedAt: number
   usedAt: number
   lastQuota: Quota
-  /** How long admitted calls take, smoothed: a turn that leaves less than this before the deadline is refused. */
+  /** How long admitted calls take, smoothed: a turn leaving less than this before the deadline is refused. */
   callMillis: number
 }
 
