@@ -65,6 +65,16 @@ const burst = (limiter: RateLimit.Adaptive, n: number, until: Duration.DurationI
 
 const spaced = (n: number, step: number, from = 0) => Array.from({ length: n }, (_, i) => from + i * step)
 
+/** The limiter's default constants, for tests of the pure model. */
+const constants: model.Constants = {
+  beta: 0.7,
+  scale: 0.005,
+  minRate: 0.5,
+  maxRate: 1000,
+  initialConcurrency: 4,
+  maxConcurrency: 50
+}
+
 describe("RateLimit.adaptive", () => {
   describe("first wave", () => {
     it.effect("first wave - before anything is learned, at most initialConcurrency calls run", () =>
@@ -264,14 +274,7 @@ describe("RateLimit.adaptive", () => {
       }).pipe(Effect.scoped))
 
     it("decrease - a throttle below the last W_max aims under it (CUBIC fast convergence), one above does not", () => {
-      const c: model.Constants = {
-        beta: 0.7,
-        scale: 0.005,
-        minRate: 0.5,
-        maxRate: 1000,
-        initialConcurrency: 4,
-        maxConcurrency: 50
-      }
+      const c = constants
       const s = model.makeKeyState(model.initialLearned(c), 0)
       const sendAt = (rate: number, from: number) => {
         for (let i = 0; i < rate; i++) model.admit(c, s, 1, from + i * 1000 / rate)
@@ -706,14 +709,6 @@ describe("RateLimit.adaptive", () => {
   })
 
   describe("property", () => {
-    const constants: model.Constants = {
-      beta: 0.7,
-      scale: 0.005,
-      minRate: 0.5,
-      maxRate: 1000,
-      initialConcurrency: 4,
-      maxConcurrency: 50
-    }
     const headerValue = FastCheck.oneof(
       FastCheck.string(),
       FastCheck.integer({ min: -10, max: 1_000_000_000_000 }).map(String),
