@@ -42,6 +42,14 @@ const attemptTimeout = Effect.fail(new Timeout({ provider: "p", scope: "attempt"
 const deadlineSpent = Effect.fail(new Timeout({ provider: "p", scope: "total", after: Duration.seconds(10) }))
 const ok = Effect.succeed("ok")
 
+/** A breaker that opens on one failure, for 1 s, then 2 s, 4 s...; optionally restored from an export. */
+const oneFailureExponential = (restore?: CircuitBreaker.Exported) =>
+  CircuitBreaker.make({
+    policy: CircuitBreaker.consecutive(1),
+    openFor: Schedule.exponential("1 second"),
+    ...(restore === undefined ? {} : { restore })
+  })
+
 const attempt = <A, E>(breaker: CircuitBreaker.CircuitBreaker, effect: Effect.Effect<A, E>) =>
   Effect.either(breaker.protect(effect))
 
@@ -712,13 +720,7 @@ describe("CircuitBreaker", () => {
 
   it.scoped("snapshot - opens counts every opening in the breaker's life, across closes, resets and a restore", () =>
     Effect.gen(function*() {
-      const make = (restore?: CircuitBreaker.Exported) =>
-        CircuitBreaker.make({
-          policy: CircuitBreaker.consecutive(1),
-          openFor: Schedule.exponential("1 second"),
-          ...(restore === undefined ? {} : { restore })
-        })
-      const breaker = yield* make()
+      const breaker = yield* oneFailureExponential()
       const opens = Effect.map(breaker.snapshot, (s) => s.opens)
       yield* attempt(breaker, failing)
       yield* TestClock.adjust("1 second")
@@ -734,7 +736,7 @@ describe("CircuitBreaker", () => {
       yield* attempt(breaker, failing)
       expect(rejection(yield* attempt(breaker, ok)).retryAfter).toEqual(Duration.seconds(1))
       expect(yield* opens).toBe(3)
-      const restored = yield* make(yield* breaker.exportState)
+      const restored = yield* oneFailureExponential(yield* breaker.exportState)
       expect((yield* restored.snapshot).opens).toBe(3)
       yield* TestClock.adjust("1 second")
       yield* attempt(restored, failing)
@@ -784,19 +786,13 @@ describe("CircuitBreaker", () => {
 
   it.scoped("restore - a state exported before streak existed restores, its opens read as the streak", () =>
     Effect.gen(function*() {
-      const make = (restore?: CircuitBreaker.Exported) =>
-        CircuitBreaker.make({
-          policy: CircuitBreaker.consecutive(1),
-          openFor: Schedule.exponential("1 second"),
-          ...(restore === undefined ? {} : { restore })
-        })
-      const breaker = yield* make()
+      const breaker = yield* oneFailureExponential()
       yield* attempt(breaker, failing)
       yield* TestClock.adjust("1 second")
       yield* attempt(breaker, failing)
       // the earlier format: no streak, and opens counted the openings since the breaker last closed
       const { streak: _, ...saved } = yield* breaker.exportState
-      const restored = yield* make(saved as CircuitBreaker.Exported)
+      const restored = yield* oneFailureExponential(saved as CircuitBreaker.Exported)
       expect((yield* restored.snapshot).opens).toBe(2)
       yield* breaker.restore(saved as CircuitBreaker.Exported)
       yield* TestClock.adjust("2 seconds")

@@ -60,6 +60,23 @@ const record = (tally: Tally, now: number, cost: number, answer: Answer): Answer
 
 const ok = { status: 200, headers: {}, body: { ok: true } } as const
 
+/** A bucket of `capacity` tokens, full at first, refilled at `perMilli` tokens per millisecond. */
+const refillingBucket = (capacity: number, perMilli: number) => {
+  let tokens = capacity
+  let last: number | undefined
+  return {
+    /** The tokens in the bucket at `now`. */
+    level: (now: number): number => {
+      tokens = Math.min(capacity, tokens + (now - (last ?? now)) * perMilli)
+      last = now
+      return tokens
+    },
+    take: (n: number): void => {
+      tokens -= n
+    }
+  }
+}
+
 /** A token bucket of `rate` requests per second holding at most `burst`; 429 with `Retry-After` when empty. */
 export const requestBucket = (options: {
   readonly rate: number
@@ -67,21 +84,18 @@ export const requestBucket = (options: {
   readonly retryAfterSeconds: number
 }): Model => {
   const tally = newTally()
-  let tokens = options.burst
-  let last: number | undefined
+  const bucket = refillingBucket(options.burst, options.rate / 1000)
   return {
     tally,
     answer: (now, cost) => {
-      tokens = Math.min(options.burst, tokens + ((now - (last ?? now)) / 1000) * options.rate)
-      last = now
-      if (tokens < 1) {
+      if (bucket.level(now) < 1) {
         return record(tally, now, cost, {
           status: 429,
           headers: { "retry-after": String(options.retryAfterSeconds) },
           body: { error: "rate_limited" }
         })
       }
-      tokens -= 1
+      bucket.take(1)
       return record(tally, now, cost, ok)
     }
   }
@@ -101,16 +115,14 @@ const goDuration = (millis: number): string => {
  */
 export const tokensPerMinute = (options: { readonly perMinute: number }): Model => {
   const tally = newTally()
-  let tokens = options.perMinute
-  let last: number | undefined
   const ratePerMilli = options.perMinute / 60_000
+  const bucket = refillingBucket(options.perMinute, ratePerMilli)
   return {
     tally,
     answer: (now, cost) => {
-      tokens = Math.min(options.perMinute, tokens + (now - (last ?? now)) * ratePerMilli)
-      last = now
-      const fits = tokens >= cost
-      if (fits) tokens -= cost
+      const fits = bucket.level(now) >= cost
+      if (fits) bucket.take(cost)
+      const tokens = bucket.level(now)
       const headers = {
         "x-ratelimit-limit-tokens": String(options.perMinute),
         "x-ratelimit-remaining-tokens": String(Math.floor(tokens)),
