@@ -533,10 +533,12 @@ export type AdaptiveTypeId = typeof AdaptiveTypeId
  *   left until its reset; a token bucket's refill rate is `(limit - remaining) / reset`; a policy's
  *   `q` per `w` is preferred when sent. `remaining: 0` holds every call until the reset.
  * - a throttle (a 429, or a `RateLimited { reason: "provider" }` failure) cuts the rate to `decrease`
- *   times what was being sent, then regrows it along AWS SDK v3's CUBIC curve (back to the old rate
- *   after about 2 s at 10/s, then probing above it, never above twice the measured rate nor above
- *   what headers allow). A wave of 429s from calls sent together counts as one throttle. A
- *   `Retry-After` holds every call until then.
+ *   times what was being sent, then regrows it along a CUBIC curve scaled to the rate (back to the old
+ *   rate after about 4 s at any rate, then probing above it, never above twice the measured rate nor
+ *   above what headers allow). A throttle below the last one's rate aims halfway under it (fast
+ *   convergence). A wave of 429s from calls sent together counts as one throttle; a 429 to a lone
+ *   probe after a `Retry-After` holds calls without cutting the rate. A `Retry-After` holds every
+ *   call until then.
  * - before anything is learned, at most `initialConcurrency` calls run at once, one more per success
  *   (slow start), so 50 callers do not all reach a provider that allows 5. Once headers give a rate,
  *   the rate paces and the window opens to `maxConcurrency`.

@@ -16,9 +16,10 @@ import type { Quota, QuotaReading } from "../rateLimitHeaders.js"
  * The request rate is the lower of two learned values, clamped to [minRate, maxRate]:
  * - `ceiling`, from quota headers (the provider's own numbers);
  * - `cubic`, AWS SDK v3 adaptive mode's CUBIC estimator, started by the first throttle (429): the
- *   rate drops to beta * W_max and then regrows as C * (t - K)^3 + W_max, regaining W_max after K
- *   seconds and probing past it, capped at twice the measured admission rate so an idle client cannot
- *   grow a rate it never used.
+ *   rate drops to beta * W_max and then regrows as W_max * (1 + C * (t - K)^3), C relative to W_max,
+ *   regaining W_max after K seconds and probing past it, capped at twice the measured admission rate
+ *   so an idle client cannot grow a rate it never used. A throttle below the last W_max sets the next
+ *   W_max halfway under it (fast convergence).
  * With neither, requests are not paced and only the concurrency window bounds them.
  */
 
