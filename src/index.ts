@@ -61,3 +61,8 @@ export * as Timeout from "./Timeout.js"
  * @since 0.1.0
  */
 export * as Policy from "./Policy.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Fallback from "./Fallback.js"
