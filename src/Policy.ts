@@ -5,12 +5,13 @@
  * caller
  *  └─ Timeout.total       the promise made to the caller: retries and every wait included
  *     └─ Retry            backoff + Retry-After + retry budget; never sleeps past the deadline
- *        └─ CircuitBreaker   counts outages (Unavailable, attempt Timeout), rejects while open
- *           └─ Gate          a provider's 429 pauses every caller of the key
- *              └─ limiter    one permit per attempt (fixed or adaptive)
- *                 └─ Bulkhead   one slot per attempt
- *                    └─ Timeout.attempt
- *                       └─ the call
+ *        └─ Hedge          optional, idempotent reads: another attempt after a delay, first success wins
+ *           └─ CircuitBreaker   counts outages (Unavailable, attempt Timeout), rejects while open
+ *              └─ Gate          a provider's 429 pauses every caller of the key
+ *                 └─ limiter    one permit per attempt (fixed or adaptive)
+ *                    └─ Bulkhead   one slot per attempt
+ *                       └─ Timeout.attempt
+ *                          └─ the call
  * ```
  *
  * `Policy.make` composes any subset of these, always in this order, into one `Effect -> Effect`
@@ -24,6 +25,10 @@
  * - *Timeout.total / Retry*: a total inside the retry restarts the deadline on every attempt, so the
  *   caller's budget becomes `times x total`, and the retry can no longer skip a backoff that would end
  *   after the deadline.
+ * - *Retry / Hedge*: a hedge outside the retry would start a second retry loop beside the first; inside,
+ *   the retry sees one outcome per hedged call, and a call whose attempts all failed is retried as one.
+ * - *Hedge / CircuitBreaker*: a breaker outside the hedge would count a hedged call once, however many
+ *   attempts reached the provider; inside, each attempt gets its own verdict, slot, permit and timeout.
  * - *Retry / CircuitBreaker*: a breaker outside the retry counts one failure per logical call instead
  *   of per attempt, and every retry keeps hitting a downstream the breaker already knows is down; inside,
  *   an open breaker answers the next attempt at once with `CircuitOpen`, which is never retried.
@@ -59,6 +64,7 @@ import type { Scope } from "effect/Scope"
 import type { Bulkhead } from "./Bulkhead.js"
 import type { CircuitBreaker } from "./CircuitBreaker.js"
 import type { BulkheadFull, CircuitOpen, InvalidOptions, RateLimited, Timeout } from "./Errors.js"
+import type { Hedge } from "./Hedge.js"
 import * as internal from "./internal/policy.js"
 import type * as RateLimit from "./RateLimit.js"
 import type { BudgetOptions, Options as RetryOptions, RetryBudget } from "./Retry.js"
@@ -121,6 +127,12 @@ export declare namespace Policy {
      * are never retried, whatever `while` says. Defaults to none (one attempt).
      */
     readonly retry?: RetryOptions<unknown, RB> | undefined
+    /**
+     * Hedged attempts (idempotent reads only), or the tag of a hedge: inside the retry, outside the
+     * breaker, so each attempt goes through the breaker, limiter, bulkhead and attempt timeout. Adds no
+     * error. Defaults to none.
+     */
+    readonly hedge?: Hedge | Context.Tag<any, Hedge> | undefined
     /** The circuit breaker, or its tag. Defaults to none. */
     readonly breaker?: CircuitBreaker | Context.Tag<any, CircuitBreaker> | undefined
     /** The 429 gate (with a fixed key), or its tag. Defaults to none. */

@@ -66,3 +66,8 @@ export * as Policy from "./Policy.js"
  * @since 0.1.0
  */
 export * as Fallback from "./Fallback.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Hedge from "./Hedge.js"

@@ -104,8 +104,11 @@ describe("Fallback", () => {
       Effect.gen(function*() {
         expect(yield* Effect.succeed("ok").pipe(Fallback.exhaustive({}))).toBe("ok")
         // a decoded error whose tag the type did not know, or an inherited key, is not matched
-        const unknown = { _tag: "constructor" }
-        expect(yield* Effect.flip(Effect.fail(unknown).pipe(Fallback.exhaustive({} as any)))).toBe(unknown)
+        for (const tag of ["Surprise", "constructor"]) {
+          const unknown = { _tag: tag } as unknown as Unavailable
+          const handled = Effect.fail(unknown).pipe(Fallback.exhaustive({ Unavailable: () => Effect.succeed("handled") }))
+          expect(yield* Effect.flip(handled)).toBe(unknown)
+        }
       }))
   })
 

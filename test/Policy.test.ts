@@ -4,6 +4,7 @@ import * as Backoff from "../src/Backoff.js"
 import * as Bulkhead from "../src/Bulkhead.js"
 import * as CircuitBreaker from "../src/CircuitBreaker.js"
 import { InvalidOptions, RateLimited, Timeout, Unavailable } from "../src/Errors.js"
+import * as Hedge from "../src/Hedge.js"
 import * as Policy from "../src/Policy.js"
 import * as RateLimit from "../src/RateLimit.js"
 
@@ -382,5 +383,50 @@ describe("Policy", () => {
         )
         expect(result).toBe("ok")
       }))
+  })
+
+  describe("make - hedge", () => {
+    it.effect("each hedged attempt takes its own bulkhead slot", () =>
+      Effect.gen(function*() {
+        const hedge = yield* Hedge.make({ name: "h", delay: "100 millis" })
+        const bulkhead = yield* Bulkhead.make({ name: "one", maxConcurrent: 1 })
+        const { attempts, call } = yield* scripted(Effect.as(Effect.sleep("300 millis"), "first"))
+        const { result, millis } = yield* elapsed(call.pipe(Policy.make({ hedge, bulkhead })), "1 second")
+        // the hedge found the only slot taken (BulkheadFull); the first attempt still answered
+        expect(result).toEqual(Either.right("first"))
+        expect(millis).toBe(300)
+        expect(yield* attempts).toBe(1)
+        expect((yield* bulkhead.stats).rejected).toBe(1)
+      }).pipe(Effect.scoped))
+
+    it.effect("each hedged attempt has its own attempt timeout; the last to fail is returned", () =>
+      Effect.gen(function*() {
+        const hedge = yield* Hedge.make({ name: "h", delay: "100 millis" })
+        const { attempts, call } = yield* scripted(Effect.never)
+        const { result, millis } = yield* elapsed(call.pipe(Policy.make({ hedge, attempt: "1 second" })), "2 seconds")
+        expect(result._tag === "Left" && result.left).toMatchObject({ _tag: "Timeout", scope: "attempt" })
+        expect(millis).toBe(1_100)
+        expect(yield* attempts).toBe(2)
+      }).pipe(Effect.scoped))
+
+    it.effect("the retry sees one outcome per hedged call and retries it whole", () =>
+      Effect.gen(function*() {
+        const hedge = yield* Hedge.make({ name: "h", delay: "100 millis" })
+        const { attempts, call } = yield* scripted(
+          Effect.zipRight(Effect.sleep("200 millis"), Effect.fail(down)),
+          Effect.zipRight(Effect.sleep("200 millis"), Effect.fail(down)),
+          Effect.as(Effect.sleep("50 millis"), "ok")
+        )
+        const policy = Policy.make({ hedge, retry: quickRetry(1) })
+        const { result, millis } = yield* elapsed(call.pipe(policy), "5 seconds")
+        // both attempts failed by 300 ms; one backoff of 1 s; the retried call answered 50 ms later
+        expect(result).toEqual(Either.right("ok"))
+        expect(millis).toBe(1_350)
+        expect(yield* attempts).toBe(3)
+      }).pipe(Effect.scoped))
+
+    it("a value that is not a hedge is InvalidOptions", () => {
+      expect(() => Policy.make({ hedge: {} as any })).toThrow(/Policy.make: option hedge must be a Hedge or its tag/)
+    })
   })
 })

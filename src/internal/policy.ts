@@ -9,6 +9,7 @@ import * as Backoff from "../Backoff.js"
 import * as Bulkhead from "../Bulkhead.js"
 import * as CircuitBreaker from "../CircuitBreaker.js"
 import { type InvalidOptions, isRejected } from "../Errors.js"
+import * as Hedge from "../Hedge.js"
 import type * as Api from "../Policy.js"
 import * as RateLimit from "../RateLimit.js"
 import * as Retry from "../Retry.js"
@@ -100,6 +101,7 @@ const compose = (module: string, guards: Api.Policy.Options<any>): Api.Policy<an
       "a CircuitBreaker or its tag",
       (b, self) => b.protect(self)
     ),
+    service(module, "hedge", guards.hedge, Hedge.isHedge, "a Hedge or its tag", (h, self) => h(self)),
     retryGuard(name, guards.retry),
     timeout("total", guards.total)
   ].filter((guard): guard is Guard => guard !== undefined)

@@ -101,7 +101,6 @@ describe("Fallback", () => {
     })
 
     call.pipe(
-      // @ts-expect-error ClientError has no handler: a typo is not one
       Fallback.exhaustive({
         RateLimited: () => queued,
         Unavailable: () => queued,

@@ -15,6 +15,7 @@ import type {
   Timeout,
   Unavailable
 } from "../../src/Errors.js"
+import type * as Hedge from "../../src/Hedge.js"
 import * as HttpProvider from "../../src/HttpProvider.js"
 import * as Policy from "../../src/Policy.js"
 import type * as RateLimit from "../../src/RateLimit.js"
@@ -29,12 +30,14 @@ declare const breaker: CircuitBreaker.CircuitBreaker
 declare const gate: RateLimit.Gate
 declare const limiter: RateLimit.RateLimit
 declare const bulkhead: Bulkhead.Bulkhead
+declare const hedge: Hedge.Hedge
 declare const adaptiveShaped: { readonly name: string } & Policy.Limiter
 
 class Breaker extends Context.Tag("test/Breaker")<Breaker, CircuitBreaker.CircuitBreaker>() {}
 class Gate extends Context.Tag("test/Gate")<Gate, RateLimit.Gate>() {}
 class Limiter extends Context.Tag("test/Limiter")<Limiter, Policy.Limiter>() {}
 class Slots extends Context.Tag("test/Slots")<Slots, Bulkhead.Bulkhead>() {}
+class Hedged extends Context.Tag("test/Hedged")<Hedged, Hedge.Hedge>() {}
 class Jitter extends Context.Tag("test/Jitter")<Jitter, { readonly seed: number }>() {}
 declare const backoffNeedingJitter: Schedule.Schedule<Duration.Duration, unknown, Jitter>
 
@@ -121,6 +124,20 @@ describe("Policy.make", () => {
     Policy.make({ breaker: bulkhead })
     // @ts-expect-error: a tag of another service
     Policy.make({ bulkhead: Db })
+  })
+})
+
+describe("Policy.make - hedge", () => {
+  it("a hedge adds no error; its tag joins the requirements", () => {
+    expectTypeOf(call.pipe(Policy.make({ hedge }))).toEqualTypeOf<Effect.Effect<number, QueryError, Db>>()
+    expectTypeOf(call.pipe(Policy.make({ hedge: Hedged, breaker, attempt: "1 second" }))).toEqualTypeOf<
+      Effect.Effect<number, QueryError | CircuitOpen | Timeout, Db | Hedged>
+    >()
+  })
+
+  it("only a hedge or its tag fits", () => {
+    // @ts-expect-error a bulkhead is not a hedge
+    Policy.make({ hedge: bulkhead })
   })
 })
 
