@@ -105,6 +105,21 @@ describe("Hedge", () => {
       expect(yield* budget.available).toBe(0)
     }).pipe(Effect.scoped))
 
+  it.effect("a budget of its own is fed by each successful call", () =>
+    Effect.gen(function*() {
+      const hedge = yield* Hedge.make({ name: "h", delay: "100 millis", budget: { ratio: 1, minPerSecond: 0 } })
+      const { call, started } = yield* scripted(after(200, "slow"))
+      const slowCall = Effect.gen(function*() {
+        const fiber = yield* Effect.fork(hedge(call))
+        yield* advance(200)
+        return yield* Fiber.join(fiber)
+      })
+      yield* slowCall
+      expect(yield* started).toBe(1) // nothing deposited yet: no hedge
+      yield* slowCall
+      expect(yield* started).toBe(3) // the first success paid for this hedge
+    }).pipe(Effect.scoped))
+
   it.effect("all fail: the caller gets the error of the attempt that failed last", () =>
     Effect.gen(function*() {
       const hedge = yield* Hedge.make({ name: "h", delay: "100 millis" })

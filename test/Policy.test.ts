@@ -425,6 +425,19 @@ describe("Policy", () => {
         expect(yield* attempts).toBe(3)
       }).pipe(Effect.scoped))
 
+    it.effect("interrupting the caller gives back the slot of every attempt", () =>
+      Effect.gen(function*() {
+        const hedge = yield* Hedge.make({ name: "h", delay: "100 millis" })
+        const bulkhead = yield* Bulkhead.make({ name: "two", maxConcurrent: 2 })
+        const { attempts, call } = yield* scripted(Effect.never)
+        const fiber = yield* Effect.fork(call.pipe(Policy.make({ hedge, bulkhead })))
+        yield* TestClock.adjust("100 millis")
+        yield* until(Effect.map(attempts, (n) => n === 2))
+        expect((yield* bulkhead.stats).active).toBe(2)
+        yield* Fiber.interrupt(fiber)
+        expect((yield* bulkhead.stats).active).toBe(0)
+      }).pipe(Effect.scoped))
+
     it("a value that is not a hedge is InvalidOptions", () => {
       expect(() => Policy.make({ hedge: {} as any })).toThrow(/Policy.make: option hedge must be a Hedge or its tag/)
     })

@@ -1,7 +1,6 @@
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
-import type * as ExecutionPlan from "effect/ExecutionPlan"
-import * as ExecutionPlanModule from "effect/ExecutionPlan"
+import * as ExecutionPlan from "effect/ExecutionPlan"
 import * as Match from "effect/Match"
 import * as Predicate from "effect/Predicate"
 import { isRejected, isTransient, type Rejected, type Transient } from "../Errors.js"
@@ -98,5 +97,5 @@ export const exhaustive = eagerDual((cases: Record<string, (error: any) => Effec
 export const plan = (...steps: ReadonlyArray<ExecutionPlan.make.Step>): ExecutionPlan.ExecutionPlan<any> => {
   if (steps.length === 0) Options.invalid({ module: "Fallback.plan", option: "steps" }, steps, "at least one step")
   const guarded = steps.map((step) => step.while === undefined ? { ...step, while: isRecoverable } : step)
-  return ExecutionPlanModule.make(...(guarded as [ExecutionPlan.make.Step]))
+  return ExecutionPlan.make(...(guarded as [ExecutionPlan.make.Step]))
 }
