@@ -63,6 +63,16 @@ describe("Hedge", () => {
       expect((yield* wins).count).toBe(1)
     }).pipe(Effect.scoped))
 
+  it.effect("the loser is interrupted even when the caller runs uninterruptibly", () =>
+    Effect.gen(function*() {
+      const hedge = yield* Hedge.make({ name: "h", delay: "100 millis" })
+      const { call, interrupted } = yield* scripted(Effect.never, after(50, "hedged"))
+      const fiber = yield* Effect.fork(Effect.uninterruptible(hedge(call)))
+      yield* advance(150)
+      expect(yield* Fiber.join(fiber)).toBe("hedged")
+      expect(yield* interrupted).toEqual([0])
+    }).pipe(Effect.scoped))
+
   it.effect("maxHedged bounds the extra attempts, one delay apart", () =>
     Effect.gen(function*() {
       const hedge = yield* Hedge.make({ name: "h", delay: "100 millis", maxHedged: 2 })

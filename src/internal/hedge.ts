@@ -110,7 +110,9 @@ const record = (delay: Delay, millis: number): void => {
  * synchronous steps, so "no attempt is running" and "start another" cannot interleave.
  *
  * Attempts are forked in a scope that closes when the call ends: the losers, the pending hedges and, if
- * the caller is interrupted, every attempt are interrupted and awaited.
+ * the caller is interrupted, every attempt are interrupted and awaited. They are forked interruptible,
+ * so a caller in an uninterruptible region (a layer's construction) still gets its answer when the
+ * first attempt ends, not when the slowest does.
  */
 const hedged = <A, E, R>(
   config: Config,
@@ -146,7 +148,7 @@ const hedged = <A, E, R>(
       const start = (index: number) =>
         Effect.suspend(() => {
           running++
-          return Effect.forkScoped(attempt(index))
+          return Effect.forkScoped(Effect.interruptible(attempt(index)))
         })
       const hedge = (index: number): Effect.Effect<void, never, R | Scope.Scope> =>
         Effect.zipRight(
@@ -165,7 +167,7 @@ const hedged = <A, E, R>(
           })
         )
       return Effect.scoped(
-        Effect.all([start(0), Effect.forkScoped(hedge(1))], { discard: true }).pipe(
+        Effect.all([start(0), Effect.forkScoped(Effect.interruptible(hedge(1)))], { discard: true }).pipe(
           Effect.zipRight(Deferred.await(result)),
           Effect.tap(() => ownBudget ? budget.deposit : Effect.void)
         )
