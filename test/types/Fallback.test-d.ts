@@ -78,23 +78,18 @@ describe("Fallback", () => {
       Effect.Effect<number | "queued" | "attempt" | "total", number, Db | Queue>
     >()
 
-    call.pipe(
-      // @ts-expect-error ClientError has no handler
-      Fallback.exhaustive({
-        RateLimited: () => queued,
-        Unavailable: () => queued,
-        Timeout: () => queued,
-        CircuitOpen: () => queued,
-        BulkheadFull: () => queued
-      })
-    )
-
-    Fallback.exhaustive(call, {
+    const queueRecoverable = {
       RateLimited: () => queued,
       Unavailable: () => queued,
       Timeout: () => queued,
       CircuitOpen: () => queued,
-      BulkheadFull: () => queued,
+      BulkheadFull: () => queued
+    }
+    // @ts-expect-error ClientError has no handler
+    call.pipe(Fallback.exhaustive(queueRecoverable))
+
+    Fallback.exhaustive(call, {
+      ...queueRecoverable,
       ClientError: () => queued,
       // @ts-expect-error the call cannot fail with InvalidResponse
       InvalidResponse: (e: InvalidResponse) => Effect.fail(e)
@@ -102,11 +97,7 @@ describe("Fallback", () => {
 
     call.pipe(
       Fallback.exhaustive({
-        RateLimited: () => queued,
-        Unavailable: () => queued,
-        Timeout: () => queued,
-        CircuitOpen: () => queued,
-        BulkheadFull: () => queued,
+        ...queueRecoverable,
         // @ts-expect-error a typo is an unknown tag
         ClientErorr: () => queued
       })
