@@ -11,6 +11,15 @@
  * compiles; unused imports are still errors. A block that cannot be a complete program is fenced
  * ```ts no-check and the text around it says why.
  *
+ * A block fenced ```ts runnable is also listed in `.docs-check/runnable.json`, and test/docs.test.ts
+ * runs it (`tsx`, from the repository root) and checks that it exits 0. When the block ends with
+ * `// ` comment lines, those are what it prints: each must appear, in order, among the lines it
+ * writes to stdout (other lines, such as log lines, may come between). In an expected line, `...`
+ * stands for any text, and an annotation after three spaces, `   (like this)`, is not part of it.
+ *
+ * ```ts runnable file=examples/quickstart.ts: the block must be that file, character for character
+ * (so the README's quick start and the example cannot drift apart); otherwise this script fails.
+ *
  *   npx tsx scripts/docs-blocks.ts
  */
 import * as fs from "node:fs"
@@ -25,6 +34,16 @@ interface Block {
   readonly index: number // 1-based, per source file
   readonly firstLine: number // 1-based line of the first code line
   readonly code: string
+  readonly runnable: boolean
+  readonly sameAs: string | undefined // `file=<path>`: the file this block must be
+}
+
+/** What test/docs.test.ts reads from `.docs-check/runnable.json`. */
+export interface Runnable {
+  readonly source: string
+  readonly line: number // the fence's line in the source file
+  readonly file: string // the extracted module, relative to the repository root
+  readonly expected: ReadonlyArray<string> // the trailing `// ` lines, annotations removed
 }
 
 const listFiles = (dir: string, extension: string): Array<string> =>
@@ -59,8 +78,16 @@ const blocksOf = (source: string, strip: (line: string) => string | undefined): 
       body = []
       return
     }
-    if ((open.lang === "ts" || open.lang === "typescript") && !open.info.startsWith("no-check")) {
-      blocks.push({ source, index: blocks.length + 1, firstLine: open.start + 1, code: body.join("\n") })
+    const words = open.info.split(/\s+/)
+    if ((open.lang === "ts" || open.lang === "typescript") && words[0] !== "no-check") {
+      blocks.push({
+        source,
+        index: blocks.length + 1,
+        firstLine: open.start + 1,
+        code: body.join("\n"),
+        runnable: words.includes("runnable"),
+        sameAs: words.find((word) => word.startsWith("file="))?.slice("file=".length)
+      })
     }
     open = undefined
   })
@@ -107,17 +134,46 @@ const exportsOf = (file: string, code: string): string => {
   ].filter((line) => line !== "").join("\n")
 }
 
+/** The trailing `// ` comment lines of a block: what it prints, without `   (annotations)`. */
+const expectedOutput = (code: string): Array<string> => {
+  const lines = code.trimEnd().split("\n")
+  const expected: Array<string> = []
+  for (let i = lines.length - 1; i >= 0 && /^\/\/( |$)/.test(lines[i]!); i--) {
+    expected.unshift(lines[i]!.replace(/^\/\/ ?/, "").replace(/ {3,}\(.*\)$/, ""))
+  }
+  return expected
+}
+
 const blocks = [
   ...["README.md", ...listFiles("docs", ".md")].flatMap((file) => blocksOf(file, markdown)),
   ...listFiles("src", ".ts").flatMap((file) => blocksOf(file, jsdoc))
 ]
 
+const drifted = blocks.filter((block) =>
+  block.sameAs !== undefined &&
+  fs.readFileSync(path.join(root, block.sameAs), "utf8").trimEnd() !== block.code.trimEnd()
+)
+if (drifted.length > 0) {
+  throw new Error(drifted.map((block) =>
+    `${block.source}:${block.firstLine - 1}: ts block ${block.index} differs from ${block.sameAs}; make them the same`
+  ).join("\n"))
+}
+
+const moduleOf = (block: Block) => path.join(".docs-check", `${block.source}-${block.index}.ts`)
+
 fs.rmSync(outDir, { recursive: true, force: true })
 for (const block of blocks) {
-  const target = path.join(outDir, `${block.source}-${block.index}.ts`)
+  const target = path.join(root, moduleOf(block))
   const header = `// ${block.source}, ts block ${block.index}: line numbers are the source file's`
   const padding = "\n".repeat(Math.max(0, block.firstLine - 2))
   fs.mkdirSync(path.dirname(target), { recursive: true })
   fs.writeFileSync(target, `${header}\n${padding}${block.code}\n${exportsOf(target, block.code)}\n`)
 }
-console.log(`docs-blocks: ${blocks.length} ts blocks written to .docs-check/`)
+const runnable: Array<Runnable> = blocks.filter((block) => block.runnable).map((block) => ({
+  source: block.source,
+  line: block.firstLine - 1,
+  file: moduleOf(block),
+  expected: expectedOutput(block.code)
+}))
+fs.writeFileSync(path.join(outDir, "runnable.json"), `${JSON.stringify(runnable, null, 2)}\n`)
+console.log(`docs-blocks: ${blocks.length} ts blocks written to .docs-check/, ${runnable.length} of them runnable`)
