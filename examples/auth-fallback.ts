@@ -1,16 +1,26 @@
 /**
- * An auth provider you depend on: validate tokens with the remote provider behind a circuit breaker, and fall
- * back to local JWT validation (HS256, node:crypto) while the provider is down or the breaker is open.
+ * An auth provider you depend on, both ways it can let you down.
  *
- * No network: the remote validator is an Effect that answers at first, then refuses connections for
- * 650 ms, then recovers. Each transition is logged once (WARN when the breaker opens). Run: `npx tsx examples/auth-fallback.ts`
+ * - Your service's own access token expires (or is revoked): the token is a rotating credential,
+ *   refreshed from the provider's token endpoint, and a 401 refreshes it once and re-sends the call.
+ * - The provider goes down: token checks go through a circuit breaker and fall back to local JWT
+ *   validation (HS256, node:crypto) while the provider fails or the breaker is open.
+ *
+ * The auth provider runs on 127.0.0.1 (FakeProvider, no external network): it issues access tokens,
+ * checks user tokens, and answers 503 for a second and a half in the middle.
+ *
+ *   npx tsx examples/auth-fallback.ts
  */
-import { Clock, Console, Context, Duration, Effect, Either, Stream } from "effect"
+import { Console, Context, Duration, Effect, Layer, Schema } from "effect"
+import { CircuitBreaker, Credentials, HttpProvider, Policy } from "effect-resilience"
+import type { CircuitOpen } from "effect-resilience/Errors"
+import * as HttpProviderNode from "effect-resilience/HttpProviderNode"
+import { FakeProvider } from "effect-resilience/testing"
 import { createHmac, timingSafeEqual } from "node:crypto"
-import { CircuitBreaker } from "effect-resilience"
-import { Unavailable } from "effect-resilience/Errors"
 
-// --- local JWT (HS256) --------------------------------------------------------------------------
+// --- user tokens: HS256 JWTs ----------------------------------------------------------------------
+
+const SIGNING_KEY = "example-signing-key" // shared with the provider for local validation
 
 interface Claims {
   readonly sub: string
@@ -19,103 +29,146 @@ interface Claims {
 
 const base64url = (data: string | Buffer) => Buffer.from(data).toString("base64url")
 
-const sign = (claims: Claims, secret: string): string => {
+const sign = (claims: Claims): string => {
   const body = `${base64url(JSON.stringify({ alg: "HS256", typ: "JWT" }))}.${base64url(JSON.stringify(claims))}`
-  return `${body}.${createHmac("sha256", secret).update(body).digest("base64url")}`
+  return `${body}.${createHmac("sha256", SIGNING_KEY).update(body).digest("base64url")}`
 }
 
-class InvalidToken extends Error {
-  readonly _tag = "InvalidToken"
+/** Checks signature, algorithm and expiry; the claims, or why the token is refused. Never logs it. */
+const verify = (token: string, nowSeconds: number): Claims | string => {
+  const [header, payload, signature] = token.split(".")
+  if (header === undefined || payload === undefined || signature === undefined) return "malformed token"
+  const { alg } = JSON.parse(Buffer.from(header, "base64url").toString()) as { alg?: string }
+  if (alg !== "HS256") return `unexpected alg ${alg}`
+  const expected = createHmac("sha256", SIGNING_KEY).update(`${header}.${payload}`).digest()
+  const actual = Buffer.from(signature, "base64url")
+  if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) return "bad signature"
+  const claims = JSON.parse(Buffer.from(payload, "base64url").toString()) as Claims
+  return claims.exp > nowSeconds ? claims : "expired"
 }
 
-/** Verifies signature, algorithm and expiry. Never logs the token. */
-const validateLocal = (token: string, secret: string, nowSeconds: number): Effect.Effect<Claims, InvalidToken> =>
-  Effect.suspend(() => {
-    const [header, payload, signature] = token.split(".")
-    if (header === undefined || payload === undefined || signature === undefined) {
-      return Effect.fail(new InvalidToken("malformed token"))
+// --- the auth provider (a stand-in on 127.0.0.1) ---------------------------------------------------
+
+let issued = 0 // access tokens issued to our service
+let validAccessToken = ""
+
+const AuthServer = FakeProvider.layer({
+  routes: [
+    {
+      method: "POST",
+      path: "/oauth/token",
+      handler: () => {
+        validAccessToken = `access-${++issued}`
+        return { body: { access_token: validAccessToken, expires_in: 3600 } }
+      }
+    },
+    {
+      method: "POST",
+      path: "/v1/introspect",
+      handler: (request) => {
+        if (request.headers.authorization !== `Bearer ${validAccessToken}`) return { status: 401, body: {} }
+        const claims = verify((request.body as { token: string }).token, Date.now() / 1000)
+        return { body: typeof claims === "string" ? { active: false } : { active: true, sub: claims.sub } }
+      }
     }
-    const { alg } = JSON.parse(Buffer.from(header, "base64url").toString()) as { alg?: string }
-    if (alg !== "HS256") return Effect.fail(new InvalidToken(`unexpected alg ${alg}`))
-    const expected = createHmac("sha256", secret).update(`${header}.${payload}`).digest()
-    const actual = Buffer.from(signature, "base64url")
-    if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) {
-      return Effect.fail(new InvalidToken("bad signature"))
-    }
-    const claims = JSON.parse(Buffer.from(payload, "base64url").toString()) as Claims
-    return claims.exp > nowSeconds ? Effect.succeed(claims) : Effect.fail(new InvalidToken("expired"))
-  })
+  ]
+})
 
-// --- the remote provider (simulated) ------------------------------------------------------------
+// --- our client: a rotating access token, and a breaker around token checks ------------------------
 
-/** Answers at first, refuses connections from 150 ms to 800 ms after it started, then recovers. */
-const makeRemote = Effect.map(Clock.currentTimeMillis, (start) => ({
-  validate: (token: string): Effect.Effect<Claims & { readonly source: "remote" }, Unavailable> =>
-    Effect.flatMap(Clock.currentTimeMillis, (now) =>
-      now - start >= 150 && now - start < 800
-        ? Effect.fail(new Unavailable({ provider: "auth", reason: "connection-refused" }))
-        : Effect.map(validateLocal(token, SECRET, now / 1000).pipe(Effect.orDie), (claims) => ({
-          ...claims,
-          source: "remote" as const
-        })))
-}))
-
-// --- wiring -------------------------------------------------------------------------------------
-
-const SECRET = "example-shared-secret"
+const Token = Schema.Struct({ access_token: Schema.String })
+const Introspection = Schema.Struct({ active: Schema.Boolean, sub: Schema.optional(Schema.String) })
 
 class AuthBreaker extends Context.Tag("example/AuthBreaker")<AuthBreaker, CircuitBreaker.CircuitBreaker>() {}
+class Auth extends Context.Tag("example/Auth")<Auth, HttpProvider.HttpProvider<HttpProvider.RequestError | CircuitOpen>>() {}
 
 const AuthBreakerLive = CircuitBreaker.layer(AuthBreaker, {
-  name: "remote_auth_provider",
-  policy: CircuitBreaker.consecutive(3),
-  openFor: "250 millis",
-  halfOpen: { probes: 1 }
+  name: "auth",
+  policy: CircuitBreaker.consecutive(2),
+  openFor: "500 millis"
 })
+
+const AuthLive = Layer.unwrapScoped(Effect.gen(function*() {
+  const server = yield* FakeProvider.FakeProvider
+  // the token endpoint, authenticated with the client secret
+  const tokens = yield* HttpProvider.make({
+    name: "auth-token",
+    baseUrl: server.url,
+    credentials: Credentials.fixed("example-client-secret"),
+    policy: (self) => self
+  })
+  // fetched once now, again every 15 minutes, and at once after a 401
+  const accessToken = yield* Credentials.rotating({
+    fetch: Effect.map(
+      tokens.post("/oauth/token", { request: Schema.Unknown, body: { grant_type: "client_credentials" }, response: Token }),
+      (token) => token.access_token
+    ),
+    every: "15 minutes",
+    name: "auth-access-token"
+  })
+  return HttpProvider.layer(Auth, {
+    name: "auth",
+    baseUrl: server.url,
+    credentials: accessToken,
+    // token checks are on the request path: one attempt (a 401's refresh and re-send included) of at
+    // most 2 s, behind the breaker
+    policy: Policy.make({ name: "auth", breaker: AuthBreaker, attempt: "2 seconds" })
+  })
+})).pipe(
+  Layer.provide(HttpProviderNode.layerPool({ connections: 10 })),
+  Layer.provideMerge(AuthBreakerLive)
+)
+
+// --- token checks, remote first, local while the provider is down ----------------------------------
+
+const validateLocally = (token: string, why: string) =>
+  Effect.sync(() => {
+    const claims = verify(token, Date.now() / 1000)
+    return typeof claims === "string" ? `refused locally: ${claims}` : `${claims.sub}, checked locally (${why})`
+  })
+
+const validate = (token: string) =>
+  Effect.flatMap(Auth, (auth) =>
+    auth.post("/v1/introspect", { request: Schema.Struct({ token: Schema.String }), body: { token }, response: Introspection })
+  ).pipe(
+    Effect.map((answer) => answer.active ? `${answer.sub}, checked by the auth provider` : "refused by the auth provider"),
+    Effect.catchTags({
+      Unavailable: (e) =>
+        validateLocally(token, e.status === undefined ? `provider unreachable: ${e.reason}` : `provider answered ${e.status}`),
+      Timeout: () => validateLocally(token, "provider too slow"),
+      CircuitOpen: (e) =>
+        validateLocally(token, `breaker open, next try in ${Duration.format(e.retryAfter ?? Duration.zero)}`)
+    })
+  )
 
 const program = Effect.gen(function*() {
+  const server = yield* FakeProvider.FakeProvider
   const breaker = yield* AuthBreaker
-  const remote = yield* makeRemote
-  yield* Effect.forkScoped(
-    Stream.runForEach(breaker.changes, (c) => Console.log(`      [breaker] ${c.from} -> ${c.to} (${c.why})`))
-  )
-  yield* Effect.sleep("10 millis")
+  const alice = sign({ sub: "alice", exp: Math.floor(Date.now() / 1000) + 3600 })
 
-  const token = sign({ sub: "alice", exp: Math.floor(Date.now() / 1000) + 3600 }, SECRET)
+  yield* Console.log("1. A user token, checked by the auth provider with our access token.")
+  yield* Console.log(`   ${yield* validate(alice)}`)
 
-  const validate = (token: string) =>
-    remote.validate(token).pipe(
-      CircuitBreaker.protect(AuthBreaker),
-      Effect.catchTags({
-        Unavailable: (e) =>
-          Effect.map(validateLocal(token, SECRET, Date.now() / 1000), (claims) => ({
-            ...claims,
-            source: `local (remote failed: ${e.reason})`
-          })),
-        CircuitOpen: (e) =>
-          Effect.map(validateLocal(token, SECRET, Date.now() / 1000), (claims) => ({
-            ...claims,
-            source: `local (breaker ${e.reason}, retry after ${Duration.format(e.retryAfter ?? Duration.zero)})`
-          }))
-      })
-    )
+  yield* Console.log("2. The provider revokes our access token: the 401 fetches a new one, the check is re-sent.")
+  validAccessToken = "revoked"
+  yield* Console.log(`   ${yield* validate(alice)}; access tokens issued: ${issued}`)
 
-  for (let i = 1; i <= 18; i++) {
-    const result = yield* Effect.either(validate(token))
-    yield* Console.log(
-      Either.match(result, {
-        onLeft: (e) => `#${String(i).padStart(2)} rejected: ${e.message}`,
-        onRight: (claims) => `#${String(i).padStart(2)} ${claims.sub} validated by ${claims.source}`
-      })
-    )
-    yield* Effect.sleep("60 millis")
+  yield* Console.log("3. The provider answers 503 for 1.5 s: local validation, then the breaker opens.")
+  yield* server.sequence([{ phase: FakeProvider.outage({ status: 503 }), duration: "1500 millis" }])
+  for (let i = 0; i < 8; i++) {
+    yield* Console.log(`   ${yield* validate(alice)}`)
+    yield* Effect.sleep("250 millis")
   }
 
-  const forged = `${token.slice(0, -4)}AAAA`
-  const rejected = yield* Effect.flip(validateLocal(forged, SECRET, Date.now() / 1000))
-  yield* Console.log(`forged token, validated locally: ${rejected.message}`)
+  yield* Console.log("4. A forged token is refused whichever way it is checked.")
+  const forged = `${alice.slice(0, -4)}AAAA`
+  yield* Console.log(`   ${yield* validate(forged)}`)
+  yield* Console.log(`   ${yield* validateLocally(forged, "")}`)
   const snapshot = yield* breaker.snapshot
-  yield* Console.log(`final: ${snapshot.state}; ${snapshot.rejected} calls were rejected by the breaker without calling the provider`)
+  yield* Console.log(`breaker ${snapshot.state}; it refused ${snapshot.rejected} checks without calling the provider`)
 })
 
-Effect.runPromise(program.pipe(Effect.scoped, Effect.provide(AuthBreakerLive)))
+Effect.runPromise(program.pipe(Effect.provide(AuthLive.pipe(Layer.provideMerge(AuthServer))))).catch((error) => {
+  console.error(error)
+  process.exitCode = 1
+})

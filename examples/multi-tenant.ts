@@ -24,12 +24,12 @@ class TenantQuota extends Context.Tag("app/TenantQuota")<TenantQuota, RateLimit.
 class PartnerGate extends Context.Tag("app/PartnerGate")<PartnerGate, RateLimit.Gate>() {}
 
 const GuardsLive = Layer.mergeAll(
-  // a real quota might be 1000 requests a minute per tenant; scaled down so the example runs in a second
+  // a real quota might be 1000 requests a minute per tenant; 10 a minute here, so a burst of 40 shows it
   RateLimit.layer(TenantQuota, {
     name: "api",
     key: (tenant) => tenant,
     limit: 10,
-    window: "1 second",
+    window: "1 minute",
     onExceeded: "fail"
   }),
   RateLimit.layerGate(PartnerGate, { name: "partner", key: "partner-api-key", releaseOver: "200 millis" })
