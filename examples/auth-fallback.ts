@@ -7,7 +7,7 @@
  *   validation (HS256, node:crypto) while the provider fails or the breaker is open.
  *
  * The auth provider runs on 127.0.0.1 (FakeProvider, no external network): it issues access tokens,
- * checks user tokens, and answers 503 for a second and a half in the middle.
+ * checks user tokens, and answers 503 to three checks in the middle.
  *
  *   npx tsx examples/auth-fallback.ts
  */
@@ -153,9 +153,9 @@ const program = Effect.gen(function*() {
   validAccessToken = "revoked"
   yield* Console.log(`   ${yield* validate(alice)}; access tokens issued: ${issued}`)
 
-  yield* Console.log("3. The provider answers 503 for 1.5 s: local validation, then the breaker opens.")
-  yield* server.sequence([{ phase: FakeProvider.outage({ status: 503 }), duration: "1500 millis" }])
-  for (let i = 0; i < 8; i++) {
+  yield* Console.log("3. The provider answers 503 to three checks: local validation, the breaker opens, probes.")
+  yield* server.sequence([{ phase: FakeProvider.outage({ status: 503 }), requests: 3 }])
+  for (let i = 0; i < 10; i++) {
     yield* Console.log(`   ${yield* validate(alice)}`)
     yield* Effect.sleep("250 millis")
   }

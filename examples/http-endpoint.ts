@@ -7,7 +7,7 @@
  *   the time until the breaker lets a probe through, so well-behaved clients come back then.
  *
  * Both the endpoint and its dependency (the catalog, FakeProvider) run on 127.0.0.1; the catalog
- * answers, goes down for two seconds, then recovers. The program calls its own endpoint with fetch.
+ * answers, fails two requests, then recovers. The program calls its own endpoint with fetch.
  *
  *   npx tsx examples/http-endpoint.ts
  */
@@ -33,7 +33,7 @@ class Catalog extends Context.Tag("example/Catalog")<
 const CatalogBreakerLive = CircuitBreaker.layer(CatalogBreaker, {
   name: "catalog",
   policy: CircuitBreaker.consecutive(2),
-  openFor: "1 second"
+  openFor: "3 seconds"
 })
 
 const CatalogLive = Layer.unwrapEffect(
@@ -120,16 +120,16 @@ const program = Effect.gen(function*() {
   yield* visit(base, "/recommendations")
   yield* visit(base, "/prices/sku-7")
 
-  yield* Console.log("2. The catalog goes down for 2 s: two failures open its breaker.")
-  yield* catalog.sequence([{ phase: FakeProvider.outage({ status: 503 }), duration: "2 seconds" }])
+  yield* Console.log("2. The catalog answers 503 twice: two failures in a row open its breaker for 3 s.")
+  yield* catalog.sequence([{ phase: FakeProvider.outage({ status: 503 }), requests: 2 }])
   yield* visit(base, "/recommendations")
   yield* visit(base, "/prices/sku-7")
   yield* Console.log("   while the breaker is open, no request waits for the catalog:")
   yield* visit(base, "/recommendations")
   yield* visit(base, "/prices/sku-7")
 
-  yield* Console.log("3. Later, the catalog is back: the breaker's probe succeeds and closes it.")
-  yield* Effect.sleep("2500 millis")
+  yield* Console.log("3. 3 s later, the breaker lets a probe through; the catalog is back and it closes.")
+  yield* Effect.sleep("3500 millis")
   yield* visit(base, "/prices/sku-7")
   yield* visit(base, "/recommendations")
 })

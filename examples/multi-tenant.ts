@@ -71,7 +71,7 @@ const program = Effect.gen(function*() {
     maxQueued: 2,
     idleTimeToLive: "1 minute"
   })
-  const report = (tenant: Tenant) => Effect.as(Effect.sleep("100 millis"), "done").pipe(reports.protect(tenant))
+  const report = (tenant: Tenant) => Effect.as(Effect.sleep("300 millis"), "done").pipe(reports.protect(tenant))
   const [a, b] = yield* Effect.all([
     Effect.forEach(Array.from({ length: 8 }), () => Effect.either(report("tenant-a")), { concurrency: "unbounded" }),
     Effect.forEach(Array.from({ length: 2 }), () => Effect.either(report("tenant-b")), { concurrency: "unbounded" })

@@ -4,7 +4,7 @@
  * the breaker lets a probe through and it succeeds, the spool is sent.
  *
  * The object store runs on 127.0.0.1 (FakeProvider, no external network). It stores the first three
- * photos, then answers 503 for a second and a half, then recovers.
+ * photos, then answers 503 to the next four requests, then recovers.
  *
  *   npx tsx examples/storage-upload.ts
  */
@@ -98,8 +98,8 @@ const program = Effect.gen(function*() {
   yield* Console.log("1. The store answers.")
   yield* Effect.forEach([1, 2, 3], (n) => upload(photo(n)))
 
-  yield* Console.log("2. The store answers 503 for 1.5 s: uploads fail, the breaker opens, the rest wait in the spool.")
-  yield* store.sequence([{ phase: FakeProvider.outage({ status: 503 }), duration: "1500 millis" }])
+  yield* Console.log("2. The store answers 503 to four requests: uploads fail, the breaker opens, the rest wait in the spool.")
+  yield* store.sequence([{ phase: FakeProvider.outage({ status: 503 }), requests: 4 }])
   yield* Effect.forEach([4, 5, 6, 7, 8], (n) => upload(photo(n)))
   yield* Console.log(`   breaker: ${yield* breaker.state}; ${(yield* Ref.get(spool)).length} photos in the spool`)
 

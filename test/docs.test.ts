@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import type { Runnable } from "../scripts/docs-blocks.js"
-import { missingLine, root, runTsx } from "./support/runScript.js"
+import { missingLine, queueTimeout, root, runTimeout, runTsx } from "./support/runScript.js"
 
 execFileSync(process.execPath, ["--import", "tsx", "scripts/docs-blocks.ts"], { cwd: root, stdio: "ignore" })
 const blocks: ReadonlyArray<Runnable> = JSON.parse(
@@ -23,10 +23,10 @@ describe.concurrent("runnable docs blocks", () => {
 
   for (const block of blocks) {
     it(`${block.source}:${block.line} runs and prints what it says`, async () => {
-      const run = await runTsx(block.file, 60_000)
+      const run = await runTsx(block.file, runTimeout)
       expect(run.stderr, run.stdout).toBe("")
       expect(run.code, run.stderr).toBe(0)
       expect(missingLine(run.stdout, block.expected), run.stdout).toBeUndefined()
-    }, 120_000)
+    }, queueTimeout(blocks.length))
   }
 })

@@ -9,8 +9,15 @@ export interface Run {
   readonly stderr: string
 }
 
-// Each run is a Node process loading tsx and effect (seconds on a loaded 2-core machine): two at a time.
+// Each run is a Node process loading tsx and effect (seconds, and up to a minute on a loaded 2-core
+// machine): two at a time.
 const slots = 2
+
+/** The longest one run may take before it is killed and its test fails. */
+export const runTimeout = 120_000
+
+/** A test's timeout when `runs` tests share the slots: its own run, and those queued before it. */
+export const queueTimeout = (runs: number) => Math.ceil(runs / slots + 1) * runTimeout
 let running = 0
 const waiting: Array<() => void> = []
 
