@@ -10,7 +10,8 @@ import * as path from "node:path"
 import type { Runnable } from "../scripts/docs-blocks.js"
 import { missingLine, queueTimeout, root, runTimeout, runTsx } from "./support/runScript.js"
 
-execFileSync(process.execPath, ["--import", "tsx", "scripts/docs-blocks.ts"], { cwd: root, stdio: "ignore" })
+// throws with the script's message when a block is malformed or differs from the file it names
+execFileSync(process.execPath, ["--import", "tsx", "scripts/docs-blocks.ts"], { cwd: root, encoding: "utf8" })
 const blocks: ReadonlyArray<Runnable> = JSON.parse(
   fs.readFileSync(path.join(root, ".docs-check", "runnable.json"), "utf8")
 )
