@@ -40,6 +40,11 @@ export * as Errors from "./Errors.js"
 /**
  * @since 0.1.0
  */
+export * as Health from "./Health.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as HttpProvider from "./HttpProvider.js"
 
 /**

@@ -15,6 +15,8 @@ import * as Tracer from "effect/Tracer"
 import type * as Api from "../Bulkhead.js"
 import { BulkheadFull, type InvalidOptions } from "../Errors.js"
 import { Waiter, WaiterQueue } from "./bulkheadQueue.js"
+import * as healthChecks from "./health/checks.js"
+import { whenRegistry } from "./health/registry.js"
 import * as keyedMap from "./keyedMap.js"
 import * as options from "./options.js"
 
@@ -315,7 +317,11 @@ const fromConfig = (
 const build = (module: string, input: Api.Bulkhead.Options): Effect.Effect<Api.Bulkhead, InvalidOptions, Scope.Scope> =>
   Effect.flatMap(
     options.validated(() => validate(module, input)),
-    (config) => fromConfig(config, new Series([MetricLabel.make("bulkhead", config.name)]))
+    (config) =>
+      Effect.tap(
+        fromConfig(config, new Series([MetricLabel.make("bulkhead", config.name)])),
+        (bulkhead) => whenRegistry(healthChecks.bulkhead(bulkhead))
+      )
   )
 
 /** @internal */

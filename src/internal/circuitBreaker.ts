@@ -29,6 +29,8 @@ import * as machine from "./circuitBreaker/machine.js"
 import { checked, consecutive } from "./circuitBreaker/policy.js"
 import * as replicated from "./circuitBreaker/replicated.js"
 import { Store } from "./circuitBreaker/store.js"
+import * as healthChecks from "./health/checks.js"
+import { Registry as HealthRegistry, whenRegistry } from "./health/registry.js"
 import * as keyedMap from "./keyedMap.js"
 import * as options from "./options.js"
 import { oneOf, storeKeyOf } from "./rateLimitCommon.js"
@@ -685,6 +687,7 @@ const makeNamed = (module: string, opts: api.CircuitBreaker.Options, name: strin
     const breaker = yield* makeBreaker(shared, name, module, yield* replicationOf(shared))
     yield* breaker.enlist
     yield* Effect.addFinalizer(() => breaker.retire)
+    yield* whenRegistry(healthChecks.breaker(breaker))
     return breaker as api.CircuitBreaker
   })
 
@@ -724,14 +727,27 @@ const keyedAs = <K>(
     )
     const shared = yield* makeShared(resolved, true)
     const replication = yield* replicationOf(shared)
+    // With a Health registry only: the live keys' breakers, for their snapshots (peeking through the
+    // map would keep idle keys alive).
+    const live = Option.isSome(yield* Effect.serviceOption(HealthRegistry)) ? new Set<BreakerImpl>() : undefined
     // The gauge follows each key's breaker: +1 in its state when built, -1 in its state when evicted.
     const map = yield* keyedMap.make<K, BreakerImpl>({
       lookup: (key) =>
-        Effect.tap(Effect.orDie(makeBreaker(shared, nameOf(key), module, replication)), (breaker) =>
-          breaker.enlist),
-      release: (breaker) => breaker.retire,
+        Effect.tap(Effect.orDie(makeBreaker(shared, nameOf(key), module, replication)), (breaker) => {
+          live?.add(breaker)
+          return breaker.enlist
+        }),
+      release: (breaker) => {
+        live?.delete(breaker)
+        return breaker.retire
+      },
       idleTimeToLive
     })
+    if (live !== undefined) {
+      yield* whenRegistry(
+        healthChecks.keyedBreakers(name, Effect.suspend(() => Effect.forEach(live, (breaker) => breaker.snapshot)))
+      )
+    }
     const protectKey: api.Keyed<K>["protect"] = dual(
       2,
       <A, E, R>(self: Effect.Effect<A, E, R>, key: K): Effect.Effect<A, E | CircuitOpen, R> =>

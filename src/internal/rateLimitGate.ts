@@ -13,6 +13,8 @@ import type * as Scope from "effect/Scope"
 import { type InvalidOptions, type RateLimited, retryAfterOf } from "../Errors.js"
 import type * as RateLimit from "../RateLimit.js"
 import { remaining } from "./deadline.js"
+import * as healthChecks from "./health/checks.js"
+import { whenRegistry } from "./health/registry.js"
 import * as options from "./options.js"
 import { guardValue, keyOfOption, localRefusal, storeErrorPolicy, storeKeyOf } from "./rateLimitCommon.js"
 import * as metrics from "./rateLimitMetrics.js"
@@ -203,7 +205,7 @@ const build = <Args>(
         )
       })
 
-    return guardValue<RateLimit.Gate<Args>>(GateTypeId, {
+    const gate = guardValue<RateLimit.Gate<Args>>(GateTypeId, {
       name,
       protect,
       // a duration longer than maxClosed is fine (it is capped); one that is not a duration >= 0 is refused
@@ -216,6 +218,9 @@ const build = <Args>(
         Effect.map(Effect.orElseSucceed(closedFor(resolved.keyOf(args)), () => 0), (millis) =>
           millis > 0 ? Option.some(Duration.millis(millis)) : Option.none())
     })
+    // A gate keyed per call (per tenant...) has no one state to report.
+    if (typeof o.key === "string") yield* whenRegistry(healthChecks.gate(gate as RateLimit.Gate))
+    return gate
   })
 
 export const make = <Args = void>(
