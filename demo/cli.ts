@@ -1,9 +1,14 @@
 /**
  * The command line: `npm run demo -- [--users N] [--duration SECONDS] [--json FILE] [--redis URL] [--port N]`.
- * A bad flag is an error a person can act on, and exit code 2.
+ * A bad flag is an error a person can act on, and exit code 2; a run that fails exits with 1.
  */
-import { Either } from "effect"
+import { Cause, Effect, Either, Exit, Logger, LogLevel } from "effect"
+import { writeFileSync } from "node:fs"
 import { parseArgs } from "node:util"
+import * as Display from "./display.js"
+import * as Report from "./report.js"
+import { run } from "./run.js"
+import { story } from "./script.js"
 
 export interface Flags {
   readonly users: number
@@ -17,7 +22,7 @@ export interface Flags {
 export const usage = `Usage: npm run demo -- [options]
 
   --users N           concurrent users per client (1-200, default 20)
-  --duration SECONDS  length of the run (5-300, default 40)
+  --duration SECONDS  length of the run (5-300, default 35)
   --json FILE         also write the figures to FILE as JSON
   --redis URL         keep the library's shared state (429 gate, rate limiter, breaker) in Redis,
                       e.g. redis://127.0.0.1:6379 (default: in memory)
@@ -58,7 +63,49 @@ export const parse = (args: ReadonlyArray<string>): Either.Either<Flags, string>
   if (parsed.json === "") return Either.left("--json needs a file name")
   return Either.all({
     users: integer("users", parsed.users, 20, 1, 200),
-    durationSeconds: integer("duration", parsed.duration, 40, 5, 300),
+    durationSeconds: integer("duration", parsed.duration, 35, 5, 300),
     port: integer("port", parsed.port, 0, 0, 65535)
   }).pipe(Either.map((numbers) => ({ ...numbers, json: parsed.json, redisUrl, help: parsed.help === true })))
+}
+
+/** Runs the demo for `args`, writing to `out` and `err`; resolves to the exit code. */
+export const main = async (args: ReadonlyArray<string>, out: NodeJS.WriteStream, err: NodeJS.WritableStream) => {
+  const flags = parse(args)
+  if (Either.isLeft(flags)) {
+    err.write(`demo: ${flags.left}\n\n${usage}\n`)
+    return 2
+  }
+  const { durationSeconds, help, json, port, redisUrl, users } = flags.right
+  if (help) {
+    out.write(`${usage}\n`)
+    return 0
+  }
+  const display = Display.make(out)
+  out.write(`${users} users per client for ${durationSeconds} s; shared state in ${redisUrl === undefined ? "memory" : redisUrl}.\n`)
+  out.write(`The provider's story: ${story.map((phase) => phase.name).join(" -> ")}.\n`)
+  const exit = await Effect.runPromiseExit(
+    run({
+      users,
+      durationSeconds,
+      redisUrl,
+      port,
+      onServing: (url) =>
+        out.write(`Health and metrics while it runs: ${url}/health/ready  ${url}/health/breakers  ${url}/metrics\n\n`),
+      onTick: display.show
+    }).pipe(
+      // The library logs its breaker and gate transitions; the display shows them, and log lines
+      // would scribble over it.
+      Logger.withMinimumLogLevel(LogLevel.None)
+    )
+  )
+  if (Exit.isFailure(exit)) {
+    err.write(`demo failed: ${Cause.pretty(exit.cause)}\n`)
+    return 1
+  }
+  out.write(`\n${Report.table(exit.value)}\n`)
+  if (json !== undefined) {
+    writeFileSync(json, Report.json(exit.value))
+    out.write(`\nFigures written to ${json}\n`)
+  }
+  return 0
 }

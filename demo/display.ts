@@ -11,7 +11,8 @@ export interface View {
   readonly elapsedMillis: number
   readonly durationMillis: number
   readonly phase: Phase
-  readonly breaker: string
+  /** The library's breaker and 429 gate for the provider, as its health checks read them. */
+  readonly guards: string
   readonly naive: { readonly record: Record; readonly tally: Tally }
   readonly library: { readonly record: Record; readonly tally: Tally }
 }
@@ -22,17 +23,17 @@ export interface Display {
 
 const seconds = (millis: number) => `${(millis / 1000).toFixed(1)} s`
 
-const row = (label: string, side: View["naive"], breaker: string) =>
+const row = (label: string, side: View["naive"], guards: string) =>
   `${label.padEnd(16)}${String(side.record.ok).padStart(7)}${String(side.record.fallback).padStart(10)}${
     String(side.record.failed).padStart(8)
-  }${String(side.tally.requests).padStart(10)}   ${breaker}`
+  }${String(side.tally.requests).padStart(10)}   ${guards}`
 
 const table = (view: View): Array<string> => [
   `elapsed ${seconds(view.elapsedMillis)} of ${seconds(view.durationMillis)}   provider: ${view.phase.name} (${view.phase.says})`,
   "",
-  `${"client".padEnd(16)}${"ok".padStart(7)}${"fallback".padStart(10)}${"failed".padStart(8)}${"requests".padStart(10)}   breaker`,
+  `${"client".padEnd(16)}${"ok".padStart(7)}${"fallback".padStart(10)}${"failed".padStart(8)}${"requests".padStart(10)}   guards`,
   row("naive fetch", view.naive, "(none)"),
-  row("effect-resilience", view.library, view.breaker)
+  row("effect-resilience", view.library, view.guards)
 ]
 
 const terminal = (write: (text: string) => void): Display => {
@@ -60,7 +61,7 @@ const plain = (write: (text: string) => void): Display => {
       write(
         `[${seconds(view.elapsedMillis)}] ${view.phase.name}: naive ${side(view.naive)} | effect-resilience ${
           side(view.library)
-        } breaker ${view.breaker}\n`
+        } (${view.guards})\n`
       )
     }
   }

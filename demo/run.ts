@@ -72,14 +72,16 @@ export const run = (options: Options) => {
     const naive = { record: Workload.emptyRecord(), tally: naiveProvider.tally }
     const library = { record: Workload.emptyRecord(), tally: libraryProvider.tally }
 
-    const breakerState = Effect.map(
-      registry.breakers,
-      (breakers) => breakers.find((breaker) => breaker.name === PolicyClient.providerName)?.state ?? "(none)"
-    )
+    // What the library's guards for the provider say now, read from the health registry they joined.
+    const guards = Effect.map(registry.checks, (checks) =>
+      checks
+        .filter((check) => check.name === PolicyClient.providerName && (check.kind === "breaker" || check.kind === "gate"))
+        .map((check) => `${check.kind} ${check.kind === "breaker" ? check.detail ?? "closed" : check.detail ?? "open"}`)
+        .join(", "))
     const tick = Effect.gen(function*() {
       const elapsedMillis = Math.min(durationMillis, (yield* Clock.currentTimeMillis) - startedAt)
       const phase = phaseAt(elapsedMillis, durationMillis)
-      options.onTick?.({ elapsedMillis, durationMillis, phase, breaker: yield* breakerState, naive, library })
+      options.onTick?.({ elapsedMillis, durationMillis, phase, guards: yield* guards, naive, library })
     })
     const ticker = yield* Effect.fork(Effect.forever(Effect.zipRight(tick, Effect.sleep(Duration.millis(250)))))
 
