@@ -24,14 +24,14 @@ export interface Display {
 const seconds = (millis: number) => `${(millis / 1000).toFixed(1)} s`
 
 const row = (label: string, side: View["naive"], guards: string) =>
-  `${label.padEnd(16)}${String(side.record.ok).padStart(7)}${String(side.record.fallback).padStart(10)}${
+  `${label.padEnd(19)}${String(side.record.ok).padStart(7)}${String(side.record.fallback).padStart(10)}${
     String(side.record.failed).padStart(8)
   }${String(side.tally.requests).padStart(10)}   ${guards}`
 
 const table = (view: View): Array<string> => [
   `elapsed ${seconds(view.elapsedMillis)} of ${seconds(view.durationMillis)}   provider: ${view.phase.name} (${view.phase.says})`,
   "",
-  `${"client".padEnd(16)}${"ok".padStart(7)}${"fallback".padStart(10)}${"failed".padStart(8)}${"requests".padStart(10)}   guards`,
+  `${"client".padEnd(19)}${"ok".padStart(7)}${"fallback".padStart(10)}${"failed".padStart(8)}${"requests".padStart(10)}   guards`,
   row("naive fetch", view.naive, "(none)"),
   row("effect-resilience", view.library, view.guards)
 ]
