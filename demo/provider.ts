@@ -21,6 +21,8 @@ export interface Tally {
 export interface Provider {
   readonly url: string
   readonly tally: Tally
+  /** Starts the script at `startedAt` (epoch millis); until then the provider is steady. */
+  readonly play: (startedAt: number) => void
 }
 
 const reply = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
@@ -29,14 +31,14 @@ const reply = (res: ServerResponse, status: number, body: unknown, headers: Reco
 }
 
 export const start = (options: {
-  readonly startedAt: number
   readonly durationMillis: number
   readonly users: number
 }): Effect.Effect<Provider, never, Scope.Scope> =>
   Effect.gen(function*() {
     const tally: Tally = { requests: 0, ok: 0, rateLimited: 0, unavailable: 0, rateLimitedAfterFirst: 0 }
     const quota = { window: -1, used: 0 }
-    const elapsed = () => Date.now() - options.startedAt
+    let startedAt: number | undefined
+    const elapsed = () => startedAt === undefined ? 0 : Date.now() - startedAt
 
     const handle = (_req: IncomingMessage, res: ServerResponse) => {
       tally.requests++
@@ -46,21 +48,26 @@ export const start = (options: {
         tally.unavailable++
         return reply(res, 503, { error: "unavailable" })
       }
-      if (phase === "429 storm") {
-        const window = Math.floor(now / behaviour.stormWindowMillis)
-        if (window !== quota.window) Object.assign(quota, { window, used: 0 })
-        if (quota.used >= behaviour.stormQuotaPerUser * options.users) {
-          if (tally.rateLimited > 0) tally.rateLimitedAfterFirst++
-          tally.rateLimited++
-          const resetInMillis = (window + 1) * behaviour.stormWindowMillis - now
-          return reply(res, 429, { error: "rate_limited" }, { "retry-after": String(Math.ceil(resetInMillis / 1000)) })
-        }
-        quota.used++
+      const window = Math.floor(now / behaviour.quotaWindowMillis)
+      if (window !== quota.window) Object.assign(quota, { window, used: 0 })
+      const limit = options.users * (phase === "429 storm" ? behaviour.stormQuotaPerUser : behaviour.quotaPerUser)
+      const resetSeconds = String(Math.ceil(((window + 1) * behaviour.quotaWindowMillis - now) / 1000))
+      const headers = (remaining: number) => ({
+        "x-ratelimit-limit": String(limit),
+        "x-ratelimit-remaining": String(remaining),
+        "x-ratelimit-reset": resetSeconds
+      })
+      if (quota.used >= limit) {
+        if (tally.rateLimited > 0) tally.rateLimitedAfterFirst++
+        tally.rateLimited++
+        return reply(res, 429, { error: "rate_limited" }, { ...headers(0), "retry-after": resetSeconds })
       }
+      quota.used++
+      const quotaHeaders = headers(limit - quota.used)
       const latency = phase === "slow" ? behaviour.slowLatencyMillis : behaviour.latencyMillis
       const timer = setTimeout(() => {
         tally.ok++
-        reply(res, 200, { symbol: "ACME", price: 42 })
+        reply(res, 200, { symbol: "ACME", price: 42 }, quotaHeaders)
       }, latency)
       res.on("close", () => clearTimeout(timer))
     }
@@ -85,5 +92,5 @@ export const start = (options: {
       yield* Effect.sleep("25 millis")
     })))
 
-    return { url: `http://127.0.0.1:${port}`, tally }
+    return { url: `http://127.0.0.1:${port}`, tally, play: (at) => void (startedAt = at) }
   })

@@ -64,11 +64,14 @@ export const run = (options: Options) => {
     const address = (yield* HttpServer.HttpServer).address
     if (address._tag === "TcpAddress") options.onServing?.(`http://127.0.0.1:${address.port}`)
     const registry = yield* Health.Registry
-    const startedAt = yield* Clock.currentTimeMillis
-    const providerOptions = { startedAt, durationMillis, users: options.users }
+    const providerOptions = { durationMillis, users: options.users }
     const naiveProvider = yield* Provider.start(providerOptions)
     const libraryProvider = yield* Provider.start(providerOptions)
     const libraryCall = yield* PolicyClient.make(libraryProvider.url)
+    // Everything is built: both providers start the story now, with the traffic.
+    const startedAt = yield* Clock.currentTimeMillis
+    naiveProvider.play(startedAt)
+    libraryProvider.play(startedAt)
     const naive = { record: Workload.emptyRecord(), tally: naiveProvider.tally }
     const library = { record: Workload.emptyRecord(), tally: libraryProvider.tally }
 

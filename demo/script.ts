@@ -16,7 +16,7 @@ export interface Phase {
 
 export const story: ReadonlyArray<Phase> = [
   { name: "steady", from: 0, says: "answers in about 20 ms" },
-  { name: "429 storm", from: 0.15, says: "quota cut: 429 + Retry-After beyond it" },
+  { name: "429 storm", from: 0.15, says: "quota cut to a quarter of the traffic: 429 + Retry-After beyond it" },
   { name: "outage: 503s", from: 0.35, says: "every request gets 503" },
   { name: "outage: refused", from: 0.45, says: "the port is closed: connection refused" },
   { name: "slow", from: 0.55, says: "up again, answers take 1.5 s" },
@@ -34,11 +34,16 @@ export const phaseAt = (elapsedMillis: number, durationMillis: number): Phase =>
 export const outageEndMillis = (durationMillis: number): number =>
   story.find((phase) => phase.name === "slow")!.from * durationMillis
 
-/** How the provider behaves in each phase. */
+/**
+ * How the provider behaves. Like most APIs it has a per-second quota and says so on every answer
+ * (`x-ratelimit-limit`, `-remaining`, `-reset`, as GitHub does); beyond it, 429 with `Retry-After`
+ * until the next window. Users ask for up to 4 quotes a second each: the quota is twice that, and
+ * during the storm a quarter of it.
+ */
 export const behaviour = {
   latencyMillis: 20,
   slowLatencyMillis: 1_500,
-  /** During the storm the provider takes this many requests per user per window, and 429s the rest. */
-  stormQuotaPerUser: 1,
-  stormWindowMillis: 2_000
+  quotaWindowMillis: 1_000,
+  quotaPerUser: 8,
+  stormQuotaPerUser: 1
 } as const

@@ -44,10 +44,10 @@ describe("demo", () => {
     })
   })
 
-  // The whole story in 5 real seconds with 4 users per client: short, but every phase plays.
+  // The whole story in 5 real seconds with 8 users per client: short, but every phase plays.
   it.live("a short run: the policy ignores fewer Retry-Afters and sends fewer requests per call than naive fetch", () =>
     Effect.gen(function*() {
-      const result = yield* run({ users: 4, durationSeconds: 5, port: 0 })
+      const result = yield* run({ users: 8, durationSeconds: 5, port: 0 })
       sane(result.naive)
       sane(result.library)
       expect(result.library.rateLimitedAfterFirstRetryAfter).toBeLessThan(result.naive.rateLimitedAfterFirstRetryAfter)
