@@ -254,8 +254,9 @@ export const make: (options?: Registry.Options) => Effect<Registry, InvalidOptio
 export const layer: (options?: Registry.Options) => Layer<Registry, InvalidOptions> = internal.layer
 
 /**
- * Registers a guard built without a registry in its context, or your own {@link Check}, for the life
- * of the scope. `{ required: true }` makes its `down` fail readiness.
+ * Registers a guard built without a registry in its context (a breaker, a bulkhead, a gate with a
+ * fixed key), or your own {@link Check}, for the life of the scope. `{ required: true }` makes its
+ * `down` fail readiness.
  *
  * @example
  * ```ts
