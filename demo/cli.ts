@@ -102,7 +102,7 @@ export const main = async (args: ReadonlyArray<string>, out: NodeJS.WriteStream,
     err.write(`demo failed: ${Cause.pretty(exit.cause)}\n`)
     return 1
   }
-  out.write(`\n${Report.table(exit.value)}\n`)
+  out.write(`\n${Report.table(exit.value)}\n\n${Report.legend}\n`)
   if (json !== undefined) {
     writeFileSync(json, Report.json(exit.value))
     out.write(`\nFigures written to ${json}\n`)

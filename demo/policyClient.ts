@@ -6,7 +6,7 @@
  *
  * When the library refuses a call without calling the provider (the breaker is open, the gate or the
  * limiter cannot let it through in time, the bulkhead is full), the app serves the last quote it got:
- * that is a fallback, answered at once, and the user is told the price may be stale.
+ * that is a fallback, answered at once.
  */
 import { Effect, Schema } from "effect"
 import { HttpProvider } from "effect-resilience"

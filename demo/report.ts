@@ -27,4 +27,15 @@ export const table = (result: Result): string => {
   ].join("\n")
 }
 
+/** What the rows mean, for a person reading the table for the first time. */
+export const legend = `How to read it:
+  success rate   calls the provider answered; failed calls ended in an error after their retries.
+  fallback       the library refused to call (breaker open, limiter or bulkhead full) and the app
+                 served the last quote it had, at once.
+  latency        what a user waited for an answer, fallbacks included; the library's users wait out
+                 a Retry-After or a retry where fetch gives up sooner.
+  requests/call  load on the provider: every retry is one more request.
+  429s after...  requests the provider had to turn away after it had said when to come back.
+  recover        from the end of the outage to the first answer from the provider.`
+
 export const json = (result: Result): string => JSON.stringify(result, null, 2) + "\n"
