@@ -8,9 +8,8 @@
  * limiter cannot let it through in time, the bulkhead is full), the app serves the last quote it got:
  * that is a fallback, answered at once.
  */
-import { Effect, Schema } from "effect"
+import { Effect, Option, Ref, Schema } from "effect"
 import { HttpProvider } from "effect-resilience"
-import type * as Errors from "effect-resilience/Errors"
 
 const Quote = Schema.Struct({ symbol: Schema.String, price: Schema.Number })
 
@@ -19,13 +18,20 @@ export type Outcome = "ok" | "fallback"
 /** The provider's name: in its breaker, gate, limiter and bulkhead, in metrics and on /health. */
 export const providerName = "quotes"
 
-/** A refusal by a local guard: the provider was not called, so the cached quote is served at once. */
-const isLocalRefusal = (error: Errors.ResilienceError | HttpProvider.DefaultError): boolean =>
+/** A refusal by a local guard: the provider was not called. */
+const isLocalRefusal = (error: HttpProvider.DefaultError): boolean =>
   error._tag === "CircuitOpen" || error._tag === "BulkheadFull" || (error._tag === "RateLimited" && error.reason === "local")
 
 export const make = (baseUrl: string) =>
-  Effect.map(HttpProvider.make({ name: providerName, baseUrl }), (quotes) =>
-    quotes.get("/v1/quote", { response: Quote }).pipe(
+  Effect.gen(function*() {
+    const quotes = yield* HttpProvider.make({ name: providerName, baseUrl })
+    const lastQuote = yield* Ref.make(Option.none<typeof Quote.Type>())
+    return quotes.get("/v1/quote", { response: Quote }).pipe(
+      Effect.tap((quote) => Ref.set(lastQuote, Option.some(quote))),
       Effect.as<Outcome>("ok"),
-      Effect.catchIf(isLocalRefusal, () => Effect.succeed<Outcome>("fallback"))
-    ))
+      // no quote yet to fall back on: the refusal stays an error
+      Effect.catchIf(isLocalRefusal, (error) =>
+        Effect.flatMap(Ref.get(lastQuote), (quote) =>
+          Option.isSome(quote) ? Effect.succeed<Outcome>("fallback") : Effect.fail(error)))
+    )
+  })
