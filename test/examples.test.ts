@@ -56,6 +56,21 @@ const examples: Record<string, ReadonlyArray<string>> = {
     `   GET /prices/sku-7 -> 200 {"sku":"sku-7","cents":8900}`,
     `   GET /recommendations -> 200 {"items":[{"sku":"sku-7","title":"Trail shoes"},...],"source":"catalog"}`
   ],
+  "health-checks.ts": [
+    "1. The provider answers: the service is ready.",
+    "GET /health/ready -> 200",
+    "2. The provider is down and the breaker opened: not ready (503), still live.",
+    "GET /health/ready -> 503",
+    "GET /health/live -> 200",
+    "GET /health/breakers -> 200",
+    "3. The break is over, a probe succeeded, the breaker closed: ready again.",
+    "GET /health/ready -> 200"
+  ],
+  "observability.ts": [
+    `The call answered {"ok":true} after a 429 and a 503.`,
+    "  payments GET /v1/ping...",
+    `...resilience_retry_retries_total{policy="payments"...`
+  ],
   "policy-provider.ts": [
     "   charged ch_1; the provider saw 4 requests",
     "   Timeout: reports did not answer within 1s (attempt timeout)",
