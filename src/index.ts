@@ -76,3 +76,8 @@ export * as Fallback from "./Fallback.js"
  * @since 0.1.0
  */
 export * as Hedge from "./Hedge.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as LastKnownGood from "./LastKnownGood.js"
