@@ -13,7 +13,7 @@ import { type InvalidOptions, isRejected, isTransient } from "../Errors.js"
 import type * as Api from "../LastKnownGood.js"
 import * as memoryStore from "./lastKnownGood/memoryStore.js"
 import * as options from "./options.js"
-import * as outageLog from "./outageLog.js"
+import * as storeOutage from "./storeOutage.js"
 
 /** @internal */
 export const TypeId: Api.TypeId = Symbol.for("effect-resilience/LastKnownGood") as Api.TypeId
@@ -51,7 +51,7 @@ const build = <A, I>(module: string, input: Api.LastKnownGood.Options<A, I>) =>
     }))
     const backing = yield* Effect.serviceOption(Persistence.BackingPersistence)
     const store = Option.isSome(backing)
-      ? yield* backing.value.make(`resilience:lkg:${name}`)
+      ? yield* backing.value.make(`lastKnownGood:${name}`)
       : memoryStore.make(maxKeys)
     const entry = entrySchema(input.schema)
     const encode = Schema.encode(entry)
@@ -59,21 +59,22 @@ const build = <A, I>(module: string, input: Api.LastKnownGood.Options<A, I>) =>
     // The age check enforces maxStale; the store's own expiry only frees the space, a little later so
     // that a value exactly maxStale old is still there to serve.
     const ttl = Option.some(Duration.sum(maxStale, Duration.seconds(1)))
-    const outage = outageLog.make(
+    const outage = storeOutage.make(
       `last-known-good store for ${name}`,
       "serving fresh answers and passing failures through",
       { lastKnownGood: name }
     )
-    // The store never fails a call: an error is logged once per outage and reads as "nothing stored".
-    const remember = (key: string, value: A) =>
+    // The store never fails a call: while it is down a write is skipped and a read finds nothing.
+    const remember = (key: string, value: A): Effect.Effect<void> =>
       Clock.currentTimeMillis.pipe(
         Effect.flatMap((storedAt) => encode({ value, storedAt })),
-        Effect.flatMap((encoded) => store.set(key, encoded, ttl)),
-        Effect.matchEffect({ onFailure: outage.failed, onSuccess: () => outage.succeeded })
+        Effect.flatMap((encoded) => outage.call(store.set(key, encoded, ttl))),
+        Effect.catchAll((error) => Effect.logWarning(`last-known-good ${name} cannot encode a value`, error)),
+        Effect.asVoid
       )
     const recall = (key: string): Effect.Effect<Option.Option<Api.Stale<A>>> =>
-      store.get(key).pipe(
-        Effect.tap(() => outage.succeeded),
+      outage.call(store.get(key)).pipe(
+        Effect.map(Option.flatten),
         Effect.flatMap(Option.match({
           onNone: () => Effect.succeedNone,
           // A value the schema no longer reads (the type changed between deploys) is as good as none.
@@ -86,8 +87,7 @@ const build = <A, I>(module: string, input: Api.LastKnownGood.Options<A, I>) =>
               const age = Duration.millis(Math.max(0, now - storedAt))
               return Duration.lessThanOrEqualTo(age, maxStale) ? Option.some(stale(value, age)) : Option.none()
             })
-        })),
-        Effect.catchAll((error) => Effect.as(outage.failed(error), Option.none()))
+        }))
       )
     const serveKey = <E, R>(self: Effect.Effect<A, E, R>, key: string): Effect.Effect<Api.Result<A>, E, R> =>
       Effect.matchEffect(self, {

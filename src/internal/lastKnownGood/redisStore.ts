@@ -1,0 +1,79 @@
+import * as Persistence from "@effect/experimental/Persistence"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import type { Redis } from "ioredis"
+import type { InvalidOptions } from "../../Errors.js"
+import type * as Api from "../../LastKnownGoodRedis.js"
+import * as options from "../options.js"
+import { acquireClient, redisOptions } from "../redisClient.js"
+
+/** @internal */
+export const defaults = { prefix: "resilience:" } as const
+
+const backingError = (method: string) => (cause: unknown) => Persistence.PersistenceBackingError.make(method, cause)
+
+const parse = (method: string, raw: string | null): Effect.Effect<Option.Option<unknown>, Persistence.PersistenceError> =>
+  raw === null ? Effect.succeedNone : Effect.try({ try: () => Option.some(JSON.parse(raw)), catch: backingError(method) })
+
+const px = (ttl: Option.Option<Duration.Duration>): Option.Option<number> =>
+  Option.map(ttl, (d) => Math.max(1, Math.ceil(Duration.toMillis(d))))
+
+const storeFrom = (client: Redis, prefix: string): Persistence.BackingPersistenceStore => {
+  const set = (key: string, value: unknown, ttl: Option.Option<Duration.Duration>) =>
+    Effect.tryPromise({
+      try: () => {
+        const json = JSON.stringify(value)
+        return Option.match(px(ttl), {
+          onNone: () => client.set(`${prefix}${key}`, json),
+          onSome: (millis) => client.set(`${prefix}${key}`, json, "PX", millis)
+        })
+      },
+      catch: backingError("set")
+    })
+  return {
+    get: (key) =>
+      Effect.tryPromise({ try: () => client.get(`${prefix}${key}`), catch: backingError("get") }).pipe(
+        Effect.flatMap((raw) => parse("get", raw))
+      ),
+    getMany: (keys) =>
+      Effect.tryPromise({ try: () => client.mget(keys.map((key) => `${prefix}${key}`)), catch: backingError("getMany") })
+        .pipe(Effect.flatMap(Effect.forEach((raw) => parse("getMany", raw)))),
+    set: (key, value, ttl) => Effect.asVoid(set(key, value, ttl)),
+    setMany: (entries) => Effect.forEach(entries, ([key, value, ttl]) => set(key, value, ttl), { discard: true }),
+    remove: (key) =>
+      Effect.asVoid(Effect.tryPromise({ try: () => client.del(`${prefix}${key}`), catch: backingError("remove") })),
+    // SCAN in pages rather than KEYS, which blocks Redis for the whole key space.
+    clear: Effect.tryPromise({
+      try: async () => {
+        let cursor = "0"
+        do {
+          const [next, keys] = await client.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 500)
+          if (keys.length > 0) await client.del(...keys)
+          cursor = next
+        } while (cursor !== "0")
+      },
+      catch: backingError("clear")
+    })
+  }
+}
+
+/** @internal */
+export const layerStore = (o: Api.Options = {}): Layer.Layer<Persistence.BackingPersistence, InvalidOptions> => {
+  const module = "LastKnownGoodRedis.layerStore"
+  return Layer.scoped(
+    Persistence.BackingPersistence,
+    Effect.gen(function*() {
+      const { prefix, redis } = yield* options.validated(() => ({
+        prefix: options.orDefault(o.prefix, defaults.prefix, (p) => options.string({ module, option: "prefix" }, p)),
+        redis: redisOptions(module, o)
+      }))
+      const client = yield* acquireClient<Redis>(redis, {})
+      return Persistence.BackingPersistence.of({
+        [Persistence.BackingPersistenceTypeId]: Persistence.BackingPersistenceTypeId,
+        make: (storeId) => Effect.succeed(storeFrom(client, `${prefix}${storeId}:`))
+      })
+    })
+  )
+}
