@@ -81,3 +81,8 @@ export * as Hedge from "./Hedge.js"
  * @since 0.1.0
  */
 export * as LastKnownGood from "./LastKnownGood.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as QueueForLater from "./QueueForLater.js"

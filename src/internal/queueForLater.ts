@@ -1,0 +1,229 @@
+import * as PersistedQueue from "@effect/experimental/PersistedQueue"
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import type * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
+import * as Schema from "effect/Schema"
+import { type InvalidOptions, isRejected, isTransient } from "../Errors.js"
+import type * as Api from "../QueueForLater.js"
+import * as options from "./options.js"
+import * as deadLetterStore from "./queueForLater/deadLetterStore.js"
+import { DeadLetterNotFound, QueueStoreError } from "./queueForLater/errors.js"
+
+/** @internal */
+export const TypeId: Api.TypeId = Symbol.for("effect-resilience/QueueForLater") as Api.TypeId
+
+/** @internal */
+export const defaults = {
+  queueOn: (error: unknown): boolean => isTransient(error) || isRejected(error),
+  maxAttempts: 10,
+  retryDelay: Duration.seconds(1),
+  maxRetryDelay: Duration.minutes(5),
+  concurrency: 1
+} as const
+
+/** @internal */
+export const done = <B>(value: B): Api.Done<B> => ({ _tag: "Done", value })
+
+/** @internal */
+export const pending = (id: string, idempotencyKey: string): Api.Pending => ({ _tag: "Pending", id, idempotencyKey })
+
+// The queue holds the encoded value and the worker decodes it: an item the schema no longer reads (it
+// changed between deploys) is dead-lettered for a person instead of failing to decode for ever.
+const Item = Schema.Struct({ idempotencyKey: Schema.String, value: Schema.Unknown })
+type Item = typeof Item.Type
+
+// PersistedQueue's own dead-lettering must never run: in memory it drops the item, and on Redis its
+// script fails and leaves the item locked (docs/QueueForLater.md). The worker dead-letters by itself.
+const queueNeverGivesUp = { maxAttempts: Number.MAX_SAFE_INTEGER } as const
+
+/** The worker hands an item back to the queue (to be retried) by failing with this. */
+class HandBack {
+  readonly _tag = "HandBack"
+}
+
+const describe = (cause: Cause.Cause<unknown>): string =>
+  Option.match(Cause.failureOption(cause), {
+    onNone: () => Cause.pretty(cause),
+    onSome: (e) => {
+      const tag = Predicate.hasProperty(e, "_tag") ? `${String(e._tag)}: ` : ""
+      return Predicate.hasProperty(e, "message") && typeof e.message === "string" ? `${tag}${e.message}` : String(e)
+    }
+  })
+
+const storeError = (queue: string, operation: string) => (cause: unknown) =>
+  new QueueStoreError({
+    queue,
+    operation,
+    detail: Predicate.hasProperty(cause, "message") ? String(cause.message) : String(cause)
+  })
+
+const build = <A, I, B, E, R>(module: string, input: Api.QueueForLater.Options<A, I, B, E, R>) =>
+  Effect.gen(function*() {
+    const o = yield* options.validated(() => ({
+      name: options.nonEmptyString({ module, option: "name" }, input.name),
+      write: options.fn({ module, option: "write" }, input.write),
+      queueOn: options.orDefault(input.queueOn, defaults.queueOn, (f) => options.fn({ module, option: "queueOn" }, f)),
+      maxAttempts: options.orDefault(
+        input.maxAttempts,
+        defaults.maxAttempts,
+        (n) => options.integerAtLeast({ module, option: "maxAttempts" }, n, 1)
+      ),
+      retryDelay: options.orDefault(
+        input.retryDelay,
+        defaults.retryDelay,
+        (d) => options.nonNegativeDuration({ module, option: "retryDelay" }, d)
+      ),
+      maxRetryDelay: options.orDefault(
+        input.maxRetryDelay,
+        defaults.maxRetryDelay,
+        (d) => options.nonNegativeDuration({ module, option: "maxRetryDelay" }, d)
+      ),
+      concurrency: options.orDefault(
+        input.concurrency,
+        defaults.concurrency,
+        (n) => options.integerAtLeast({ module, option: "concurrency" }, n, 1)
+      )
+    }))
+    const { name } = o
+    const queueStore = yield* Effect.serviceOption(PersistedQueue.PersistedQueueStore)
+    const queue = yield* PersistedQueue.make({ name, schema: Item }).pipe(
+      Effect.provide(PersistedQueue.layer),
+      Option.isSome(queueStore)
+        ? Effect.provideService(PersistedQueue.PersistedQueueStore, queueStore.value)
+        : Effect.provide(PersistedQueue.layerStoreMemory)
+    )
+    const dead = Option.getOrElse(yield* Effect.serviceOption(deadLetterStore.DeadLetters), deadLetterStore.memory)
+    const encode = Schema.encode(input.schema)
+    const decode = Schema.decodeUnknown(input.schema)
+
+    const offer = (item: Item, id: string) =>
+      queue.offer(item, { id }).pipe(Effect.mapError(storeError(name, "enqueue")), Effect.as(pending(id, item.idempotencyKey)))
+
+    const enqueue = (value: A, idempotencyKey: string) =>
+      encode(value).pipe(
+        Effect.orDie,
+        Effect.flatMap((encoded) => offer({ idempotencyKey, value: encoded }, idempotencyKey))
+      )
+
+    const submit = (value: A, idempotencyKey: string): Effect.Effect<Api.Result<B>, E, R> =>
+      Effect.matchEffect(o.write(value, idempotencyKey), {
+        onSuccess: (b) => Effect.succeed(done(b)),
+        onFailure: (error) =>
+          o.queueOn(error)
+            // Not accepted unless it is on the queue: with the queue down the caller gets the write's error.
+            ? enqueue(value, idempotencyKey).pipe(
+              Effect.catchAll((queueDown) =>
+                Effect.zipRight(
+                  Effect.logWarning(`queue ${name} cannot take a failed write; its error goes to the caller`).pipe(
+                    Effect.annotateLogs({ queue: name, error: queueDown.message })
+                  ),
+                  Effect.fail(error)
+                )
+              )
+            )
+            : Effect.fail(error)
+      })
+
+    const retryDelayFor = (attempts: number) =>
+      Duration.min(Duration.times(o.retryDelay, 2 ** Math.min(attempts - 1, 52)), o.maxRetryDelay)
+
+    const deadLetter = (id: string, item: Item, attempts: number, error: string) =>
+      Effect.flatMap(Clock.currentTimeMillis, (failedAt) =>
+        dead.add(name, { id, idempotencyKey: item.idempotencyKey, value: item.value, attempts, error, failedAt }).pipe(
+          Effect.zipRight(
+            Effect.logWarning(`queue ${name} dead-lettered an item after ${attempts} attempt(s)`).pipe(
+              Effect.annotateLogs({ queue: name, id, error })
+            )
+          )
+        ))
+
+    // One item, taken: wait out its retry delay, write it, and say what becomes of it. Success and a
+    // dead letter complete it; a failure to retry, a dead-letter store that is down, and an
+    // interruption hand it back to the queue (interruption without counting an attempt).
+    const handle = (item: Item, meta: { readonly id: string; readonly attempts: number }) =>
+      Effect.gen(function*() {
+        if (meta.attempts > 0) yield* Effect.sleep(retryDelayFor(meta.attempts))
+        const attempts = meta.attempts + 1
+        const decoded = yield* Effect.either(decode(item.value))
+        if (Either.isLeft(decoded)) {
+          return yield* deadLetter(meta.id, item, attempts, `the schema cannot read the item: ${decoded.left.message}`)
+        }
+        const exit = yield* Effect.exit(o.write(decoded.right, item.idempotencyKey))
+        if (Exit.isSuccess(exit)) return
+        if (Cause.isInterruptedOnly(exit.cause)) return yield* Effect.interrupt
+        const failure = Cause.failureOption(exit.cause)
+        if (Option.isSome(failure) && o.queueOn(failure.value) && attempts < o.maxAttempts) {
+          return yield* Effect.fail(new HandBack())
+        }
+        yield* deadLetter(meta.id, item, attempts, describe(exit.cause))
+      })
+
+    const takeOne = queue.take(handle, queueNeverGivesUp).pipe(
+      Effect.catchAll((error) =>
+        error instanceof HandBack
+          ? Effect.void
+          : Effect.logWarning(`queue ${name} could not take or settle an item; trying again in a second`).pipe(
+            Effect.annotateLogs({ queue: name, error: error.message }),
+            Effect.zipRight(Effect.sleep(Duration.seconds(1)))
+          )
+      )
+    )
+    const worker: Effect.Effect<never, never, R> = Effect.forEach(
+      Array.from({ length: o.concurrency }),
+      () => Effect.forever(takeOne),
+      { concurrency: "unbounded", discard: true }
+    ).pipe(Effect.zipRight(Effect.never))
+
+    const toDeadLetter = (letter: Api.DeadLetter.Encoded): Effect.Effect<Api.DeadLetter<A>> =>
+      Effect.map(Effect.option(decode(letter.value)), (value) => ({ ...letter, value, encoded: letter.value }))
+
+    const replay = (id: string): Effect.Effect<Api.Pending, Api.QueueStoreError | Api.DeadLetterNotFound> =>
+      dead.get(name, id).pipe(
+        Effect.flatMap(Option.match({
+          onNone: () => Effect.fail(new DeadLetterNotFound({ queue: name, id })),
+          onSome: (letter) =>
+            Effect.flatMap(Clock.currentTimeMillis, (now) =>
+              // A new queue id: the queue remembers every id it was given and would drop the old one.
+              offer({ idempotencyKey: letter.idempotencyKey, value: letter.value }, `${letter.idempotencyKey}#replay-${now}`))
+              .pipe(Effect.tap(() => dead.remove(name, id)))
+        }))
+      )
+
+    const self: Api.QueueForLater<A, B, E, R> = {
+      [TypeId]: TypeId,
+      name,
+      submit,
+      enqueue,
+      worker,
+      deadLetters: Effect.flatMap(dead.list(name), Effect.forEach(toDeadLetter)),
+      replay
+    }
+    return self
+  })
+
+/** @internal */
+export const make = <A, I, B, E, R>(
+  input: Api.QueueForLater.Options<A, I, B, E, R>
+): Effect.Effect<Api.QueueForLater<A, B, E, R>, InvalidOptions> => build("QueueForLater.make", input)
+
+/** @internal */
+export const layer = <Id, A, I, B, E, R>(
+  tag: Context.Tag<Id, Api.QueueForLater<A, B, E, R>>,
+  input: Api.QueueForLater.Options<A, I, B, E, R>
+): Layer.Layer<Id, InvalidOptions> => Layer.effect(tag, build("QueueForLater.layer", input))
+
+/** @internal */
+export const layerWorker = <Id, A, B, E, R>(
+  tag: Context.Tag<Id, Api.QueueForLater<A, B, E, R>>
+): Layer.Layer<never, never, Id | R> => Layer.scopedDiscard(Effect.flatMap(tag, (queue) => Effect.forkScoped(queue.worker)))
+
+/** @internal */
+export const isQueueForLater = (u: unknown): u is Api.QueueForLater<unknown, unknown, unknown, unknown> =>
+  Predicate.hasProperty(u, TypeId)

@@ -1,0 +1,232 @@
+import * as PersistedQueue from "@effect/experimental/PersistedQueue"
+import { describe, expect, it } from "@effect/vitest"
+import { Clock, Effect, Exit, Fiber, Layer, Option, Ref, Schema, TestClock } from "effect"
+import { ClientError, InvalidOptions, Unavailable } from "../src/Errors.js"
+import * as QueueForLater from "../src/QueueForLater.js"
+
+const Charge = Schema.Struct({ orderId: Schema.String, cents: Schema.Int })
+type Charge = typeof Charge.Type
+const down = new Unavailable({ provider: "payments", reason: "connection-refused" })
+const declined = new ClientError({ provider: "payments", status: 402, body: "card declined" })
+
+/**
+ * A payments provider: fails with `failure` while it is set, else applies each idempotency key once
+ * (as a provider honouring Idempotency-Key does) and records every call's time.
+ */
+const provider = Effect.gen(function*() {
+  const failure = yield* Ref.make<Unavailable | ClientError | undefined>(undefined)
+  const applied = yield* Ref.make(new Map<string, number>())
+  const calls = yield* Ref.make<Array<number>>([])
+  const write = (charge: Charge, idempotencyKey: string) =>
+    Effect.gen(function*() {
+      yield* Ref.update(calls, (times) => [...times, 0]).pipe(
+        Effect.zipRight(Clock.currentTimeMillis),
+        Effect.flatMap((now) => Ref.update(calls, (times) => [...times.slice(0, -1), now]))
+      )
+      const failing = yield* Ref.get(failure)
+      if (failing !== undefined) return yield* Effect.fail(failing)
+      yield* Ref.update(applied, (m) => new Map(m).set(idempotencyKey, (m.get(idempotencyKey) ?? 0) + 1))
+      return `ch_${charge.orderId}`
+    })
+  return { failure, applied, calls, write }
+})
+
+/** Yields until `done` holds, so forked workers have had their turn. */
+const until = (done: Effect.Effect<boolean>) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < 1_000; i++) {
+      if (yield* done) return
+      yield* Effect.yieldNow()
+    }
+    return yield* Effect.dieMessage("condition never held")
+  })
+
+const order = (id: string): Charge => ({ orderId: id, cents: 1200 })
+const options = { name: "charges", schema: Charge } as const
+
+describe("QueueForLater", () => {
+  it.effect("submit - a success is Done and nothing is queued", () =>
+    Effect.gen(function*() {
+      const p = yield* provider
+      const queue = yield* QueueForLater.make({ ...options, write: p.write })
+      expect(yield* queue.submit(order("o-1"), "k-1")).toEqual(QueueForLater.done("ch_o-1"))
+      expect((yield* Ref.get(p.applied)).get("k-1")).toBe(1)
+    }))
+
+  it.effect("submit - a transient failure is Pending; the worker delivers it once the provider is back", () =>
+    Effect.gen(function*() {
+      const p = yield* provider
+      yield* Ref.set(p.failure, down)
+      const queue = yield* QueueForLater.make({ ...options, write: p.write })
+      expect(yield* queue.submit(order("o-1"), "k-1")).toEqual(QueueForLater.pending("k-1", "k-1"))
+      yield* Ref.set(p.failure, undefined)
+      yield* Effect.forkScoped(queue.worker)
+      yield* until(Effect.map(Ref.get(p.applied), (m) => m.get("k-1") === 1))
+    }).pipe(Effect.scoped))
+
+  it.effect("submit - the same idempotency key enqueued twice is one delivery", () =>
+    Effect.gen(function*() {
+      const p = yield* provider
+      yield* Ref.set(p.failure, down)
+      const queue = yield* QueueForLater.make({ ...options, write: p.write })
+      yield* queue.submit(order("o-1"), "k-1")
+      yield* queue.submit(order("o-1"), "k-1")
+      yield* queue.enqueue(order("o-1"), "k-1")
+      yield* Ref.set(p.failure, undefined)
+      yield* Ref.set(p.calls, [])
+      yield* Effect.forkScoped(queue.worker)
+      yield* until(Effect.map(Ref.get(p.applied), (m) => m.get("k-1") === 1))
+      yield* TestClock.adjust("1 hour")
+      expect(yield* Ref.get(p.calls)).toHaveLength(1)
+    }).pipe(Effect.scoped))
+
+  it.effect("submit - a ClientError is the provider's answer: the caller gets it and nothing is queued", () =>
+    Effect.gen(function*() {
+      const p = yield* provider
+      yield* Ref.set(p.failure, declined)
+      const queue = yield* QueueForLater.make({ ...options, write: p.write })
+      expect(yield* Effect.flip(queue.submit(order("o-1"), "k-1"))).toBe(declined)
+      yield* Ref.set(p.failure, undefined)
+      yield* Effect.forkScoped(queue.worker)
+      yield* TestClock.adjust("1 hour")
+      expect(yield* Ref.get(p.calls)).toHaveLength(1)
+    }).pipe(Effect.scoped))
+
+  it.effect("submit - with the queue down the caller gets the write's own error, not Pending", () =>
+    Effect.gen(function*() {
+      const p = yield* provider
+      yield* Ref.set(p.failure, down)
+      const broken = Layer.succeed(PersistedQueue.PersistedQueueStore, {
+        offer: () => Effect.fail(new PersistedQueue.PersistedQueueError({ message: "Redis is down" })),
+        take: () => Effect.never
+      })
+      const queue = yield* QueueForLater.make({ ...options, write: p.write }).pipe(Effect.provide(broken))
+      expect(yield* Effect.flip(queue.submit(order("o-1"), "k-1"))).toBe(down)
+    }))
+
+  it.effect("worker - retries with a doubling delay: attempts at 0, 1 s, 3 s, 7 s", () =>
+    Effect.gen(function*() {
+      const p = yield* provider
+      yield* Ref.set(p.failure, down)
+      const queue = yield* QueueForLater.make({ ...options, write: p.write, retryDelay: "1 seconds" })
+      yield* queue.enqueue(order("o-1"), "k-1")
+      yield* Effect.forkScoped(queue.worker)
+      const attempts = (n: number) => until(Effect.map(Ref.get(p.calls), (c) => c.length === n))
+      yield* attempts(1)
+      yield* TestClock.adjust("999 millis")
+      yield* Effect.repeatN(Effect.yieldNow(), 20)
+      expect(yield* Ref.get(p.calls)).toHaveLength(1)
+      yield* TestClock.adjust("1 millis")
+      yield* attempts(2)
+      yield* TestClock.adjust("2 seconds")
+      yield* attempts(3)
+      yield* TestClock.adjust("4 seconds")
+      yield* attempts(4)
+      expect(yield* Ref.get(p.calls)).toEqual([0, 1_000, 3_000, 7_000])
+    }).pipe(Effect.scoped))
+
+  it.effect("worker - after maxAttempts the item is a dead letter with its last error; replay delivers it", () =>
+    Effect.gen(function*() {
+      const p = yield* provider
+      yield* Ref.set(p.failure, down)
+      const queue = yield* QueueForLater.make({ ...options, write: p.write, maxAttempts: 3, retryDelay: "1 seconds" })
+      yield* queue.enqueue(order("o-1"), "k-1")
+      yield* Effect.forkScoped(queue.worker)
+      yield* until(Effect.map(Ref.get(p.calls), (c) => c.length === 1))
+      yield* TestClock.adjust("1 seconds")
+      yield* until(Effect.map(Ref.get(p.calls), (c) => c.length === 2))
+      yield* TestClock.adjust("2 seconds")
+      yield* until(Effect.map(queue.deadLetters.pipe(Effect.orDie), (d) => d.length === 1))
+      const [letter] = yield* queue.deadLetters
+      expect(letter).toMatchObject({ id: "k-1", idempotencyKey: "k-1", attempts: 3, failedAt: 3_000 })
+      expect(letter!.value).toEqual(Option.some(order("o-1")))
+      expect(letter!.error).toContain("Unavailable")
+      yield* TestClock.adjust("1 hour")
+      expect(yield* Ref.get(p.calls)).toHaveLength(3)
+
+      yield* Ref.set(p.failure, undefined)
+      const replayed = yield* queue.replay("k-1")
+      expect(replayed).toMatchObject({ _tag: "Pending", idempotencyKey: "k-1" })
+      yield* until(Effect.map(Ref.get(p.applied), (m) => m.get("k-1") === 1))
+      expect(yield* queue.deadLetters).toEqual([])
+      expect(yield* Effect.flip(queue.replay("k-1"))).toBeInstanceOf(QueueForLater.DeadLetterNotFound)
+    }).pipe(Effect.scoped))
+
+  it.effect("worker - an error queueOn does not accept is dead-lettered at once", () =>
+    Effect.gen(function*() {
+      const p = yield* provider
+      yield* Ref.set(p.failure, declined)
+      const queue = yield* QueueForLater.make({ ...options, write: p.write })
+      yield* queue.enqueue(order("o-1"), "k-1")
+      yield* Effect.forkScoped(queue.worker)
+      yield* until(Effect.map(queue.deadLetters.pipe(Effect.orDie), (d) => d.length === 1))
+      expect((yield* queue.deadLetters)[0]).toMatchObject({ attempts: 1 })
+      expect(yield* Ref.get(p.calls)).toHaveLength(1)
+    }).pipe(Effect.scoped))
+
+  it.effect("worker - interrupted mid-write, the item goes back uncounted and the next worker delivers it", () =>
+    Effect.gen(function*() {
+      const p = yield* provider
+      const started = yield* Ref.make(0)
+      const slowWrite = (charge: Charge, key: string) =>
+        Ref.update(started, (n) => n + 1).pipe(Effect.zipRight(Effect.sleep("10 seconds")), Effect.zipRight(p.write(charge, key)))
+      const queue = yield* QueueForLater.make({ ...options, write: slowWrite })
+      yield* queue.enqueue(order("o-1"), "k-1")
+      const first = yield* Effect.fork(queue.worker)
+      yield* until(Effect.map(Ref.get(started), (n) => n === 1))
+      yield* TestClock.adjust("5 seconds")
+      expect(Exit.isInterrupted(yield* Fiber.interrupt(first))).toBe(true)
+      expect((yield* Ref.get(p.applied)).size).toBe(0)
+
+      yield* Effect.forkScoped(queue.worker)
+      yield* until(Effect.map(Ref.get(started), (n) => n === 2))
+      // No retry delay: the interrupted attempt was not counted.
+      yield* TestClock.adjust("10 seconds")
+      yield* until(Effect.map(Ref.get(p.applied), (m) => m.get("k-1") === 1))
+      expect(yield* queue.deadLetters).toEqual([])
+    }).pipe(Effect.scoped))
+
+  it.effect("worker - interrupted while waiting out a retry delay, nothing is lost", () =>
+    Effect.gen(function*() {
+      const p = yield* provider
+      yield* Ref.set(p.failure, down)
+      const queue = yield* QueueForLater.make({ ...options, write: p.write, retryDelay: "1 minutes" })
+      yield* queue.enqueue(order("o-1"), "k-1")
+      const first = yield* Effect.fork(queue.worker)
+      yield* until(Effect.map(Ref.get(p.calls), (c) => c.length === 1))
+      yield* TestClock.adjust("30 seconds")
+      yield* Fiber.interrupt(first)
+      yield* Ref.set(p.failure, undefined)
+      yield* Effect.forkScoped(queue.worker)
+      yield* TestClock.adjust("1 minutes")
+      yield* until(Effect.map(Ref.get(p.applied), (m) => m.get("k-1") === 1))
+    }).pipe(Effect.scoped))
+
+  it.effect("worker - an item the schema no longer reads is dead-lettered, kept as stored", () =>
+    Effect.gen(function*() {
+      const p = yield* provider
+      const old = yield* QueueForLater.make({ name: "charges", schema: Schema.String, write: () => Effect.void })
+      yield* old.enqueue("legacy", "k-1")
+      const queue = yield* QueueForLater.make({ ...options, write: p.write })
+      yield* Effect.forkScoped(queue.worker)
+      yield* until(Effect.map(queue.deadLetters.pipe(Effect.orDie), (d) => d.length === 1))
+      const [letter] = yield* queue.deadLetters
+      expect(letter).toMatchObject({ value: Option.none(), encoded: "legacy" })
+      expect(yield* Ref.get(p.calls)).toHaveLength(0)
+    }).pipe(Effect.scoped, Effect.provide(PersistedQueue.layerStoreMemory)))
+
+  it.effect("bad options fail with InvalidOptions", () =>
+    Effect.gen(function*() {
+      const write = () => Effect.void
+      for (
+        const bad of [
+          { ...options, write, name: "" },
+          { ...options, write, maxAttempts: 0 },
+          { ...options, write, concurrency: 1.5 },
+          { ...options, write, retryDelay: -1 }
+        ]
+      ) {
+        expect(yield* Effect.flip(QueueForLater.make(bad))).toBeInstanceOf(InvalidOptions)
+      }
+    }))
+})
