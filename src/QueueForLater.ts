@@ -47,6 +47,7 @@ import type * as Option from "effect/Option"
 import type * as Schema from "effect/Schema"
 import type { InvalidOptions } from "./Errors.js"
 import * as internal from "./internal/queueForLater.js"
+import * as deadLetterStore from "./internal/queueForLater/deadLetterStore.js"
 import * as errors from "./internal/queueForLater/errors.js"
 
 /**
@@ -139,6 +140,28 @@ export declare namespace DeadLetter {
     readonly failedAt: number
   }
 }
+
+/**
+ * Where dead letters are kept, per queue name, as stored. `make` uses the one in context (Redis, from
+ * `QueueForLaterRedis.layerStore`), else memory.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface DeadLetterStore {
+  readonly add: (queue: string, letter: DeadLetter.Encoded) => Effect<void, QueueStoreError>
+  readonly list: (queue: string) => Effect<ReadonlyArray<DeadLetter.Encoded>, QueueStoreError>
+  readonly get: (queue: string, id: string) => Effect<Option.Option<DeadLetter.Encoded>, QueueStoreError>
+  readonly remove: (queue: string, id: string) => Effect<void, QueueStoreError>
+}
+
+/**
+ * The tag of the dead-letter store.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const DeadLetterStore: Context.Tag<DeadLetterStore, DeadLetterStore> = deadLetterStore.DeadLetterStore
 
 /**
  * The queue's store (Redis) could not be reached.

@@ -99,7 +99,7 @@ const build = <A, I, B, E, R>(module: string, input: Api.QueueForLater.Options<A
         ? Effect.provideService(PersistedQueue.PersistedQueueStore, queueStore.value)
         : Effect.provide(PersistedQueue.layerStoreMemory)
     )
-    const dead = Option.getOrElse(yield* Effect.serviceOption(deadLetterStore.DeadLetters), deadLetterStore.memory)
+    const dead = Option.getOrElse(yield* Effect.serviceOption(deadLetterStore.DeadLetterStore), deadLetterStore.memory)
     const encode = Schema.encode(input.schema)
     const decode = Schema.decodeUnknown(input.schema)
 

@@ -1,0 +1,82 @@
+/**
+ * The Redis store of `QueueForLater`: queued writes that survive a restart and a worker killed
+ * mid-write, and dead letters every replica can list and replay.
+ *
+ * `layerStore` provides `@effect/experimental`'s Redis `PersistedQueueStore` (keys under
+ * `<prefix>queue:`) and a `QueueForLater.DeadLetterStore` (one hash per queue, `<prefix>dead:<name>`).
+ * A taken item is locked to its worker for `lockExpiration`, a lock the worker renews every
+ * `lockRefreshInterval` while it writes; if the worker's process dies, the lock runs out and the next
+ * worker that polls puts the item back on the queue. So a killed worker's item is delivered again
+ * after at most `lockExpiration` plus `lockRefreshInterval`, with its idempotency key.
+ *
+ * The queue's client is experimental's own, given this module's bounded options (every command within
+ * `timeout`, no 20 retries per command); it has no error listener, so while Redis is down ioredis
+ * prints "Unhandled error event" on failed reconnections. The dead letters use a client of their own
+ * with a listener.
+ *
+ * This is its own entry point so that `effect-resilience` does not load `ioredis`.
+ *
+ * @since 0.1.0
+ */
+import type * as PersistedQueue from "@effect/experimental/PersistedQueue"
+import type * as Duration from "effect/Duration"
+import type * as Layer from "effect/Layer"
+import type * as Redacted from "effect/Redacted"
+import type { RedisOptions } from "ioredis"
+import type { InvalidOptions } from "./Errors.js"
+import * as internal from "./internal/queueForLater/redis.js"
+import type * as QueueForLater from "./QueueForLater.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /**
+   * `redis://[user:password@]host[:port][/db]`, or `rediss://` for TLS. Pass a `Redacted` when it
+   * carries a password. Defaults to ioredis's `127.0.0.1:6379`.
+   */
+  readonly url?: string | Redacted.Redacted<string> | undefined
+  /** Prefix of every key. Defaults to `"resilience:"`. */
+  readonly prefix?: string | undefined
+  /** How often an idle worker asks Redis for items. Defaults to `"1 seconds"`. */
+  readonly pollInterval?: Duration.DurationInput | undefined
+  /** How long a taken item stays locked to a worker that stopped renewing it. Defaults to `"30 seconds"`. */
+  readonly lockExpiration?: Duration.DurationInput | undefined
+  /** How often a worker renews its locks (and looks for expired ones). Defaults to a third of `lockExpiration`. */
+  readonly lockRefreshInterval?: Duration.DurationInput | undefined
+  /** Bound on every command, queued ones included (ioredis `commandTimeout`). Defaults to `"500 millis"`. */
+  readonly timeout?: Duration.DurationInput | undefined
+  /** Bound on establishing the connection (ioredis `connectTimeout`). Defaults to `"2 seconds"`. */
+  readonly connectTimeout?: Duration.DurationInput | undefined
+  /** Further ioredis options, applied last (they override the ones above). Defaults to `{}`. */
+  readonly redis?: RedisOptions | undefined
+}
+
+/**
+ * A Redis queue and Redis dead letters for `QueueForLater`.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { QueueForLater } from "effect-resilience"
+ * import * as QueueForLaterRedis from "effect-resilience/QueueForLaterRedis"
+ *
+ * const program = Effect.gen(function*() {
+ *   const webhooks = yield* QueueForLater.make({
+ *     name: "webhooks",
+ *     schema: Schema.String,
+ *     write: (url, _idempotencyKey) => Effect.succeed(url)
+ *   })
+ *   yield* Effect.forkScoped(webhooks.worker)
+ *   return yield* webhooks.submit("https://example.com/hook", "evt-1")
+ * }).pipe(Effect.scoped, Effect.provide(QueueForLaterRedis.layerStore({ url: "redis://127.0.0.1:6379" })))
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerStore: (
+  options?: Options
+) => Layer.Layer<PersistedQueue.PersistedQueueStore | QueueForLater.DeadLetterStore, InvalidOptions> =
+  internal.layerStore

@@ -1,0 +1,204 @@
+import * as PersistedQueue from "@effect/experimental/PersistedQueue"
+import * as Cause from "effect/Cause"
+import type * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import type * as Scope from "effect/Scope"
+import type { Redis } from "ioredis"
+
+/**
+ * A `PersistedQueueStore` (the interface of `@effect/experimental`'s `PersistedQueue`) on Redis, in
+ * place of experimental's own, whose lock recovery requeues every taken item, locked or not, on each
+ * refresh and pushes raw ids that break later takes (docs/QueueForLater.md).
+ *
+ * Per queue: a list of ready ids (`<name>`), the items by id (`<name>:items`), the ids ever offered
+ * (`<name>:ids`, so an id is one item for ever, as in experimental's stores) and the leases of taken
+ * items (`<name>:leases`, a sorted set of id by expiry on Redis's clock, and `<name>:holders`, the
+ * token of the take that holds each). Taking pops an id and leases it in one script; a worker renews
+ * its leases while it holds them; any take first returns the items whose lease ran out (their worker
+ * died) to the ready list. Settling an item (done, failed again, interrupted) is one script that does
+ * nothing unless the caller still holds the lease, so a worker that lost its lease cannot remove or
+ * duplicate an item another worker has taken since.
+ */
+export interface QueueRedis extends Redis {
+  resilienceQueueOffer(key: string, id: string, payload: string, custom: string): Promise<number>
+  resilienceQueueTake(key: string, leaseMillis: number): Promise<[token: string, payload: string] | null>
+  resilienceQueueRenew(key: string, leaseMillis: number, ...idsAndTokens: Array<string>): Promise<number>
+  resilienceQueueSettle(key: string, id: string, token: string, outcome: string, payload: string): Promise<number>
+}
+
+const offerScript = `
+local key = KEYS[1]
+if ARGV[3] == "1" and redis.call("SADD", key .. ":ids", ARGV[1]) == 0 then return 0 end
+redis.call("HSET", key .. ":items", ARGV[1], ARGV[2])
+redis.call("RPUSH", key, ARGV[1])
+return 1
+`
+
+const nowScript = `
+local t = redis.call("TIME")
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+`
+
+const takeScript = `
+local key = KEYS[1]
+${nowScript}
+local expired = redis.call("ZRANGEBYSCORE", key .. ":leases", "-inf", now)
+for _, id in ipairs(expired) do
+  redis.call("ZREM", key .. ":leases", id)
+  redis.call("HDEL", key .. ":holders", id)
+  redis.call("LPUSH", key, id)
+end
+while true do
+  local id = redis.call("LPOP", key)
+  if not id then return nil end
+  local payload = redis.call("HGET", key .. ":items", id)
+  if payload then
+    local token = tostring(redis.call("INCR", key .. ":takes"))
+    redis.call("ZADD", key .. ":leases", now + tonumber(ARGV[1]), id)
+    redis.call("HSET", key .. ":holders", id, token)
+    return { token, payload }
+  end
+end
+`
+
+const renewScript = `
+local key = KEYS[1]
+${nowScript}
+local renewed = 0
+for i = 2, #ARGV, 2 do
+  if redis.call("HGET", key .. ":holders", ARGV[i]) == ARGV[i + 1] then
+    renewed = renewed + redis.call("ZADD", key .. ":leases", "XX", "CH", now + tonumber(ARGV[1]), ARGV[i])
+  end
+end
+return renewed
+`
+
+// outcome: "done" removes the item, "again" puts it back (payload carries its attempts), "failed"
+// moves it to <name>:failed. Only the lease holder's settle counts: an item whose lease ran out and
+// was taken again is settled by its new holder.
+const settleScript = `
+local key = KEYS[1]
+local id = ARGV[1]
+if redis.call("HGET", key .. ":holders", id) ~= ARGV[2] then return 0 end
+redis.call("ZREM", key .. ":leases", id)
+redis.call("HDEL", key .. ":holders", id)
+if ARGV[3] == "done" then
+  redis.call("HDEL", key .. ":items", id)
+elseif ARGV[3] == "again" then
+  redis.call("HSET", key .. ":items", id, ARGV[4])
+  redis.call("RPUSH", key, id)
+else
+  redis.call("HDEL", key .. ":items", id)
+  redis.call("HSET", key .. ":failed", id, ARGV[4])
+end
+return 1
+`
+
+export const scripts = {
+  resilienceQueueOffer: offerScript,
+  resilienceQueueTake: takeScript,
+  resilienceQueueRenew: renewScript,
+  resilienceQueueSettle: settleScript
+}
+
+interface Stored {
+  readonly id: string
+  readonly element: unknown
+  readonly attempts: number
+  readonly lastFailure?: string
+}
+
+export interface Options {
+  readonly prefix: string
+  readonly pollInterval: Duration.Duration
+  readonly lockExpiration: Duration.Duration
+  readonly lockRefreshInterval: Duration.Duration
+}
+
+const queueError = (message: string) => (cause: unknown) => new PersistedQueue.PersistedQueueError({ message, cause })
+
+export const make = (
+  client: QueueRedis,
+  o: Options
+): Effect.Effect<Context.Tag.Service<typeof PersistedQueue.PersistedQueueStore>, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const leaseMillis = Math.ceil(Duration.toMillis(o.lockExpiration))
+    const keyOf = (name: string) => `${o.prefix}${name}`
+    // Per queue key, the items this store holds: id -> token of the take.
+    const held = new Map<string, Map<string, string>>()
+    const hold = (key: string, id: string, token: string) => {
+      let ids = held.get(key)
+      if (ids === undefined) held.set(key, ids = new Map())
+      ids.set(id, token)
+    }
+    const release = (key: string, id: string) => held.get(key)?.delete(id)
+
+    // Renewing is best effort: a renewal Redis misses only shortens the lease, and an item whose
+    // lease runs out is delivered again, with its idempotency key.
+    yield* Effect.forkScoped(Effect.forever(Effect.zipRight(
+      Effect.sleep(o.lockRefreshInterval),
+      Effect.forEach(
+        held,
+        ([key, ids]) =>
+          ids.size === 0 ? Effect.void : Effect.ignore(Effect.tryPromise(() =>
+            client.resilienceQueueRenew(key, leaseMillis, ...Array.from(ids).flat())
+          )),
+        { discard: true }
+      )
+    )))
+
+    const settle = (key: string, token: string, item: Stored, maxAttempts: number) => (exit: Exit.Exit<unknown, unknown>) => {
+      release(key, item.id)
+      const interrupted = Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)
+      const attempts = Exit.isSuccess(exit) || interrupted ? item.attempts : item.attempts + 1
+      const outcome = Exit.isSuccess(exit) ? "done" : attempts >= maxAttempts ? "failed" : "again"
+      const payload = Exit.isSuccess(exit) ? "" : JSON.stringify({
+        ...item,
+        attempts,
+        ...(interrupted ? {} : { lastFailure: Cause.pretty(exit.cause) })
+      })
+      return Effect.tryPromise(() => client.resilienceQueueSettle(key, item.id, token, outcome, payload)).pipe(
+        Effect.catchAll((error) =>
+          Effect.logWarning("queue store could not settle an item; it is delivered again when its lease runs out")
+            .pipe(Effect.annotateLogs({ queue: key, id: item.id, error: String(error) }))
+        )
+      )
+    }
+
+    const poll = (key: string) =>
+      Effect.tryPromise({
+        try: () => client.resilienceQueueTake(key, leaseMillis),
+        catch: queueError("Failed to take an element from the persisted queue")
+      })
+
+    return PersistedQueue.PersistedQueueStore.of({
+      offer: ({ element, id, isCustomId, name }) =>
+        Effect.asVoid(Effect.tryPromise({
+          try: () =>
+            client.resilienceQueueOffer(
+              keyOf(name),
+              id,
+              JSON.stringify({ id, element, attempts: 0 } satisfies Stored),
+              isCustomId ? "1" : "0"
+            ),
+          catch: queueError("Failed to offer element to persisted queue")
+        })),
+      take: ({ maxAttempts, name }) =>
+        Effect.uninterruptibleMask((restore) => {
+          const key = keyOf(name)
+          const loop: Effect.Effect<Stored, PersistedQueue.PersistedQueueError, Scope.Scope> = Effect.flatMap(
+            poll(key),
+            (taken) => {
+              if (taken === null) return Effect.zipRight(restore(Effect.sleep(o.pollInterval)), loop)
+              const [token, payload] = taken
+              const item: Stored = JSON.parse(payload)
+              hold(key, item.id, token)
+              return Effect.as(Effect.addFinalizer(settle(key, token, item, maxAttempts)), item)
+            }
+          )
+          return loop
+        })
+    })
+  })

@@ -1,0 +1,149 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Layer, Option, Ref, Schema, Scope } from "effect"
+import { type ChildProcess, spawn } from "node:child_process"
+import { fileURLToPath } from "node:url"
+import { Unavailable } from "../src/Errors.js"
+import * as QueueForLater from "../src/QueueForLater.js"
+import * as QueueForLaterRedis from "../src/QueueForLaterRedis.js"
+import { deleteKeys, redisClient, redisRequired, redisUnavailable, redisUrl, uniquePrefix } from "./support/redis.js"
+
+const Charge = Schema.Struct({ orderId: Schema.String })
+const down = new Unavailable({ provider: "payments", reason: "connection-refused" })
+const fast = { pollInterval: "100 millis", lockExpiration: "1 seconds", lockRefreshInterval: "200 millis" } as const
+
+const withPrefix = (name: string) =>
+  Effect.acquireRelease(Effect.sync(() => uniquePrefix(name)), (prefix) => Effect.promise(() => deleteKeys(prefix)))
+
+/** One "process": a queue over its own Redis connections, built in the test's scope. */
+const instance = <B, E>(
+  prefix: string,
+  write: (charge: typeof Charge.Type, key: string) => Effect.Effect<B, E>,
+  extra: Partial<QueueForLater.QueueForLater.Options<typeof Charge.Type, unknown, B, E, never>> = {}
+) =>
+  Effect.flatMap(Scope.Scope, (scope) =>
+    Effect.flatMap(
+      Layer.buildWithScope(QueueForLaterRedis.layerStore({ url: redisUrl, prefix, ...fast }), scope),
+      (context) => Effect.provide(QueueForLater.make({ name: "charges", schema: Charge, write, ...extra }), context)
+    ))
+
+/** Polls `done` every 50 ms, for at most `seconds`. */
+const eventually = (done: Effect.Effect<boolean>, seconds: number) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < seconds * 20; i++) {
+      if (yield* done) return
+      yield* Effect.sleep("50 millis")
+    }
+    return yield* Effect.dieMessage(`not done within ${seconds} s`)
+  })
+
+const fixture = fileURLToPath(new URL("./fixtures/queueForLaterWorker.ts", import.meta.url))
+
+/** A worker in a child process of its own, killed with SIGKILL when the scope closes if still alive. */
+const childWorker = (prefix: string, mode: "hang" | "normal") =>
+  Effect.acquireRelease(
+    Effect.sync(() =>
+      spawn(process.execPath, ["--import", "tsx", fixture], {
+        env: { ...process.env, REDIS_URL: redisUrl, PREFIX: prefix, MODE: mode },
+        stdio: ["ignore", "pipe", "inherit"]
+      })
+    ),
+    (child: ChildProcess) => Effect.sync(() => child.exitCode === null && child.kill("SIGKILL"))
+  )
+
+if (redisUnavailable !== undefined && redisRequired) {
+  describe("QueueForLaterRedis", () => {
+    it("Redis is required (REQUIRE_REDIS=1)", () => {
+      throw new Error(`no Redis at ${redisUrl}: ${redisUnavailable}`)
+    })
+  })
+}
+
+describe.skipIf(redisUnavailable !== undefined)("QueueForLaterRedis (real Redis)", () => {
+  it.scopedLive("a worker killed with SIGKILL after writing, before finishing: the item is delivered again, applied once", () =>
+    Effect.gen(function*() {
+      const prefix = yield* withPrefix("qfl-kill")
+      const client = yield* redisClient
+      const producer = yield* instance(prefix, () => Effect.fail(down))
+      expect(yield* producer.submit({ orderId: "o-1" }, "order-o-1")).toEqual(
+        QueueForLater.pending("order-o-1", "order-o-1")
+      )
+      const deliveries = Effect.promise(() => client.hget(`${prefix}deliveries`, "order-o-1")).pipe(Effect.map(Number))
+
+      const first = yield* childWorker(prefix, "hang")
+      yield* eventually(Effect.map(deliveries, (n) => n === 1), 30)
+      first.kill("SIGKILL")
+      yield* Effect.async<void>((resume) => {
+        if (first.exitCode !== null || first.signalCode !== null) return resume(Effect.void)
+        first.once("exit", () => resume(Effect.void))
+      })
+      expect(first.signalCode).toBe("SIGKILL")
+      // Still leased to the dead worker: nobody else may take it until the lease runs out.
+      expect(yield* Effect.promise(() => client.zcard(`${prefix}queue:charges:leases`))).toBe(1)
+
+      yield* childWorker(prefix, "normal")
+      yield* eventually(Effect.map(deliveries, (n) => n === 2), 30)
+      yield* eventually(
+        Effect.map(Effect.promise(() => client.hlen(`${prefix}queue:charges:items`)), (n) => n === 0),
+        10
+      )
+      // Nothing left to deliver a third time: no lease, nothing ready.
+      yield* Effect.sleep("1500 millis")
+      expect(yield* deliveries).toBe(2)
+      expect(yield* Effect.promise(() => client.zcard(`${prefix}queue:charges:leases`))).toBe(0)
+      const sink = yield* Effect.promise(() => client.hgetall(`${prefix}sink`))
+      expect(Object.keys(sink)).toEqual(["order-o-1"])
+      expect(sink["order-o-1"]).toContain(`o-1 by ${first.pid}`)
+      expect(yield* Effect.promise(() => client.llen(`${prefix}queue:charges`))).toBe(0)
+      expect(yield* producer.deadLetters).toEqual([])
+    }), 90_000)
+
+  it.scopedLive("dead letters are on Redis: another instance lists them and replays one", () =>
+    Effect.gen(function*() {
+      const prefix = yield* withPrefix("qfl-dead")
+      const healthy = yield* Ref.make(false)
+      const applied = yield* Ref.make<Array<string>>([])
+      const write = (charge: typeof Charge.Type, key: string) =>
+        Effect.flatMap(Ref.get(healthy), (ok) =>
+          ok ? Ref.update(applied, (a) => [...a, `${charge.orderId}/${key}`]) : Effect.fail(down))
+      const a = yield* instance(prefix, write, { maxAttempts: 2, retryDelay: "10 millis" })
+      yield* a.enqueue({ orderId: "o-1" }, "order-o-1")
+      yield* Effect.forkScoped(a.worker)
+      const b = yield* instance(prefix, write)
+      yield* eventually(Effect.map(Effect.orDie(b.deadLetters), (d) => d.length === 1), 10)
+      const [letter] = yield* b.deadLetters
+      expect(letter).toMatchObject({ id: "order-o-1", attempts: 2, value: Option.some({ orderId: "o-1" }) })
+      yield* Ref.set(healthy, true)
+      yield* b.replay("order-o-1")
+      yield* eventually(Effect.map(Ref.get(applied), (x) => x.length === 1), 10)
+      expect(yield* Ref.get(applied)).toEqual(["o-1/order-o-1"])
+      expect(yield* a.deadLetters).toEqual([])
+    }), 30_000)
+
+  it.scopedLive("an item held by a live worker past lockExpiration is not given to another worker", () =>
+    Effect.gen(function*() {
+      const prefix = yield* withPrefix("qfl-lease")
+      const starts = yield* Ref.make<Array<string>>([])
+      const slow = (who: string) => (_: typeof Charge.Type, key: string) =>
+        Ref.update(starts, (s) => [...s, `${who}:${key}`]).pipe(Effect.zipRight(Effect.sleep("3 seconds")))
+      const a = yield* instance(prefix, slow("a"))
+      yield* a.enqueue({ orderId: "o-1" }, "order-o-1")
+      yield* Effect.forkScoped(a.worker)
+      yield* eventually(Effect.map(Ref.get(starts), (s) => s.length === 1), 10)
+      const b = yield* instance(prefix, slow("b"))
+      yield* Effect.forkScoped(b.worker)
+      // Three lease lengths: a renews its lease all along, so b never takes the item.
+      yield* Effect.sleep("3500 millis")
+      expect(yield* Ref.get(starts)).toEqual(["a:order-o-1"])
+    }), 30_000)
+
+  it.scopedLive("the same idempotency key from two instances is one item", () =>
+    Effect.gen(function*() {
+      const prefix = yield* withPrefix("qfl-dedupe")
+      const client = yield* redisClient
+      const a = yield* instance(prefix, () => Effect.fail(down))
+      const b = yield* instance(prefix, () => Effect.fail(down))
+      yield* a.submit({ orderId: "o-1" }, "order-o-1")
+      yield* b.submit({ orderId: "o-1" }, "order-o-1")
+      expect(yield* Effect.promise(() => client.llen(`${prefix}queue:charges`))).toBe(1)
+    }), 30_000)
+})
