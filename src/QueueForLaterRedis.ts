@@ -2,17 +2,26 @@
  * The Redis store of `QueueForLater`: queued writes that survive a restart and a worker killed
  * mid-write, and dead letters every replica can list and replay.
  *
- * `layerStore` provides `@effect/experimental`'s Redis `PersistedQueueStore` (keys under
- * `<prefix>queue:`) and a `QueueForLater.DeadLetterStore` (one hash per queue, `<prefix>dead:<name>`).
- * A taken item is locked to its worker for `lockExpiration`, a lock the worker renews every
- * `lockRefreshInterval` while it writes; if the worker's process dies, the lock runs out and the next
- * worker that polls puts the item back on the queue. So a killed worker's item is delivered again
- * after at most `lockExpiration` plus `lockRefreshInterval`, with its idempotency key.
+ * `layerStore` provides a `PersistedQueue.PersistedQueueStore` (the interface of `@effect/experimental`'s
+ * `PersistedQueue`, whose `PersistedQueue` runs on top of it; keys under `<prefix>queue:<name>`) and
+ * a `QueueForLater.DeadLetterStore` (one hash per queue, `<prefix>dead:<name>`). A taken item is
+ * leased to its worker for `lockExpiration`, a lease the worker renews every `lockRefreshInterval`
+ * while it writes; if the worker's process dies, the lease runs out on Redis's clock and the next take
+ * by any worker puts the item back first. So a killed worker's item is delivered again after at most
+ * `lockExpiration` plus `pollInterval`, with its idempotency key. A worker that lost its lease (paused
+ * longer than `lockExpiration`) cannot remove or duplicate the item when it finishes.
  *
- * The queue's client is experimental's own, given this module's bounded options (every command within
- * `timeout`, no 20 retries per command); it has no error listener, so while Redis is down ioredis
- * prints "Unhandled error event" on failed reconnections. The dead letters use a client of their own
- * with a listener.
+ * Not experimental's `PersistedQueue/Redis` store: its lock recovery iterates `HGETALL` as if it
+ * returned pairs (Lua gets a flat list), so on every refresh it puts each taken item back on the
+ * queue, locked or not, and pushes the bare id as an element; the next take of that element fails to
+ * decode it in Lua and loses the batch it popped. In a run with one worker killed mid-write, the queue
+ * held three more copies of the delivered item and a bare id afterwards. Its give-up script is
+ * declared with two keys and called with three, so an item that exhausts its attempts stays locked
+ * instead of moving to its failed list. docs/QueueForLater.md has the details.
+ *
+ * **Redis down.** Every command is bounded by `timeout`. `submit` then answers with the write's own
+ * error (nothing is accepted that is not stored); a worker logs and tries again a second later; an
+ * item it cannot settle is delivered again when its lease runs out.
  *
  * This is its own entry point so that `effect-resilience` does not load `ioredis`.
  *

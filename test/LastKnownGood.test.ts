@@ -150,14 +150,13 @@ describe("LastKnownGood", () => {
 
   it.effect("bad options fail with InvalidOptions", () =>
     Effect.gen(function*() {
-      for (
-        const bad of [
-          { ...options, maxStale: "0 millis" },
-          { ...options, maxKeys: 0 },
-          { ...options, name: "" },
-          { ...options, maxStale: -1 }
-        ]
-      ) {
+      const bads: Array<LastKnownGood.LastKnownGood.Options<number, number>> = [
+        { ...options, maxStale: "0 millis" },
+        { ...options, maxKeys: 0 },
+        { ...options, name: "" },
+        { ...options, maxStale: -1 }
+      ]
+      for (const bad of bads) {
         const error = yield* Effect.flip(LastKnownGood.make(bad))
         expect(error).toBeInstanceOf(InvalidOptions)
       }

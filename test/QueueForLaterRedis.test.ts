@@ -18,7 +18,7 @@ const withPrefix = (name: string) =>
 const instance = <B, E>(
   prefix: string,
   write: (charge: typeof Charge.Type, key: string) => Effect.Effect<B, E>,
-  extra: Partial<QueueForLater.QueueForLater.Options<typeof Charge.Type, unknown, B, E, never>> = {}
+  extra: Partial<QueueForLater.QueueForLater.Options<typeof Charge.Type, typeof Charge.Encoded, B, E, never>> = {}
 ) =>
   Effect.flatMap(Scope.Scope, (scope) =>
     Effect.flatMap(

@@ -187,7 +187,8 @@ const build = <A, I, B, E, R>(module: string, input: Api.QueueForLater.Options<A
     const replay = (id: string): Effect.Effect<Api.Pending, Api.QueueStoreError | Api.DeadLetterNotFound> =>
       dead.get(name, id).pipe(
         Effect.flatMap(Option.match({
-          onNone: () => Effect.fail(new DeadLetterNotFound({ queue: name, id })),
+          onNone: (): Effect.Effect<Api.Pending, Api.QueueStoreError | Api.DeadLetterNotFound> =>
+            Effect.fail(new DeadLetterNotFound({ queue: name, id })),
           onSome: (letter) =>
             Effect.flatMap(Clock.currentTimeMillis, (now) =>
               // A new queue id: the queue remembers every id it was given and would drop the old one.

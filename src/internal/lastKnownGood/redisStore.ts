@@ -39,7 +39,7 @@ const storeFrom = (client: Redis, prefix: string): Persistence.BackingPersistenc
       ),
     getMany: (keys) =>
       Effect.tryPromise({ try: () => client.mget(keys.map((key) => `${prefix}${key}`)), catch: backingError("getMany") })
-        .pipe(Effect.flatMap(Effect.forEach((raw) => parse("getMany", raw)))),
+        .pipe(Effect.flatMap((raws) => Effect.forEach(raws, (raw) => parse("getMany", raw)))),
     set: (key, value, ttl) => Effect.asVoid(set(key, value, ttl)),
     setMany: (entries) => Effect.forEach(entries, ([key, value, ttl]) => set(key, value, ttl), { discard: true }),
     remove: (key) =>
