@@ -39,6 +39,7 @@
  *
  * @since 0.1.0
  */
+import type * as PersistedQueue from "@effect/experimental/PersistedQueue"
 import type * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import type { Effect } from "effect/Effect"
@@ -321,6 +322,33 @@ export const layer: <Id, A, I, B, E, R>(
 export const layerWorker: <Id, A, B, E, R>(
   tag: Context.Tag<Id, QueueForLater<A, B, E, R>>
 ) => Layer.Layer<never, never, Id | R> = internal.layerWorker
+
+/**
+ * An in-memory queue and dead letters shared by every `make` under this layer (each `make` without a
+ * store in context has its own). Like experimental's `PersistedQueue.layerStoreMemory`, except that
+ * several workers can take at once (experimental's dies with "unsafeHead: empty iterable" when two
+ * takers wake for one item).
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { QueueForLater } from "effect-resilience"
+ *
+ * const queue = QueueForLater.make({ name: "emails", schema: Schema.String, write: (to) => Effect.succeed(to) })
+ * // the producer and the worker below share one queue
+ * const program = Effect.gen(function*() {
+ *   const producer = yield* queue
+ *   const worker = yield* queue
+ *   yield* Effect.forkScoped(worker.worker)
+ *   return yield* producer.enqueue("ada@example.com", "welcome-ada")
+ * }).pipe(Effect.scoped, Effect.provide(QueueForLater.layerStoreMemory))
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerStoreMemory: Layer.Layer<PersistedQueue.PersistedQueueStore | DeadLetterStore> =
+  internal.layerStoreMemory
 
 /**
  * Builds a `Done` result.

@@ -152,6 +152,29 @@ describe("QueueForLater", () => {
       expect(yield* Effect.flip(queue.replay("k-1"))).toBeInstanceOf(QueueForLater.DeadLetterNotFound)
     }).pipe(Effect.scoped))
 
+  it.effect("worker - four workers at once deliver twenty items, each once", () =>
+    Effect.gen(function*() {
+      const p = yield* provider
+      const queue = yield* QueueForLater.make({ ...options, write: p.write, concurrency: 4 })
+      yield* Effect.forkScoped(queue.worker)
+      for (let i = 0; i < 20; i++) yield* queue.enqueue(order(`o-${i}`), `k-${i}`)
+      yield* until(Effect.map(Ref.get(p.applied), (m) => m.size === 20))
+      yield* TestClock.adjust("1 hour")
+      expect(yield* Ref.get(p.calls)).toHaveLength(20)
+      expect(Array.from((yield* Ref.get(p.applied)).values()).every((n) => n === 1)).toBe(true)
+    }).pipe(Effect.scoped))
+
+  it.effect("layerStoreMemory - a producer and a worker built apart share the queue and its dead letters", () =>
+    Effect.gen(function*() {
+      const p = yield* provider
+      yield* Ref.set(p.failure, declined)
+      const producer = yield* QueueForLater.make({ ...options, write: p.write })
+      const consumer = yield* QueueForLater.make({ ...options, write: p.write })
+      yield* producer.enqueue(order("o-1"), "k-1")
+      yield* Effect.forkScoped(consumer.worker)
+      yield* until(Effect.map(producer.deadLetters.pipe(Effect.orDie), (d) => d.length === 1))
+    }).pipe(Effect.scoped, Effect.provide(QueueForLater.layerStoreMemory)))
+
   it.effect("worker - an error queueOn does not accept is dead-lettered at once", () =>
     Effect.gen(function*() {
       const p = yield* provider
@@ -213,7 +236,7 @@ describe("QueueForLater", () => {
       const [letter] = yield* queue.deadLetters
       expect(letter).toMatchObject({ value: Option.none(), encoded: "legacy" })
       expect(yield* Ref.get(p.calls)).toHaveLength(0)
-    }).pipe(Effect.scoped, Effect.provide(PersistedQueue.layerStoreMemory)))
+    }).pipe(Effect.scoped, Effect.provide(QueueForLater.layerStoreMemory)))
 
   it.effect("bad options fail with InvalidOptions", () =>
     Effect.gen(function*() {

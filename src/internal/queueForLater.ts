@@ -15,6 +15,7 @@ import type * as Api from "../QueueForLater.js"
 import * as options from "./options.js"
 import * as deadLetterStore from "./queueForLater/deadLetterStore.js"
 import { DeadLetterNotFound, QueueStoreError } from "./queueForLater/errors.js"
+import * as memoryQueueStore from "./queueForLater/memoryQueueStore.js"
 
 /** @internal */
 export const TypeId: Api.TypeId = Symbol.for("effect-resilience/QueueForLater") as Api.TypeId
@@ -39,8 +40,8 @@ export const pending = (id: string, idempotencyKey: string): Api.Pending => ({ _
 const Item = Schema.Struct({ idempotencyKey: Schema.String, value: Schema.Unknown })
 type Item = typeof Item.Type
 
-// PersistedQueue's own dead-lettering must never run: in memory it drops the item, and on Redis its
-// script fails and leaves the item locked (docs/QueueForLater.md). The worker dead-letters by itself.
+// The queue store's own give-up (drop the item in memory, a failed list on Redis) must never run: it
+// cannot be listed or replayed. The worker dead-letters by itself.
 const queueNeverGivesUp = { maxAttempts: Number.MAX_SAFE_INTEGER } as const
 
 /** The worker hands an item back to the queue (to be retried) by failing with this. */
@@ -95,9 +96,10 @@ const build = <A, I, B, E, R>(module: string, input: Api.QueueForLater.Options<A
     const queueStore = yield* Effect.serviceOption(PersistedQueue.PersistedQueueStore)
     const queue = yield* PersistedQueue.make({ name, schema: Item }).pipe(
       Effect.provide(PersistedQueue.layer),
-      Option.isSome(queueStore)
-        ? Effect.provideService(PersistedQueue.PersistedQueueStore, queueStore.value)
-        : Effect.provide(PersistedQueue.layerStoreMemory)
+      Effect.provideService(
+        PersistedQueue.PersistedQueueStore,
+        Option.getOrElse(queueStore, memoryQueueStore.make)
+      )
     )
     const dead = Option.getOrElse(yield* Effect.serviceOption(deadLetterStore.DeadLetterStore), deadLetterStore.memory)
     const encode = Schema.encode(input.schema)
@@ -224,6 +226,12 @@ export const layer = <Id, A, I, B, E, R>(
 export const layerWorker = <Id, A, B, E, R>(
   tag: Context.Tag<Id, Api.QueueForLater<A, B, E, R>>
 ): Layer.Layer<never, never, Id | R> => Layer.scopedDiscard(Effect.flatMap(tag, (queue) => Effect.forkScoped(queue.worker)))
+
+/** @internal */
+export const layerStoreMemory: Layer.Layer<PersistedQueue.PersistedQueueStore | Api.DeadLetterStore> = Layer.sync(
+  PersistedQueue.PersistedQueueStore,
+  memoryQueueStore.make
+).pipe(Layer.merge(Layer.sync(deadLetterStore.DeadLetterStore, deadLetterStore.memory)))
 
 /** @internal */
 export const isQueueForLater = (u: unknown): u is Api.QueueForLater<unknown, unknown, unknown, unknown> =>
