@@ -125,6 +125,21 @@ describe("QueueForLater", () => {
       expect(yield* Ref.get(p.calls)).toEqual([0, 1_000, 3_000, 7_000])
     }).pipe(Effect.scoped))
 
+  it.effect("worker - an item waiting out its retry delay goes as soon as another write gets an answer", () =>
+    Effect.gen(function*() {
+      const p = yield* provider
+      yield* Ref.set(p.failure, down)
+      const queue = yield* QueueForLater.make({ ...options, write: p.write, retryDelay: "1 minutes" })
+      yield* queue.enqueue(order("o-1"), "k-1")
+      yield* Effect.forkScoped(queue.worker)
+      yield* until(Effect.map(Ref.get(p.calls), (c) => c.length === 1))
+      yield* TestClock.adjust("10 seconds")
+      yield* Ref.set(p.failure, undefined)
+      expect(yield* queue.submit(order("o-2"), "k-2")).toEqual(QueueForLater.done("ch_o-2"))
+      yield* until(Effect.map(Ref.get(p.applied), (m) => m.get("k-1") === 1))
+      expect(yield* Ref.get(p.calls)).toEqual([0, 10_000, 10_000])
+    }).pipe(Effect.scoped))
+
   it.effect("worker - after maxAttempts the item is a dead letter with its last error; replay delivers it", () =>
     Effect.gen(function*() {
       const p = yield* provider

@@ -2,10 +2,12 @@ import * as PersistedQueue from "@effect/experimental/PersistedQueue"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import type * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
@@ -114,13 +116,28 @@ const build = <A, I, B, E, R>(module: string, input: Api.QueueForLater.Options<A
         Effect.flatMap((encoded) => offer({ idempotencyKey, value: encoded }, idempotencyKey))
       )
 
+    // Whether the provider answered the last write (the caller's or the worker's), and a signal for
+    // the next one that does: items waiting out a retry delay go as soon as the provider is back, so a
+    // queue drains at once after an outage instead of a retry delay per item and worker.
+    let answering = true
+    let answered = Deferred.unsafeMake<void>(FiberId.none)
+    const noteAnswer = Effect.suspend(() => {
+      answering = true
+      const signal = answered
+      answered = Deferred.unsafeMake<void>(FiberId.none)
+      return Deferred.succeed(signal, undefined)
+    })
+    const noteNoAnswer = Effect.sync(() => {
+      answering = false
+    })
+
     const submit = (value: A, idempotencyKey: string): Effect.Effect<Api.Result<B>, E, R> =>
       Effect.matchEffect(o.write(value, idempotencyKey), {
-        onSuccess: (b) => Effect.succeed(done(b)),
+        onSuccess: (b) => Effect.as(noteAnswer, done(b)),
         onFailure: (error) =>
           o.queueOn(error)
             // Not accepted unless it is on the queue: with the queue down the caller gets the write's error.
-            ? enqueue(value, idempotencyKey).pipe(
+            ? Effect.zipRight(noteNoAnswer, enqueue(value, idempotencyKey)).pipe(
               Effect.catchAll((queueDown) =>
                 Effect.zipRight(
                   Effect.logWarning(`queue ${name} cannot take a failed write; its error goes to the caller`).pipe(
@@ -146,23 +163,27 @@ const build = <A, I, B, E, R>(module: string, input: Api.QueueForLater.Options<A
           )
         ))
 
-    // One item, taken: wait out its retry delay, write it, and say what becomes of it. Success and a
+    // One item, taken: wait out its retry delay (unless the provider answers meanwhile), write it, and
+    // say what becomes of it. Success and a
     // dead letter complete it; a failure to retry, a dead-letter store that is down, and an
     // interruption hand it back to the queue (interruption without counting an attempt).
     const handle = (item: Item, meta: { readonly id: string; readonly attempts: number }) =>
       Effect.gen(function*() {
-        if (meta.attempts > 0) yield* Effect.sleep(retryDelayFor(meta.attempts))
+        if (meta.attempts > 0 && !answering) {
+          yield* Effect.raceFirst(Effect.sleep(retryDelayFor(meta.attempts)), Deferred.await(answered))
+        }
         const attempts = meta.attempts + 1
         const decoded = yield* Effect.either(decode(item.value))
         if (Either.isLeft(decoded)) {
           return yield* deadLetter(meta.id, item, attempts, `the schema cannot read the item: ${decoded.left.message}`)
         }
         const exit = yield* Effect.exit(o.write(decoded.right, item.idempotencyKey))
-        if (Exit.isSuccess(exit)) return
+        if (Exit.isSuccess(exit)) return yield* noteAnswer
         if (Cause.isInterruptedOnly(exit.cause)) return yield* Effect.interrupt
         const failure = Cause.failureOption(exit.cause)
-        if (Option.isSome(failure) && o.queueOn(failure.value) && attempts < o.maxAttempts) {
-          return yield* Effect.fail(new HandBack())
+        if (Option.isSome(failure) && o.queueOn(failure.value)) {
+          yield* noteNoAnswer
+          if (attempts < o.maxAttempts) return yield* Effect.fail(new HandBack())
         }
         yield* deadLetter(meta.id, item, attempts, describe(exit.cause))
       })
