@@ -161,7 +161,7 @@ export declare namespace LastKnownGood {
  *
  * @example
  * ```ts
- * import { Effect, Schema } from "effect"
+ * import { Schema } from "effect"
  * import { LastKnownGood } from "effect-resilience"
  *
  * const Plan = Schema.Struct({ tier: Schema.String, seats: Schema.Number })

@@ -19,21 +19,28 @@
  *   `HttpProvider`'s `idempotencyKey`) applies a write once even when it is delivered twice.
  * - `worker` takes items (`concurrency` at a time) and writes them through `write` (put your
  *   `Policy` inside it). An item that fails with an error `queueOn` accepts goes back on the queue and
- *   is tried again after `retryDelay`, doubling up to `maxRetryDelay`; after `maxAttempts` attempts,
- *   or at once for any other error, it goes to the dead letters, with its last error.
+ *   is tried again after `retryDelay`, doubling up to `maxRetryDelay`, or as soon as any write (the
+ *   worker's or a caller's) gets an answer, so the queue drains at once when the provider is back;
+ *   after `maxAttempts` attempts, or at once for any other error, it goes to the dead letters, with
+ *   its last error. A worker waits out an item's delay holding it: `concurrency` is also how many
+ *   items wait at once.
  * - `deadLetters` lists them; `replay(id)` puts one back on the queue (with the same idempotency key).
  * - Nothing is lost when a worker is interrupted (the item goes back on the queue, the attempt is
  *   not counted) or its process dies while writing: on Redis the item stays locked to its worker
  *   until the lock expires, then another worker takes it. Delivery is at least once; the idempotency
  *   key makes it once at the provider.
  *
- * Storage: built on `@effect/experimental`'s `PersistedQueue`, in memory by default; `make` uses the
- * `PersistedQueue.PersistedQueueStore` in context when there is one (`QueueForLaterRedis.layerStore`
- * gives a Redis queue with Redis dead letters). PersistedQueue has no dead letters one can list or
- * replay, and its own give-up path drops the item in memory and fails on Redis, so the worker never
- * lets it give up and keeps its own dead letters (docs/QueueForLater.md has the evidence).
+ * Storage: built on `@effect/experimental`'s `PersistedQueue` (its `make`, `offer`, `take` and
+ * `PersistedQueueStore` interface), in memory by default; `make` uses the `PersistedQueueStore` and
+ * `DeadLetterStore` in context when there are some (`QueueForLaterRedis.layerStore`, or
+ * `layerStoreMemory` to share one in-memory queue). The stores are our own: experimental's memory
+ * store kills every worker when two take at once, and its Redis store puts taken items back on the
+ * queue while their worker still writes them. PersistedQueue has no dead letters one can list or
+ * replay, so the worker never lets it give up and keeps its own (docs/QueueForLater.md has the
+ * evidence).
  *
- * Limits: PersistedQueue remembers every id it was given, for ever (a `Set` in memory, a Redis set);
+ * Limits: the stores remember every id they were given, for ever (a `Set` in memory, a Redis set; as
+ * experimental's do), which is what makes an idempotency key one item;
  * a process that dies mid-write does not count that attempt, so a write that kills its process every
  * time is tried for ever.
  *

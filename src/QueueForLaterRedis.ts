@@ -14,8 +14,8 @@
  * Not experimental's `PersistedQueue/Redis` store: its lock recovery iterates `HGETALL` as if it
  * returned pairs (Lua gets a flat list), so on every refresh it puts each taken item back on the
  * queue, locked or not, and pushes the bare id as an element; the next take of that element fails to
- * decode it in Lua and loses the batch it popped. In a run with one worker killed mid-write, the queue
- * held three more copies of the delivered item and a bare id afterwards. Its give-up script is
+ * decode it in Lua and loses the batch it popped. In two runs with one worker killed mid-write, the
+ * queue still held 5 and 3 elements after the item was delivered (copies of it and its bare id). Its give-up script is
  * declared with two keys and called with three, so an item that exhausts its attempts stays locked
  * instead of moving to its failed list. docs/QueueForLater.md has the details.
  *
