@@ -70,7 +70,7 @@ describe.skipIf(redisUnavailable !== undefined)("QueueForLaterRedis (real Redis)
       const deliveries = Effect.promise(() => client.hget(`${prefix}deliveries`, "order-o-1")).pipe(Effect.map(Number))
 
       const first = yield* childWorker(prefix, "hang")
-      yield* eventually(Effect.map(deliveries, (n) => n === 1), 30)
+      yield* eventually(Effect.map(deliveries, (n) => n === 1), 60)
       first.kill("SIGKILL")
       yield* Effect.async<void>((resume) => {
         if (first.exitCode !== null || first.signalCode !== null) return resume(Effect.void)
@@ -81,7 +81,7 @@ describe.skipIf(redisUnavailable !== undefined)("QueueForLaterRedis (real Redis)
       expect(yield* Effect.promise(() => client.zcard(`${prefix}queue:charges:leases`))).toBe(1)
 
       yield* childWorker(prefix, "normal")
-      yield* eventually(Effect.map(deliveries, (n) => n === 2), 30)
+      yield* eventually(Effect.map(deliveries, (n) => n === 2), 60)
       yield* eventually(
         Effect.map(Effect.promise(() => client.hlen(`${prefix}queue:charges:items`)), (n) => n === 0),
         10
@@ -95,7 +95,7 @@ describe.skipIf(redisUnavailable !== undefined)("QueueForLaterRedis (real Redis)
       expect(sink["order-o-1"]).toContain(`o-1 by ${first.pid}`)
       expect(yield* Effect.promise(() => client.llen(`${prefix}queue:charges`))).toBe(0)
       expect(yield* producer.deadLetters).toEqual([])
-    }), 90_000)
+    }), 180_000)
 
   it.scopedLive("dead letters are on Redis: another instance lists them and replays one", () =>
     Effect.gen(function*() {
