@@ -1,11 +1,19 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Option, Ref, Schema, Scope } from "effect"
+import { Effect, Layer, Logger, Option, Ref, Schema, Scope } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { Unavailable } from "../src/Errors.js"
 import * as QueueForLater from "../src/QueueForLater.js"
 import * as QueueForLaterRedis from "../src/QueueForLaterRedis.js"
-import { deleteKeys, redisClient, redisRequired, redisUnavailable, redisUrl, uniquePrefix } from "./support/redis.js"
+import {
+  closedPort,
+  deleteKeys,
+  redisClient,
+  redisRequired,
+  redisUnavailable,
+  redisUrl,
+  uniquePrefix
+} from "./support/redis.js"
 
 const Charge = Schema.Struct({ orderId: Schema.String })
 const down = new Unavailable({ provider: "payments", reason: "connection-refused" })
@@ -134,6 +142,29 @@ describe.skipIf(redisUnavailable !== undefined)("QueueForLaterRedis (real Redis)
       // Three lease lengths: a renews its lease all along, so b never takes the item.
       yield* Effect.sleep("3500 millis")
       expect(yield* Ref.get(starts)).toEqual(["a:order-o-1"])
+    }), 30_000)
+
+  it.scopedLive("Redis down - submit answers with the write's own error, the worker warns once, nothing hangs", () =>
+    Effect.gen(function*() {
+      const port = yield* Effect.promise(closedPort)
+      const logs: Array<string> = []
+      const logger = Logger.make(({ message }) => logs.push(String(message)))
+      const queue = yield* Effect.flatMap(Scope.Scope, (scope) =>
+        Effect.flatMap(
+          Layer.buildWithScope(
+            QueueForLaterRedis.layerStore({ url: `redis://127.0.0.1:${port}`, timeout: "200 millis", ...fast }),
+            scope
+          ),
+          (context) =>
+            Effect.provide(QueueForLater.make({ name: "charges", schema: Charge, write: () => Effect.fail(down) }), context)
+        ))
+      yield* Effect.gen(function*() {
+        expect(yield* Effect.flip(queue.submit({ orderId: "o-1" }, "order-o-1"))).toBe(down)
+        expect(yield* Effect.flip(queue.deadLetters)).toBeInstanceOf(QueueForLater.QueueStoreError)
+        yield* Effect.forkScoped(queue.worker)
+        yield* Effect.sleep("2500 millis")
+      }).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)), Effect.timeout("10 seconds"))
+      expect(logs.filter((line) => line.includes("is unreachable"))).toHaveLength(1)
     }), 30_000)
 
   it.scopedLive("the same idempotency key from two instances is one item", () =>

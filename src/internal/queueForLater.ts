@@ -18,6 +18,7 @@ import * as options from "./options.js"
 import * as deadLetterStore from "./queueForLater/deadLetterStore.js"
 import { DeadLetterNotFound, QueueStoreError } from "./queueForLater/errors.js"
 import * as memoryQueueStore from "./queueForLater/memoryQueueStore.js"
+import * as storeOutage from "./storeOutage.js"
 
 /** @internal */
 export const TypeId: Api.TypeId = Symbol.for("effect-resilience/QueueForLater") as Api.TypeId
@@ -188,15 +189,11 @@ const build = <A, I, B, E, R>(module: string, input: Api.QueueForLater.Options<A
         yield* deadLetter(meta.id, item, attempts, describe(exit.cause))
       })
 
+    const outage = storeOutage.make(`queue ${name}`, "its worker tries again every second", { queue: name })
     const takeOne = queue.take(handle, queueNeverGivesUp).pipe(
-      Effect.catchAll((error) =>
-        error instanceof HandBack
-          ? Effect.void
-          : Effect.logWarning(`queue ${name} could not take or settle an item; trying again in a second`).pipe(
-            Effect.annotateLogs({ queue: name, error: error.message }),
-            Effect.zipRight(Effect.sleep(Duration.seconds(1)))
-          )
-      )
+      Effect.catchIf((error): error is HandBack => error instanceof HandBack, () => Effect.void),
+      outage.call,
+      Effect.flatMap(Option.match({ onNone: () => Effect.sleep(Duration.seconds(1)), onSome: () => Effect.void }))
     )
     const worker: Effect.Effect<never, never, R> = Effect.forEach(
       Array.from({ length: o.concurrency }),
