@@ -29,6 +29,10 @@
  * Where it goes in a policy: outside of it, like any fallback: `call.pipe(policy, cache.serve(key))`,
  * so that the retries have run before a stale value is served.
  *
+ * Observability: the counter `resilience_lastknowngood_answers_total`, tagged `cache` and `result`
+ * (`fresh`, `stale`, `failed`); one warning when the store becomes unreachable, one info line when it
+ * answers again.
+ *
  * @since 0.1.0
  */
 import type * as Context from "effect/Context"

@@ -39,6 +39,10 @@
  * replay, so the worker never lets it give up and keeps its own (docs/QueueForLater.md has the
  * evidence).
  *
+ * Observability: the counter `resilience_queue_items_total`, tagged `queue` and `event` (`queued`,
+ * `delivered`, `retried`, `dead-lettered`, `replayed`); a warning per dead letter, and one when the
+ * store becomes unreachable (one info line when it answers again).
+ *
  * Limits: the stores remember every id they were given, for ever (a `Set` in memory, a Redis set; as
  * experimental's do), which is what makes an idempotency key one item;
  * a process that dies mid-write does not count that attempt, so a write that kills its process every

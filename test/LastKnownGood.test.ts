@@ -1,7 +1,8 @@
 import * as Persistence from "@effect/experimental/Persistence"
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Either, Exit, Fiber, Layer, Logger, Option, Ref, Schema, TestClock } from "effect"
+import { Duration, Effect, Either, Exit, Fiber, Layer, Logger, Metric, Option, Ref, Schema, TestClock } from "effect"
 import { CircuitOpen, ClientError, InvalidOptions, Timeout, Unavailable } from "../src/Errors.js"
+import { served } from "../src/internal/lastKnownGood.js"
 import * as LastKnownGood from "../src/LastKnownGood.js"
 
 const down = new Unavailable({ provider: "prices", reason: "connection-refused" })
@@ -147,6 +148,23 @@ describe("LastKnownGood", () => {
       }).pipe(Effect.scoped, Effect.provide(broken), Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
       expect(logs.filter((line) => line.includes("unreachable"))).toHaveLength(1)
     }))
+
+  it.effect("metrics - answers counted by cache and result", () =>
+    Effect.gen(function*() {
+      const cache = yield* LastKnownGood.make({ ...options, name: "metrics-prices" })
+      yield* Effect.succeed(1).pipe(cache.serve("k"))
+      yield* Effect.fail(down).pipe(cache.serve("k"))
+      yield* Effect.fail(down).pipe(cache.serve("k"))
+      yield* Effect.either(Effect.fail(down).pipe(cache.serve("other")))
+      const count = (result: string) =>
+        Metric.value(
+          served.pipe(
+            Metric.tagged("cache", "metrics-prices"),
+            Metric.tagged("result", result)
+          )
+        ).pipe(Effect.map((state) => state.count))
+      expect([yield* count("fresh"), yield* count("stale"), yield* count("failed")]).toEqual([1, 2, 1])
+    }).pipe(Effect.scoped))
 
   it.effect("bad options fail with InvalidOptions", () =>
     Effect.gen(function*() {

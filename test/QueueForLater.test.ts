@@ -1,7 +1,8 @@
 import * as PersistedQueue from "@effect/experimental/PersistedQueue"
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, Effect, Exit, Fiber, Layer, Option, Ref, Schema, TestClock } from "effect"
+import { Clock, Effect, Exit, Fiber, Layer, Metric, Option, Ref, Schema, TestClock } from "effect"
 import { ClientError, InvalidOptions, Unavailable } from "../src/Errors.js"
+import { metrics } from "../src/internal/queueForLater.js"
 import * as QueueForLater from "../src/QueueForLater.js"
 
 const Charge = Schema.Struct({ orderId: Schema.String, cents: Schema.Int })
@@ -252,6 +253,35 @@ describe("QueueForLater", () => {
       expect(letter).toMatchObject({ value: Option.none(), encoded: "legacy" })
       expect(yield* Ref.get(p.calls)).toHaveLength(0)
     }).pipe(Effect.scoped, Effect.provide(QueueForLater.layerStoreMemory)))
+
+  it.effect("metrics - items counted by queue and event", () =>
+    Effect.gen(function*() {
+      const p = yield* provider
+      yield* Ref.set(p.failure, down)
+      const queue = yield* QueueForLater.make({ ...options, name: "metrics-charges", write: p.write, maxAttempts: 2 })
+      yield* queue.submit(order("o-1"), "k-1")
+      yield* Effect.forkScoped(queue.worker)
+      yield* until(Effect.map(Ref.get(p.calls), (c) => c.length === 2))
+      yield* TestClock.adjust("1 seconds")
+      yield* until(Effect.map(queue.deadLetters.pipe(Effect.orDie), (d) => d.length === 1))
+      yield* Ref.set(p.failure, undefined)
+      yield* queue.replay("k-1")
+      yield* until(Effect.map(Ref.get(p.applied), (m) => m.get("k-1") === 1))
+      const count = (event: string) =>
+        Metric.value(
+          metrics.items.pipe(
+            Metric.tagged("queue", "metrics-charges"),
+            Metric.tagged("event", event)
+          )
+        ).pipe(Effect.map((state) => state.count))
+      expect({
+        queued: yield* count("queued"),
+        retried: yield* count("retried"),
+        deadLettered: yield* count("dead-lettered"),
+        replayed: yield* count("replayed"),
+        delivered: yield* count("delivered")
+      }).toEqual({ queued: 1, retried: 1, deadLettered: 1, replayed: 1, delivered: 1 })
+    }).pipe(Effect.scoped))
 
   it.effect("bad options fail with InvalidOptions", () =>
     Effect.gen(function*() {

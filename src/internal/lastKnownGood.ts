@@ -5,6 +5,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
@@ -17,6 +18,12 @@ import * as storeOutage from "./storeOutage.js"
 
 /** @internal */
 export const TypeId: Api.TypeId = Symbol.for("effect-resilience/LastKnownGood") as Api.TypeId
+
+/** @internal */
+export const served = Metric.counter("resilience_lastknowngood_answers_total", {
+  description: "Answers through a last-known-good cache, by result (fresh, stale, failed)",
+  incremental: true
+})
 
 /** @internal */
 export const defaults = {
@@ -89,13 +96,18 @@ const build = <A, I>(module: string, input: Api.LastKnownGood.Options<A, I>) =>
             })
         }))
       )
+    const count = (result: "fresh" | "stale" | "failed") =>
+      Metric.increment(Metric.tagged(Metric.tagged(served, "cache", name), "result", result))
     const serveKey = <E, R>(self: Effect.Effect<A, E, R>, key: string): Effect.Effect<Api.Result<A>, E, R> =>
       Effect.matchEffect(self, {
-        onSuccess: (value) => Effect.as(remember(key, value), fresh(value)),
+        onSuccess: (value) => Effect.as(Effect.zipRight(remember(key, value), count("fresh")), fresh(value)),
         onFailure: (error) =>
-          serveOn(error)
-            ? Effect.flatMap(recall(key), Option.match({ onNone: () => Effect.fail(error), onSome: Effect.succeed }))
-            : Effect.fail(error)
+          (serveOn(error) ? recall(key) : Effect.succeedNone).pipe(
+            Effect.flatMap(Option.match({
+              onNone: () => Effect.zipRight(count("failed"), Effect.fail(error)),
+              onSome: (value) => Effect.as(count("stale"), value)
+            }))
+          )
       })
     const cache: Api.LastKnownGood<A> = {
       [TypeId]: TypeId,

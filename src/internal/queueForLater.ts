@@ -9,6 +9,7 @@ import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
@@ -22,6 +23,14 @@ import * as storeOutage from "./storeOutage.js"
 
 /** @internal */
 export const TypeId: Api.TypeId = Symbol.for("effect-resilience/QueueForLater") as Api.TypeId
+
+/** @internal */
+export const metrics = {
+  items: Metric.counter("resilience_queue_items_total", {
+    description: "Items of a queue for later, by event (queued, delivered, retried, dead-lettered, replayed)",
+    incremental: true
+  })
+}
 
 /** @internal */
 export const defaults = {
@@ -96,6 +105,8 @@ const build = <A, I, B, E, R>(module: string, input: Api.QueueForLater.Options<A
       )
     }))
     const { name } = o
+    const count = (event: "queued" | "delivered" | "retried" | "dead-lettered" | "replayed") =>
+      Metric.increment(Metric.tagged(Metric.tagged(metrics.items, "queue", name), "event", event))
     const queueStore = yield* Effect.serviceOption(PersistedQueue.PersistedQueueStore)
     const queue = yield* PersistedQueue.make({ name, schema: Item }).pipe(
       Effect.provide(PersistedQueue.layer),
@@ -114,7 +125,8 @@ const build = <A, I, B, E, R>(module: string, input: Api.QueueForLater.Options<A
     const enqueue = (value: A, idempotencyKey: string) =>
       encode(value).pipe(
         Effect.orDie,
-        Effect.flatMap((encoded) => offer({ idempotencyKey, value: encoded }, idempotencyKey))
+        Effect.flatMap((encoded) => offer({ idempotencyKey, value: encoded }, idempotencyKey)),
+        Effect.tap(() => count("queued"))
       )
 
     // Whether the provider answered the last write (the caller's or the worker's), and a signal for
@@ -157,6 +169,7 @@ const build = <A, I, B, E, R>(module: string, input: Api.QueueForLater.Options<A
     const deadLetter = (id: string, item: Item, attempts: number, error: string) =>
       Effect.flatMap(Clock.currentTimeMillis, (failedAt) =>
         dead.add(name, { id, idempotencyKey: item.idempotencyKey, value: item.value, attempts, error, failedAt }).pipe(
+          Effect.zipRight(count("dead-lettered")),
           Effect.zipRight(
             Effect.logWarning(`queue ${name} dead-lettered an item after ${attempts} attempt(s)`).pipe(
               Effect.annotateLogs({ queue: name, id, error })
@@ -179,12 +192,12 @@ const build = <A, I, B, E, R>(module: string, input: Api.QueueForLater.Options<A
           return yield* deadLetter(meta.id, item, attempts, `the schema cannot read the item: ${decoded.left.message}`)
         }
         const exit = yield* Effect.exit(o.write(decoded.right, item.idempotencyKey))
-        if (Exit.isSuccess(exit)) return yield* noteAnswer
+        if (Exit.isSuccess(exit)) return yield* Effect.zipRight(noteAnswer, count("delivered"))
         if (Cause.isInterruptedOnly(exit.cause)) return yield* Effect.interrupt
         const failure = Cause.failureOption(exit.cause)
         if (Option.isSome(failure) && o.queueOn(failure.value)) {
           yield* noteNoAnswer
-          if (attempts < o.maxAttempts) return yield* Effect.fail(new HandBack())
+          if (attempts < o.maxAttempts) return yield* Effect.zipRight(count("retried"), Effect.fail(new HandBack()))
         }
         yield* deadLetter(meta.id, item, attempts, describe(exit.cause))
       })
@@ -213,7 +226,7 @@ const build = <A, I, B, E, R>(module: string, input: Api.QueueForLater.Options<A
             Effect.flatMap(Clock.currentTimeMillis, (now) =>
               // A new queue id: the queue remembers every id it was given and would drop the old one.
               offer({ idempotencyKey: letter.idempotencyKey, value: letter.value }, `${letter.idempotencyKey}#replay-${now}`))
-              .pipe(Effect.tap(() => dead.remove(name, id)))
+              .pipe(Effect.tap(() => Effect.zipRight(dead.remove(name, id), count("replayed"))))
         }))
       )
 
