@@ -12,7 +12,7 @@ import { storeCooldownMillis } from "./rateLimitStoreHealth.js"
  * an operator reads them.
  */
 export interface StoreOutage {
-  readonly call: <A, E>(operation: Effect.Effect<A, E>) => Effect.Effect<Option.Option<A>>
+  readonly call: <A, E, R>(operation: Effect.Effect<A, E, R>) => Effect.Effect<Option.Option<A>, never, R>
 }
 
 const describe = (u: unknown): string => {
