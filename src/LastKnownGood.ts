@@ -228,6 +228,13 @@ export const serve: {
 /**
  * Builds a `Fresh` result.
  *
+ * @example
+ * ```ts
+ * import { LastKnownGood } from "effect-resilience"
+ *
+ * const result: LastKnownGood.Result<number> = LastKnownGood.fresh(42) // { _tag: "Fresh", value: 42 }
+ * ```
+ *
  * @since 0.1.0
  * @category constructors
  */
@@ -235,6 +242,15 @@ export const fresh: <A>(value: A) => Fresh<A> = internal.fresh
 
 /**
  * Builds a `Stale` result.
+ *
+ * @example
+ * ```ts
+ * import { Duration } from "effect"
+ * import { LastKnownGood } from "effect-resilience"
+ *
+ * // a scripted answer in a test: the value as it was 90 seconds ago
+ * const result: LastKnownGood.Result<number> = LastKnownGood.stale(42, Duration.seconds(90))
+ * ```
  *
  * @since 0.1.0
  * @category constructors
@@ -259,6 +275,13 @@ export const isStale: <A>(result: Result<A>) => result is Stale<A> = internal.is
 
 /**
  * Whether a value is a `LastKnownGood` cache.
+ *
+ * @example
+ * ```ts
+ * import { LastKnownGood } from "effect-resilience"
+ *
+ * LastKnownGood.isLastKnownGood({ name: "prices" }) // false
+ * ```
  *
  * @since 0.1.0
  * @category guards

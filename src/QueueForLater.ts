@@ -178,6 +178,17 @@ export const DeadLetterStore: Context.Tag<DeadLetterStore, DeadLetterStore> = de
 /**
  * The queue's store (Redis) could not be reached.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { QueueForLater } from "effect-resilience"
+ *
+ * declare const queue: QueueForLater.QueueForLater<string, string, never, never>
+ * const stuck = queue.deadLetters.pipe(
+ *   Effect.catchTag("QueueStoreError", (e) => Effect.as(Effect.logWarning(e.message), []))
+ * )
+ * ```
+ *
  * @since 0.1.0
  * @category errors
  */
@@ -191,6 +202,17 @@ export type QueueStoreError = errors.QueueStoreError
 
 /**
  * `replay` was given an id that is not among the dead letters.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { QueueForLater } from "effect-resilience"
+ *
+ * declare const queue: QueueForLater.QueueForLater<string, string, never, never>
+ * const replayed = queue.replay("order-o-1").pipe(
+ *   Effect.catchTag("DeadLetterNotFound", () => Effect.succeed("already replayed"))
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category errors
@@ -327,6 +349,17 @@ export const layer: <Id, A, I, B, E, R>(
 /**
  * Runs the worker of the queue under `tag` for as long as the layer lives.
  *
+ * @example
+ * ```ts
+ * import { Context, Effect, Layer, Schema } from "effect"
+ * import { QueueForLater } from "effect-resilience"
+ *
+ * class Hooks extends Context.Tag("app/Hooks")<Hooks, QueueForLater.QueueForLater<string, string, never, never>>() {}
+ * const HooksLive = QueueForLater.layer(Hooks, { name: "hooks", schema: Schema.String, write: (url) => Effect.succeed(url) })
+ * // a worker process: the worker alone, on the shared queue
+ * const WorkerLive = QueueForLater.layerWorker(Hooks).pipe(Layer.provide(HooksLive))
+ * ```
+ *
  * @since 0.1.0
  * @category layers
  */
@@ -364,6 +397,13 @@ export const layerStoreMemory: Layer.Layer<PersistedQueue.PersistedQueueStore | 
 /**
  * Builds a `Done` result.
  *
+ * @example
+ * ```ts
+ * import { QueueForLater } from "effect-resilience"
+ *
+ * const result: QueueForLater.Result<string> = QueueForLater.done("ch_1") // { _tag: "Done", value: "ch_1" }
+ * ```
+ *
  * @since 0.1.0
  * @category constructors
  */
@@ -372,6 +412,13 @@ export const done: <B>(value: B) => Done<B> = internal.done
 /**
  * Builds a `Pending` result.
  *
+ * @example
+ * ```ts
+ * import { QueueForLater } from "effect-resilience"
+ *
+ * const result: QueueForLater.Result<string> = QueueForLater.pending("order-o-1", "order-o-1")
+ * ```
+ *
  * @since 0.1.0
  * @category constructors
  */
@@ -379,6 +426,13 @@ export const pending: (id: string, idempotencyKey: string) => Pending = internal
 
 /**
  * Whether a value is a `QueueForLater`.
+ *
+ * @example
+ * ```ts
+ * import { QueueForLater } from "effect-resilience"
+ *
+ * QueueForLater.isQueueForLater({ name: "charges" }) // false
+ * ```
  *
  * @since 0.1.0
  * @category guards
