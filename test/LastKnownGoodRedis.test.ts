@@ -5,12 +5,11 @@ import * as LastKnownGood from "../src/LastKnownGood.js"
 import * as LastKnownGoodRedis from "../src/LastKnownGoodRedis.js"
 import {
   closedPort,
-  deleteKeys,
+  failWithoutRedis,
   redisClient,
-  redisRequired,
   redisUnavailable,
   redisUrl,
-  uniquePrefix
+  withPrefix
 } from "./support/redis.js"
 
 const Price = Schema.Struct({ amount: Schema.Number, currency: Schema.String, at: Schema.DateFromString })
@@ -25,16 +24,7 @@ const instance = (store: LastKnownGoodRedis.Options) =>
       (context) => Effect.provide(LastKnownGood.make(options), context)
     ))
 
-const withPrefix = (name: string) =>
-  Effect.acquireRelease(Effect.sync(() => uniquePrefix(name)), (prefix) => Effect.promise(() => deleteKeys(prefix)))
-
-if (redisUnavailable !== undefined && redisRequired) {
-  describe("LastKnownGoodRedis", () => {
-    it("Redis is required (REQUIRE_REDIS=1)", () => {
-      throw new Error(`no Redis at ${redisUrl}: ${redisUnavailable}`)
-    })
-  })
-}
+failWithoutRedis("LastKnownGoodRedis")
 
 describe.skipIf(redisUnavailable !== undefined)("LastKnownGoodRedis (real Redis)", () => {
   it.scopedLive("a value stored by one instance is served, decoded by its Schema, by another", () =>

@@ -7,20 +7,16 @@ import * as QueueForLater from "../src/QueueForLater.js"
 import * as QueueForLaterRedis from "../src/QueueForLaterRedis.js"
 import {
   closedPort,
-  deleteKeys,
+  failWithoutRedis,
   redisClient,
-  redisRequired,
   redisUnavailable,
   redisUrl,
-  uniquePrefix
+  withPrefix
 } from "./support/redis.js"
 
 const Charge = Schema.Struct({ orderId: Schema.String })
 const down = new Unavailable({ provider: "payments", reason: "connection-refused" })
 const fast = { pollInterval: "100 millis", lockExpiration: "1 seconds", lockRefreshInterval: "200 millis" } as const
-
-const withPrefix = (name: string) =>
-  Effect.acquireRelease(Effect.sync(() => uniquePrefix(name)), (prefix) => Effect.promise(() => deleteKeys(prefix)))
 
 /** One "process": a queue over its own Redis connections, built in the test's scope. */
 const instance = <B, E>(
@@ -58,13 +54,7 @@ const childWorker = (prefix: string, mode: "hang" | "normal") =>
     (child: ChildProcess) => Effect.sync(() => child.exitCode === null && child.kill("SIGKILL"))
   )
 
-if (redisUnavailable !== undefined && redisRequired) {
-  describe("QueueForLaterRedis", () => {
-    it("Redis is required (REQUIRE_REDIS=1)", () => {
-      throw new Error(`no Redis at ${redisUrl}: ${redisUnavailable}`)
-    })
-  })
-}
+failWithoutRedis("QueueForLaterRedis")
 
 describe.skipIf(redisUnavailable !== undefined)("QueueForLaterRedis (real Redis)", () => {
   it.scopedLive("a worker killed with SIGKILL after writing, before finishing: the item is delivered again, applied once", () =>

@@ -2,6 +2,7 @@
  * Finds the Redis the Redis tests talk to (`REDIS_URL`, default redis://127.0.0.1:6379). When it is
  * absent the tests are skipped with a visible warning, unless `REQUIRE_REDIS=1` (CI), where they fail.
  */
+import { describe, it } from "@effect/vitest"
 import { Effect, type Scope } from "effect"
 import { Redis } from "ioredis"
 import { createServer } from "node:net"
@@ -84,3 +85,17 @@ export const closedPort = (): Promise<number> =>
       server.close(() => resolve(port))
     })
   })
+
+/** A fresh key prefix for the test, whose keys are deleted when the test's scope closes. */
+export const withPrefix = (name: string): Effect.Effect<string, never, Scope.Scope> =>
+  Effect.acquireRelease(Effect.sync(() => uniquePrefix(name)), (prefix) => Effect.promise(() => deleteKeys(prefix)))
+
+/** With REQUIRE_REDIS=1 and no Redis, a failing test in place of the skipped suite `name`. */
+export const failWithoutRedis = (name: string): void => {
+  if (redisUnavailable === undefined || !redisRequired) return
+  describe(name, () => {
+    it("Redis is required (REQUIRE_REDIS=1)", () => {
+      throw new Error(`no Redis at ${redisUrl}: ${redisUnavailable}`)
+    })
+  })
+}
