@@ -1,13 +1,15 @@
 /**
  * effect-resilience: typed resilience for Effect programs that call services they do not control.
  *
- * Every guard is usable alone and composes in this order (outermost first): your fallback (a
- * `catchTags`), Timeout.total, Retry, CircuitBreaker, RateLimit, Bulkhead, Timeout.attempt, the call.
+ * Every guard is usable alone and composes in this order (outermost first): your fallback
+ * (`Fallback`, `LastKnownGood`, `QueueForLater`), Timeout.total, Retry, Hedge, CircuitBreaker,
+ * RateLimit, Bulkhead, Timeout.attempt, the call. `Policy` composes them; `Health` reports on them.
  *
  * Modules that need optional peers are not re-exported here, so importing the barrel never loads
- * them: `effect-resilience/HttpProviderNode` (needs `@effect/platform-node`),
- * `effect-resilience/RateLimitRedis` (needs `ioredis`) and
- * `effect-resilience/testing` (the scripted client, the fake provider server and chaos).
+ * them: `effect-resilience/HttpProviderNode` and `effect-resilience/HealthNode` (need
+ * `@effect/platform-node`), `effect-resilience/RateLimitRedis`, `effect-resilience/CircuitBreakerRedis`,
+ * `effect-resilience/LastKnownGoodRedis` and `effect-resilience/QueueForLaterRedis` (need `ioredis`),
+ * and `effect-resilience/testing` (the scripted client, the fake provider server and chaos).
  *
  * @since 0.1.0
  */
