@@ -437,7 +437,8 @@ export const failureRate: (options: CircuitBreaker.FailureRateOptions) => Policy
 
 /**
  * What a breaker counts as a failure by default: an outage, that is an `Unavailable` (5xx, connection
- * refused or reset, DNS) or a `Timeout` of one attempt. Not a provider's `RateLimited` (it answered, and
+ * refused or reset, DNS) or a `Timeout` of one attempt (for a streamed answer also a `"first-byte"` or
+ * `"idle"` one: a provider that stalls is failing). Not a provider's `RateLimited` (it answered, and
  * the retry, the gate and the limiter own a 429) and not a total `Timeout` (the caller's own deadline).
  * Extend it in the `isFailure` option.
  *

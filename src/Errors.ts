@@ -10,7 +10,7 @@
  * |-------------------|--------------------------------------------------|-------------------------------|
  * | `RateLimited`     | the provider (429) or a local limit said slow down | yes, after max(backoff, hint) |
  * | `Unavailable`     | 5xx, connection refused / reset, DNS             | yes                           |
- * | `Timeout`         | an attempt or the whole budget ran out           | attempt: yes, total: never    |
+ * | `Timeout`         | an attempt, a stream's first byte or idle gap, or the whole budget ran out | attempt, first-byte, idle: yes; total: never |
  * | `CircuitOpen`     | a breaker rejected without calling               | no                            |
  * | `BulkheadFull`    | no slot and no queue room, or the queue wait ran out | no                        |
  * | `ClientError`     | the provider rejected the request (other 4xx)    | never                         |
@@ -99,8 +99,27 @@ export class Unavailable extends Schema.TaggedError<Unavailable>()("Unavailable"
 }
 
 /**
+ * Which time limit ran out: `"attempt"`, one attempt's limit; `"total"`, the whole call's deadline;
+ * and, for a streamed answer, `"first-byte"` (the request got no first byte of its body in time) and
+ * `"idle"` (the body stopped arriving in the middle).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const TimeoutScope = Schema.Literal("attempt", "total", "first-byte", "idle")
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type TimeoutScope = typeof TimeoutScope.Type
+
+/**
  * A time limit ran out. `scope: "attempt"` is one attempt's limit (retried by default);
- * `scope: "total"` is the whole call's deadline (never retried: there is no time left).
+ * `scope: "total"` is the whole call's deadline (never retried: there is no time left). A streamed
+ * answer adds `"first-byte"` (retried by default: nothing was delivered yet) and `"idle"` (retried by
+ * default, which for a stream means resumed where it supports resuming, else refused: see
+ * `HttpProvider` streams). A breaker counts every scope but `"total"` as an outage.
  *
  * @example
  * ```ts
@@ -116,12 +135,14 @@ export class Unavailable extends Schema.TaggedError<Unavailable>()("Unavailable"
  */
 export class Timeout extends Schema.TaggedError<Timeout>()("Timeout", {
   provider: Schema.optional(Schema.String),
-  scope: Schema.Literal("attempt", "total"),
+  scope: TimeoutScope,
   after: Schema.Duration
 }) {
   override get message(): string {
     const who = this.provider ?? "the call"
-    return `${who} did not answer within ${Duration.format(this.after)} (${this.scope} timeout)`
+    return this.scope === "idle"
+      ? `${who} sent nothing for ${Duration.format(this.after)} in the middle of its answer (idle timeout)`
+      : `${who} did not answer within ${Duration.format(this.after)} (${this.scope} timeout)`
   }
 }
 

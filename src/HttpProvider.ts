@@ -49,6 +49,13 @@
  * **Deadline propagation.** With `deadlineHeader`, each attempt sends the time left of the enclosing
  * `Timeout.total` in milliseconds, so the provider can give up when the caller has.
  *
+ * **Streams.** `client.stream` answers as an Effect `Stream` of bytes, lines, server-sent events or
+ * Schema-decoded items (NDJSON, SSE data as JSON), pulled from the socket as the consumer asks, under
+ * the same errors, credentials, idempotency and policy, with three limits of their own: first byte,
+ * idle gap and total. A stream is retried only before its first item; after that it is resumed
+ * (`resume: "range"` for bytes, `resume: "last-event-id"` for events) or fails. The policy sees the
+ * whole stream as one call. See {@link Streams} and docs/Streaming.md.
+ *
  * **Observability.** A span per attempt (`<provider> <METHOD> <route template>`, kind client) with the
  * method, route template, status, attempt number and provider, and no headers, query strings or body;
  * a counter `resilience_http_provider_attempts_total` tagged `provider` and `outcome`; one info line
@@ -59,12 +66,13 @@
 import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as UrlParams from "@effect/platform/UrlParams"
 import type * as Context from "effect/Context"
-import type { Duration } from "effect/Duration"
+import type { Duration, DurationInput } from "effect/Duration"
 import type { Effect } from "effect/Effect"
 import type { Layer } from "effect/Layer"
 import type { Option } from "effect/Option"
 import type { Schema } from "effect/Schema"
 import type { Scope } from "effect/Scope"
+import type { Stream } from "effect/Stream"
 import type { Credentials } from "./Credentials.js"
 import type {
   BulkheadFull,
@@ -220,6 +228,12 @@ export interface Options<E = DefaultError, R = never> {
    * built with the client, which then needs a `Scope`.
    */
   readonly policy?: Policy<E, R> | undefined
+  /**
+   * The guard chain applied to each streaming call, which it sees as one call from the request to the
+   * stream's end. Defaults to `policy` when one is given, else `Policy.provider(name)` without its
+   * attempt and total timeouts, sharing the breaker, gate, limiter and bulkhead of `policy`'s default.
+   */
+  readonly streamPolicy?: Policy<E, R> | undefined
   /** The most requests of this provider in flight at once; more wait their turn. Defaults to `50`. */
   readonly maxConnections?: number | undefined
   /**
@@ -284,6 +298,173 @@ export interface BodyOptions<A, I, B, BI> extends RequestOptions<A, I> {
 }
 
 /**
+ * Options of a streaming request: what is sent (as for {@link RequestOptions}, with an optional body)
+ * and the three time limits of a streamed answer. Each limit fails the stream with a `Timeout` of its
+ * own scope: `"first-byte"` and `"idle"` are retried by the policy's retry and counted by its breaker
+ * like an attempt timeout (before the first item a retry sends the request again; after it, a retry
+ * resumes the stream where `resume` allows and is refused otherwise); `"total"` is never retried nor
+ * counted.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface StreamOptions<B = never, BI = never> {
+  /** The method. Defaults to `"POST"` when a `body` is given, else `"GET"`. */
+  readonly method?: Method | undefined
+  /** The Schema the body is encoded and validated with before anything is sent. Defaults to no body. */
+  readonly request?: Schema<B, BI> | undefined
+  /** The body, sent as JSON (with `request`). Defaults to no body. */
+  readonly body?: NoInfer<B> | undefined
+  /** Values for `{name}` placeholders in the path, URI-encoded. Defaults to `{}`. */
+  readonly params?: Readonly<Record<string, string | number>> | undefined
+  /** The query string. Never recorded in spans. Defaults to none. */
+  readonly urlParams?: UrlParams.Input | undefined
+  /** Extra headers for this request, under the rules of `Options.headers`. Defaults to `{}`. */
+  readonly headers?: Readonly<Record<string, string>> | undefined
+  /** Which credential to use (tenant, region). Defaults to the credentials' default. */
+  readonly credentialsKey?: string | undefined
+  /** Whether re-sending is safe, as for {@link RequestOptions}. Defaults to `true` for GET, `false` for POST. */
+  readonly idempotent?: boolean | undefined
+  /** An idempotency key of your own; implies `idempotent`. Defaults to a new key when idempotent. */
+  readonly idempotencyKey?: string | undefined
+  /**
+   * The longest wait from sending the request to the first byte of the body (an LLM's first token).
+   * Defaults to `"10 seconds"`.
+   */
+  readonly firstByte?: DurationInput | undefined
+  /** The longest gap between two chunks of the body once it has started. Defaults to `"30 seconds"`. */
+  readonly idle?: DurationInput | undefined
+  /**
+   * The longest the whole stream may last, resumes and a slow consumer included. Defaults to
+   * `undefined` (no limit: a download takes as long as it takes while bytes keep coming).
+   */
+  readonly total?: DurationInput | undefined
+}
+
+/**
+ * Options of a byte stream: a download that `resume: "range"` continues after a cut with
+ * `Range: bytes=<delivered>-` (and `If-Range` with the first answer's strong `ETag` or its
+ * `Last-Modified`): a `206` from that offset continues the stream, a `200` to a request without a
+ * validator is skipped up to that offset, and a `200` to one with a validator (the file changed) or a
+ * `206` from another offset fails with `InvalidResponse`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface BytesOptions<B = never, BI = never> extends StreamOptions<B, BI> {
+  /** How to continue after a cut once bytes were delivered. Defaults to `undefined` (fail). */
+  readonly resume?: "range" | undefined
+}
+
+/**
+ * Reads the usage a stream reports (an LLM's token count, sent last) from one item: the last number
+ * it gives is reported to the adaptive limiter around the call (`RateLimit.reportUsage`) when the
+ * stream ends, so a `RateLimit.withCost` reservation is settled to what the call really cost.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface UsageOptions<A> {
+  /** The usage in the limiter's units an item reports, or `undefined`. Defaults to none. */
+  readonly usage?: ((item: A) => number | undefined) | undefined
+}
+
+/**
+ * Options of a server-sent event stream: `resume: "last-event-id"` reconnects after a cut with the
+ * `Last-Event-ID` of the last event delivered, once an event with an `id` was delivered.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface EventsOptions<B = never, BI = never> extends StreamOptions<B, BI>, UsageOptions<ServerSentEvent> {
+  /** How to continue after a cut once events were delivered. Defaults to `undefined` (fail). */
+  readonly resume?: "last-event-id" | undefined
+}
+
+/**
+ * Options of a stream of JSON items: NDJSON lines, or the `data` of server-sent events.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ItemsOptions<A, I, B = never, BI = never> extends StreamOptions<B, BI>, UsageOptions<A> {
+  /** The Schema each item is decoded with; one that does not match fails with `InvalidResponse`. Required. */
+  readonly item: Schema<A, I>
+}
+
+/**
+ * Options of a stream of server-sent events whose `data` is JSON. An event whose data is `[DONE]`
+ * (OpenAI's end marker) ends the stream.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface EventItemsOptions<A, I, B = never, BI = never> extends ItemsOptions<A, I, B, BI> {
+  /** How to continue after a cut once events were delivered. Defaults to `undefined` (fail). */
+  readonly resume?: "last-event-id" | undefined
+}
+
+/**
+ * One server-sent event: its `event` name (`"message"` when the server gave none), its `id` if it had
+ * one, and its `data` lines joined with newlines.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ServerSentEvent {
+  readonly event: string
+  readonly id: string | undefined
+  readonly data: string
+}
+
+/**
+ * The streaming requests of a provider client. Each returns a `Stream` that sends nothing until it is
+ * run, pulls the body from the socket only as fast as the consumer pulls items (a slow consumer holds
+ * at most a few chunks), and fails with the client's error channel `E` plus `InvalidRequest` (bad
+ * request or stream options; nothing sent) and `Timeout` (the stream's `total` limit, applied outside
+ * the policy, so it is there even when the policy handles every `Timeout` of its own). An error in
+ * the middle of a stream that cannot be resumed ends the stream at once, as the attempt's error.
+ *
+ * The policy sees a stream as one call: its bulkhead slot, breaker permit and connection are held
+ * until the stream ends; the outcome is the stream's (a success when it ends, the failure when it
+ * fails); a consumer that stops early (`Stream.take`, an interruption) is neither, and gives every
+ * slot back. The default policy is `Policy.provider(name)` without its attempt and total timeouts (the
+ * stream's own limits replace them), sharing the breaker, gate, limiter and bulkhead of the client's
+ * requests; a `policy` of your own applies as given, so an attempt timeout in it bounds every stream:
+ * give streams their own with `streamPolicy`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Streams<E> {
+  /** The body as byte chunks as they arrive; `resume: "range"` continues a cut download. */
+  readonly bytes: <B = never, BI = never>(
+    path: string,
+    options?: BytesOptions<B, BI>
+  ) => Stream<Uint8Array, E | InvalidRequest | Timeout>
+  /** The body as UTF-8 text lines, without their line ends. */
+  readonly lines: <B = never, BI = never>(
+    path: string,
+    options?: StreamOptions<B, BI> & UsageOptions<string>
+  ) => Stream<string, E | InvalidRequest | Timeout>
+  /** The body as server-sent events (`text/event-stream`); `resume: "last-event-id"` reconnects after a cut. */
+  readonly events: <B = never, BI = never>(
+    path: string,
+    options?: EventsOptions<B, BI>
+  ) => Stream<ServerSentEvent, E | InvalidRequest | Timeout>
+  /** Newline-delimited JSON, each non-blank line decoded with `item`. */
+  readonly ndjson: <A, I, B = never, BI = never>(
+    path: string,
+    options: ItemsOptions<A, I, B, BI>
+  ) => Stream<A, E | InvalidRequest | Timeout>
+  /** Server-sent events whose `data` is JSON decoded with `item`, until a `[DONE]` event. */
+  readonly eventsJson: <A, I, B = never, BI = never>(
+    path: string,
+    options: EventItemsOptions<A, I, B, BI>
+  ) => Stream<A, E | InvalidRequest | Timeout>
+}
+
+/**
  * The HTTP methods a provider request can use.
  *
  * @since 0.1.0
@@ -312,6 +493,8 @@ export interface HttpProvider<E = DefaultError> {
   readonly put: <A, I, B, BI>(path: string, options: BodyOptions<A, I, B, BI>) => Effect<A, E | InvalidRequest>
   /** A PATCH: non-idempotent unless `idempotent: true` or an `idempotencyKey` is given. */
   readonly patch: <A, I, B, BI>(path: string, options: BodyOptions<A, I, B, BI>) => Effect<A, E | InvalidRequest>
+  /** Streaming requests: the answer as a `Stream` of bytes, lines, events or decoded items. */
+  readonly stream: Streams<E>
   /** Any of the above by method name; a body needs `request` and `body`. */
   readonly request: <A, I, B = never, BI = never>(
     method: Method,

@@ -41,7 +41,7 @@ export const isCircuitBreaker = (u: unknown): u is api.CircuitBreaker => Predica
 
 export const isOutage = (u: unknown): u is Unavailable | Timeout =>
   Predicate.isTagged(u, "Unavailable") ||
-  (Predicate.isTagged(u, "Timeout") && Predicate.hasProperty(u, "scope") && u.scope === "attempt")
+  (Predicate.isTagged(u, "Timeout") && Predicate.hasProperty(u, "scope") && u.scope !== "total")
 
 /** A local limiter's or gate's refusal: like an inner guard's rejection, the downstream never saw the call. */
 const isLocalRefusal = (u: unknown): boolean =>

@@ -1,6 +1,7 @@
 import * as Headers from "@effect/platform/Headers"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as HttpTraceContext from "@effect/platform/HttpTraceContext"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
@@ -45,6 +46,7 @@ import {
   nonEmptyString,
   validated
 } from "./options.js"
+import { streams } from "./httpProviderStream.js"
 import * as Policy from "./policy.js"
 import { observe } from "./rateLimit/adaptiveSink.js"
 import { redactor } from "./redact.js"
@@ -77,6 +79,39 @@ class ReplayRefused {
 }
 
 type Failure = HttpProvider.RequestError
+
+/**
+ * What an attempt does with a 2xx answer in place of reading and decoding its body: a stream pumps
+ * it to its consumer (see httpProviderStream.ts). Everything else (credentials, the 401 refresh,
+ * idempotency, the span, the connection permit, the metric, the policy) stays the same.
+ * @internal
+ */
+export interface Receiver<A> {
+  /** The `accept` header sent unless the request sets its own. */
+  readonly accept: string
+  /** The limit from sending to the first byte of the body (or of an error answer's body). */
+  readonly firstByte: Duration.Duration
+  /** Called as each attempt starts: `Some(error)` refuses it (output already delivered cannot be resumed). */
+  readonly refusal: Effect.Effect<Option.Option<Failure>>
+  /** Headers of this attempt that override every other (a resume point). */
+  readonly resumeHeaders: Effect.Effect<Readonly<Record<string, string>>>
+  /** Consumes a 2xx answer; `firstByteLeft` is what remains of `firstByte`. */
+  readonly receive: (
+    response: HttpClientResponse.HttpClientResponse,
+    firstByteLeft: Duration.Duration
+  ) => Effect.Effect<A, Failure>
+}
+
+/**
+ * A request run through the policy with a receiver in place of the body decoding.
+ * @internal
+ */
+export type RunWith<E> = <A>(
+  method: HttpProvider.Method,
+  path: string,
+  options: HttpProvider.StreamOptions<any, any>,
+  receiver: Receiver<A>
+) => Effect.Effect<A, E | InvalidRequest>
 
 interface Config {
   readonly name: string
@@ -190,6 +225,7 @@ const validate = (options: HttpProvider.Options<any, any>, module: string): Conf
     if (problem !== undefined) throw problem
   }
   if (options.policy !== undefined) fn(check("policy"), options.policy)
+  if (options.streamPolicy !== undefined) fn(check("streamPolicy"), options.streamPolicy)
   if (options.classify !== undefined) fn(check("classify"), options.classify)
   if (options.newIdempotencyKey !== undefined && !Effect.isEffect(options.newIdempotencyKey)) {
     invalidDescribed(
@@ -265,7 +301,10 @@ const prepare = (
   config: Config,
   method: HttpProvider.Method,
   path: string,
-  options: HttpProvider.RequestOptions<any, any> | HttpProvider.BodyOptions<any, any, any, any>
+  options:
+    | HttpProvider.RequestOptions<any, any>
+    | HttpProvider.BodyOptions<any, any, any, any>
+    | HttpProvider.StreamOptions<any, any>
 ): Effect.Effect<Prepared, InvalidRequest> =>
   Effect.gen(function*() {
     const provider = config.name
@@ -286,7 +325,7 @@ const prepare = (
       return yield* new InvalidRequest({ provider, issue })
     }
     let body: string | undefined
-    if ("request" in options) {
+    if ("request" in options && options.request !== undefined) {
       const encoded = Schema.encodeUnknownEither(options.request)(options.body, { errors: "all" })
       if (Either.isLeft(encoded)) {
         return yield* new InvalidRequest({ provider, issue: formatIssue(encoded.left) })
@@ -361,9 +400,10 @@ const makeAs = <E, R>(
     const policyContext = yield* Effect.context<R>()
     // The policy is typed over an opaque `Attempt` so it cannot invent a response; at run time it
     // guards the real attempt and passes its value through.
-    const policy = (options.policy ?? (yield* Policy.provider(provider))) as <A>(
-      self: Effect.Effect<A, Failure>
-    ) => Effect.Effect<A, E, R>
+    type Guard = <A>(self: Effect.Effect<A, Failure>) => Effect.Effect<A, E, R>
+    const defaultPolicies = options.policy === undefined ? yield* Policy.providerWithStream(provider) : undefined
+    const policy = (options.policy ?? defaultPolicies!.request) as Guard
+    const streamPolicy = (options.streamPolicy ?? options.policy ?? defaultPolicies!.stream) as Guard
     const counter = attempts.pipe(Metric.tagged("provider", provider))
 
     const authValue = (secret: Redacted.Redacted<string>) =>
@@ -374,9 +414,10 @@ const makeAs = <E, R>(
     /** One exchange: send, read the body, map the answer. */
     const exchange = (
       prepared: Prepared,
-      options: HttpProvider.RequestOptions<any, any>,
+      options: HttpProvider.RequestOptions<any, any> | HttpProvider.StreamOptions<any, any>,
       secret: Redacted.Redacted<string> | undefined,
-      markSent: Effect.Effect<void>
+      markSent: Effect.Effect<void>,
+      receiver: Receiver<unknown> | undefined
     ): Effect.Effect<{ readonly status: number; readonly result: Either.Either<unknown, Failure> }, Failure> =>
       Effect.gen(function*() {
         // A rotated secret is only known now; one that would split its header is not sent.
@@ -389,9 +430,10 @@ const makeAs = <E, R>(
         const budget = config.deadlineHeader === undefined ? Option.none() : yield* remaining
         const span = yield* Effect.currentSpan.pipe(Effect.option)
         const headers: Record<string, string> = {
-          accept: "application/json",
+          accept: receiver?.accept ?? "application/json",
           ...config.headers,
-          ...options.headers
+          ...options.headers,
+          ...(receiver === undefined ? {} : yield* receiver.resumeHeaders)
         }
         if (prepared.body !== undefined) headers["content-type"] = "application/json"
         if (prepared.idempotencyKey !== undefined) headers[config.idempotencyHeader] = prepared.idempotencyKey
@@ -408,13 +450,24 @@ const makeAs = <E, R>(
           request = HttpClientRequest.bodyText(request, prepared.body, "application/json")
         }
 
+        // A stream's first-byte limit covers the wait for the answer and for an error answer's body.
+        const firstByte = <X>(effect: Effect.Effect<X, Failure>): Effect.Effect<X, Failure> =>
+          receiver === undefined ? effect : Effect.flatMap(Clock.currentTimeMillis, (now) =>
+            Effect.timeoutFail(effect, {
+              duration: Math.max(0, start + Duration.toMillis(receiver.firstByte) - now),
+              onTimeout: () => new Timeout({ provider, scope: "first-byte", after: receiver.firstByte })
+            }))
         const response = yield* markSent.pipe(
           Effect.zipRight(client.execute(request)),
-          Effect.mapError((error) => fromClientError(provider, error))
+          Effect.mapError((error) => fromClientError(provider, error)),
+          firstByte
         )
-        const text = yield* Effect.mapError(response.text, (error) => fromClientError(provider, error))
-        const now = yield* Clock.currentTimeMillis
         const status = response.status
+        const streamed = receiver !== undefined && status >= 200 && status < 300
+        const text = streamed ? "" : yield* firstByte(
+          Effect.mapError(response.text, (error) => fromClientError(provider, error))
+        )
+        const now = yield* Clock.currentTimeMillis
         // every answer teaches an adaptive limiter around this call (a no-op without one)
         yield* observe({ status, headers: response.headers })
         const answer: HttpProvider.Answer = {
@@ -426,10 +479,14 @@ const makeAs = <E, R>(
         }
         const classified: RateLimited | Unavailable | Timeout | ClientError | undefined = config.classify?.(answer)
         if (classified !== undefined) return { status, result: Either.left(classified) }
+        if (streamed) {
+          const left = Duration.millis(Math.max(0, start + Duration.toMillis(receiver.firstByte) - now))
+          return { status, result: Either.right(yield* receiver.receive(response, left)) }
+        }
         const cut = redactor(secret === undefined ? [] : [secret], config.credentialsScheme)
         const clean = (line: string) => excerpt(line, config.excerptLength, cut)
         if (status >= 200 && status < 300) {
-          return { status, result: decodeBody(provider, status, text, options.response, clean) }
+          return { status, result: decodeBody(provider, status, text, (options as HttpProvider.RequestOptions<any, any>).response, clean) }
         }
         const short = clean(text)
         return { status, result: Either.left(fromStatus(answer, Duration.millis(now - start), short)) }
@@ -438,7 +495,11 @@ const makeAs = <E, R>(
     const run = <A>(
       method: HttpProvider.Method,
       path: string,
-      options: HttpProvider.RequestOptions<A, any> | HttpProvider.BodyOptions<A, any, any, any>
+      options:
+        | HttpProvider.RequestOptions<A, any>
+        | HttpProvider.BodyOptions<A, any, any, any>
+        | HttpProvider.StreamOptions<any, any>,
+      receiver?: Receiver<A>
     ): Effect.Effect<A, E | InvalidRequest> =>
       Effect.gen(function*() {
         const prepared = yield* prepare(config, method, path, options)
@@ -457,6 +518,11 @@ const makeAs = <E, R>(
         const attempt: Effect.Effect<A, Failure> = Effect.gen(function*() {
           const n = yield* Ref.updateAndGet(attemptCount, (k) => k + 1)
           yield* Effect.annotateCurrentSpan("resilience.attempt", n)
+          const refusal = receiver === undefined ? Option.none() : yield* receiver.refusal
+          if (Option.isSome(refusal)) {
+            yield* Effect.logDebug(`${provider} ${method} ${path}: not re-sent, the stream delivered output it cannot resume`)
+            return yield* Effect.die(new ReplayRefused(refusal.value))
+          }
           if (!prepared.retrySafe) {
             const previous = yield* Ref.get(unresolved)
             if (Option.isSome(previous)) {
@@ -477,7 +543,7 @@ const makeAs = <E, R>(
           const secret = config.credentials === undefined
             ? undefined
             : Option.getOrUndefined(yield* config.credentials.get(key))
-          let outcome = yield* exchange(prepared, options, secret, markSent)
+          let outcome = yield* exchange(prepared, options, secret, markSent, receiver)
           if (
             outcome.status === 401 && secret !== undefined && config.credentials !== undefined &&
             Either.isLeft(outcome.result) && outcome.result.left._tag === "ClientError"
@@ -488,7 +554,7 @@ const makeAs = <E, R>(
               yield* Effect.logInfo(`${provider} rejected its credentials (401); refreshed them and re-sending once`)
               yield* Effect.annotateCurrentSpan("resilience.credentials_refreshed", true)
               yield* Ref.set(unresolved, Option.none())
-              outcome = yield* exchange(prepared, options, fresh.value, markSent)
+              outcome = yield* exchange(prepared, options, fresh.value, markSent, receiver)
             }
           }
           yield* Effect.annotateCurrentSpan("http.response.status_code", outcome.status)
@@ -518,7 +584,8 @@ const makeAs = <E, R>(
           })
         )
 
-        const guarded: Effect.Effect<A, E | Failure> = Effect.provide(policy(attempt), policyContext)
+        const guard = receiver === undefined ? policy : streamPolicy
+        const guarded: Effect.Effect<A, E | Failure> = Effect.provide(guard(attempt), policyContext)
         return yield* Effect.catchAllCause(guarded, (cause) => {
           const refused = Cause.find(cause, (reason) =>
             reason._tag === "Die" && reason.defect instanceof ReplayRefused
@@ -540,6 +607,7 @@ const makeAs = <E, R>(
       post: withBody("POST"),
       put: withBody("PUT"),
       patch: withBody("PATCH"),
+      stream: streams<E>(run, provider),
       request: run
     } as HttpProvider.HttpProvider<E>
   })

@@ -137,6 +137,27 @@ export const provider = (
   name: string,
   overrides: Api.Policy.ProviderOptions = {}
 ): Effect.Effect<Api.Policy<any, never>, InvalidOptions, Scope.Scope> =>
+  Effect.flatMap(providerGuards(name, overrides), (guards) => validated(() => compose("Policy.provider", guards)))
+
+/**
+ * The provider recipe twice over one set of guards: `request` as `provider` builds it, and `stream`
+ * without its attempt and total timeouts (a stream lives longer than any attempt limit; it has its own
+ * first-byte, idle and total limits), sharing the breaker, gate, limiter, bulkhead and retry budget.
+ * @internal
+ */
+export const providerWithStream = (
+  name: string
+): Effect.Effect<{ readonly request: Api.Policy<any, never>; readonly stream: Api.Policy<any, never> }, InvalidOptions, Scope.Scope> =>
+  Effect.flatMap(providerGuards(name, {}), (guards) =>
+    validated(() => ({
+      request: compose("Policy.provider", guards),
+      stream: compose("Policy.provider", { ...guards, attempt: undefined, total: undefined })
+    })))
+
+const providerGuards = (
+  name: string,
+  overrides: Api.Policy.ProviderOptions
+): Effect.Effect<Api.Policy.Options<any>, InvalidOptions, Scope.Scope> =>
   Effect.gen(function*() {
     const module = "Policy.provider"
     yield* validated(() => nonEmptyString({ module, option: "name" }, name))
@@ -162,7 +183,7 @@ export const provider = (
     const retry = overrides.retry === false
       ? undefined
       : { name, times: defaults.times, budget, ...overrides.retry }
-    return yield* validated(() => compose(module, { name, total, retry, breaker, gate, limiter, bulkhead, attempt }))
+    return { name, total, retry, breaker, gate, limiter, bulkhead, attempt }
   })
 
 /** @internal */
