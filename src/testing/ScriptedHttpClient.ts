@@ -33,7 +33,49 @@ import * as internal from "../internal/testing/scriptedHttpClient.js"
  * @since 0.1.0
  * @category models
  */
-export type Step = Respond | Delay | Hang | TransportFailure | Dynamic
+export type Step = Respond | Delay | Hang | TransportFailure | Dynamic | Streamed
+
+/**
+ * Answer with a status and headers at once, then send the body part by part: chunks, pauses on the
+ * `Clock` (so `TestClock` drives them), and an end that may be a cut connection or a stall. The body
+ * is produced as the client reads it, so a test sees back-pressure as a real socket would give it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Streamed {
+  readonly _tag: "Streamed"
+  readonly status: number
+  /** Lower-case header names. */
+  readonly headers: Readonly<Record<string, string>>
+  readonly parts: ReadonlyArray<Part>
+}
+
+/**
+ * One part of a {@link Streamed} body: bytes, a pause, a cut connection (the read fails as Node
+ * reports a reset: `ECONNRESET`) or a stall (nothing more, ever).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Part =
+  | { readonly _tag: "Chunk"; readonly bytes: Uint8Array }
+  | { readonly _tag: "Pause"; readonly duration: Duration.Duration }
+  | { readonly _tag: "Cut" }
+  | { readonly _tag: "Stall" }
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface StreamedOptions {
+  /** Defaults to `200`. */
+  readonly status?: number | undefined
+  /** Extra response headers. Defaults to none (plus `content-type`). */
+  readonly headers?: Readonly<Record<string, string>> | undefined
+  /** The content type. Defaults to `"application/octet-stream"`. */
+  readonly contentType?: string | undefined
+}
 
 /**
  * Answer with a status, headers and a body.
@@ -417,3 +459,72 @@ export const layer = (
       (service) => Context.make(ScriptedHttpClient, service).pipe(Context.add(HttpClient.HttpClient, service.client))
     )
   )
+
+/**
+ * Answer with a body sent part by part: a string (UTF-8) or bytes is a chunk, {@link pause} waits on
+ * the `Clock`, {@link cut} breaks the connection and {@link stall} stops sending without closing. For
+ * streaming requests (`HttpProvider`'s `stream`): scripted first-byte delays, idle gaps, cuts; pair it
+ * with {@link respondWith} to answer a resume (`Range`, `Last-Event-ID`) from where it asks. Throws
+ * `InvalidOptions` for a status outside 200 to 599.
+ *
+ * @example
+ * ```ts
+ * import { ScriptedHttpClient } from "effect-resilience/testing"
+ *
+ * // two events, a 5 s gap, one more, then the connection drops
+ * ScriptedHttpClient.streamed(
+ *   ["data: a\n\n", "data: b\n\n", ScriptedHttpClient.pause("5 seconds"), "data: c\n\n", ScriptedHttpClient.cut],
+ *   { contentType: "text/event-stream" }
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const streamed: (parts: Iterable<Part | string | Uint8Array>, options?: StreamedOptions) => Step =
+  internal.streamed
+
+/**
+ * A pause in a {@link streamed} body. Throws `InvalidOptions` for a negative or NaN duration.
+ *
+ * @example
+ * ```ts
+ * import { ScriptedHttpClient } from "effect-resilience/testing"
+ *
+ * ScriptedHttpClient.streamed(["a", ScriptedHttpClient.pause("31 seconds"), "b"])
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const pause: (duration: Duration.DurationInput) => Part = internal.pause
+
+/**
+ * The connection breaks in the middle of a {@link streamed} body (a reset, `ECONNRESET`).
+ *
+ * @example
+ * ```ts
+ * import { ScriptedHttpClient } from "effect-resilience/testing"
+ *
+ * ScriptedHttpClient.streamed(["first half", ScriptedHttpClient.cut])
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const cut: Part = internal.cut
+
+/**
+ * A {@link streamed} body stops sending and never ends: what an idle timeout is for.
+ *
+ * @example
+ * ```ts
+ * import { ScriptedHttpClient } from "effect-resilience/testing"
+ *
+ * ScriptedHttpClient.streamed(["data: a\n\n", ScriptedHttpClient.stall])
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const stall: Part = internal.stall

@@ -108,6 +108,43 @@ export const status = (code: number, options?: Api.StatusOptions): Api.Step => {
   return respond(code, encode(options?.body), headers)
 }
 
+const encoder = new TextEncoder()
+
+export const streamed = (parts: Iterable<Api.Part | string | Uint8Array>, options?: Api.StreamedOptions): Api.Step => {
+  // respond validates the status and lower-cases the headers; it always builds a Respond
+  const head = respond(options?.status ?? 200, "", options?.headers, options?.contentType ?? "application/octet-stream") as Api.Respond
+  const asPart = (part: Api.Part | string | Uint8Array): Api.Part =>
+    typeof part === "string"
+      ? { _tag: "Chunk", bytes: encoder.encode(part) }
+      : part instanceof Uint8Array
+      ? { _tag: "Chunk", bytes: part }
+      : part
+  return { _tag: "Streamed", status: head.status, headers: head.headers, parts: Array.from(parts, asPart) }
+}
+
+export const pause = (duration: Duration.DurationInput): Api.Part => ({
+  _tag: "Pause",
+  duration: nonNegativeDuration({ module: "ScriptedHttpClient.pause", option: "duration" }, duration)
+})
+
+export const cut: Api.Part = { _tag: "Cut" }
+
+export const stall: Api.Part = { _tag: "Stall" }
+
+/** A body part as the stream the client reads; a cut fails the read as Node reports a reset. */
+const partStream = (part: Api.Part): Stream.Stream<Uint8Array, Error> => {
+  switch (part._tag) {
+    case "Chunk":
+      return Stream.succeed(part.bytes)
+    case "Pause":
+      return Stream.drain(Stream.fromEffect(Effect.sleep(part.duration)))
+    case "Cut":
+      return Stream.fail(systemError({ code: "ECONNRESET", errno: -104, syscall: "read" }, "read ECONNRESET"))
+    case "Stall":
+      return Stream.never
+  }
+}
+
 export const delay = (duration: Duration.DurationInput, step: Api.Step): Api.Step => ({
   _tag: "Delay",
   duration: nonNegativeDuration({ module: "ScriptedHttpClient.delay", option: "duration" }, duration),
@@ -185,6 +222,19 @@ const run = (
       )
     case "Dynamic":
       return Effect.suspend(() => run(step.f(recorded), request, recorded, url))
+    case "Streamed":
+      // The body is produced as the client pulls it (high-water mark 0: nothing is read ahead, so a
+      // cut cannot discard a chunk already queued), on the caller's runtime (TestClock included).
+      return Effect.map(
+        Stream.toReadableStreamEffect(Stream.flatMap(Stream.fromIterable(step.parts), partStream), {
+          strategy: { highWaterMark: 0 }
+        }),
+        (body) =>
+          HttpClientResponse.fromWeb(
+            request,
+            new Response(nullBodyStatus(step.status) ? null : body, { status: step.status, headers: step.headers })
+          )
+      )
   }
 }
 
