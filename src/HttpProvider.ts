@@ -233,7 +233,7 @@ export interface Options<E = DefaultError, R = never> {
    * stream's end. Defaults to `policy` when one is given, else `Policy.provider(name)` without its
    * attempt and total timeouts, sharing the breaker, gate, limiter and bulkhead of `policy`'s default.
    */
-  readonly streamPolicy?: Policy<E, R> | undefined
+  readonly streamPolicy?: NoInfer<Policy<E, R>> | undefined
   /** The most requests of this provider in flight at once; more wait their turn. Defaults to `50`. */
   readonly maxConnections?: number | undefined
   /**

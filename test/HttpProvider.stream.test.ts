@@ -19,11 +19,11 @@ const retrying = (times: number): HttpProvider.Policy => (self) => Effect.retry(
 const scripted = <A, E>(
   steps: Iterable<ScriptedHttpClient.Step>,
   use: (provider: HttpProvider.HttpProvider<any>, script: ScriptedHttpClient.Service) => Effect.Effect<A, E>,
-  options: Partial<HttpProvider.Options<any>> = {}
+  { policy = unguarded as HttpProvider.Policy<any>, ...options }: Partial<HttpProvider.Options<any>> = {}
 ) =>
   Effect.gen(function*() {
     const script = yield* ScriptedHttpClient.ScriptedHttpClient
-    const provider = yield* HttpProvider.make({ ...baseOptions, policy: unguarded, ...options })
+    const provider = yield* HttpProvider.make({ ...baseOptions, policy, ...options })
     return yield* use(provider, script)
   }).pipe(Effect.scoped, Effect.provide(ScriptedHttpClient.layer(steps)))
 
