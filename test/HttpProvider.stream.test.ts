@@ -1,10 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Clock, Effect, Fiber, Option, Schedule, Schema, Stream, TestClock } from "effect"
+import { Chunk, Clock, Duration, Effect, Fiber, Option, Schedule, Schema, Stream, TestClock } from "effect"
 import * as Bulkhead from "../src/Bulkhead.js"
 import * as CircuitBreaker from "../src/CircuitBreaker.js"
 import * as Credentials from "../src/Credentials.js"
 import { isTransient, Timeout } from "../src/Errors.js"
 import * as HttpProvider from "../src/HttpProvider.js"
+import * as Retry from "../src/Retry.js"
 import { currentSink } from "../src/internal/rateLimit/adaptiveSink.js"
 import * as ScriptedHttpClient from "../src/testing/ScriptedHttpClient.js"
 
@@ -453,5 +454,23 @@ describe("HttpProvider.stream", () => {
         expect(Chunk.size(items)).toBe(3)
         expect(settled).toEqual([42])
       }))
+  })
+
+  describe("Timeout scopes", () => {
+    const timeout = (scope: Timeout["scope"]) => new Timeout({ provider: "llm", scope, after: Duration.seconds(5) })
+
+    it("first-byte and idle are outages for the breaker and retryable; total is neither", () => {
+      expect([timeout("first-byte"), timeout("idle"), timeout("attempt"), timeout("total")].map(CircuitBreaker.isOutage))
+        .toEqual([true, true, true, false])
+      expect([timeout("first-byte"), timeout("idle"), timeout("attempt"), timeout("total")].map(Retry.isRetryable))
+        .toEqual([true, true, true, false])
+    })
+
+    it("the new scopes round-trip through the Schema and say what ran out", () => {
+      const idle = timeout("idle")
+      expect(Schema.decodeUnknownSync(Timeout)(Schema.encodeSync(Timeout)(idle))).toEqual(idle)
+      expect(idle.message).toBe("llm sent nothing for 5s in the middle of its answer (idle timeout)")
+      expect(timeout("first-byte").message).toBe("llm did not answer within 5s (first-byte timeout)")
+    })
   })
 })
