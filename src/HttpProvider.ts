@@ -261,9 +261,19 @@ export interface Options<E = DefaultError, R = never> {
  * @since 0.1.0
  * @category models
  */
-export interface RequestOptions<A, I> {
+export interface RequestOptions<A, I> extends SendOptions {
   /** The Schema a 2xx body is decoded with (an empty body is decoded as `undefined`). Required. */
   readonly response: Schema<A, I>
+}
+
+/**
+ * What every request and stream may say about how it is sent: path parameters, query, headers, the
+ * credential and whether re-sending is safe.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SendOptions {
   /** Values for `{name}` placeholders in the path, URI-encoded. Defaults to `{}`. */
   readonly params?: Readonly<Record<string, string | number>> | undefined
   /** The query string. Never recorded in spans. Defaults to none. */
@@ -308,25 +318,13 @@ export interface BodyOptions<A, I, B, BI> extends RequestOptions<A, I> {
  * @since 0.1.0
  * @category models
  */
-export interface StreamOptions<B = never, BI = never> {
+export interface StreamOptions<B = never, BI = never> extends SendOptions {
   /** The method. Defaults to `"POST"` when a `body` is given, else `"GET"`. */
   readonly method?: Method | undefined
   /** The Schema the body is encoded and validated with before anything is sent. Defaults to no body. */
   readonly request?: Schema<B, BI> | undefined
   /** The body, sent as JSON (with `request`). Defaults to no body. */
   readonly body?: NoInfer<B> | undefined
-  /** Values for `{name}` placeholders in the path, URI-encoded. Defaults to `{}`. */
-  readonly params?: Readonly<Record<string, string | number>> | undefined
-  /** The query string. Never recorded in spans. Defaults to none. */
-  readonly urlParams?: UrlParams.Input | undefined
-  /** Extra headers for this request, under the rules of `Options.headers`. Defaults to `{}`. */
-  readonly headers?: Readonly<Record<string, string>> | undefined
-  /** Which credential to use (tenant, region). Defaults to the credentials' default. */
-  readonly credentialsKey?: string | undefined
-  /** Whether re-sending is safe, as for {@link RequestOptions}. Defaults to `true` for GET, `false` for POST. */
-  readonly idempotent?: boolean | undefined
-  /** An idempotency key of your own; implies `idempotent`. Defaults to a new key when idempotent. */
-  readonly idempotencyKey?: string | undefined
   /**
    * The longest wait from sending the request to the first byte of the body (an LLM's first token).
    * Defaults to `"10 seconds"`.

@@ -5,6 +5,7 @@ import { isTransient } from "../src/Errors.js"
 import * as HttpProvider from "../src/HttpProvider.js"
 import * as HttpProviderNode from "../src/HttpProviderNode.js"
 import * as StreamingServer from "./support/streamingServer.js"
+import { asText, untilFailure } from "./support/streams.js"
 
 // Real sockets and real time (it.live): a server on 127.0.0.1 that stalls, drops and resumes.
 
@@ -14,8 +15,6 @@ const provider = (baseUrl: string, policy: HttpProvider.Policy = retrying) =>
   Effect.flatMap(HttpProviderNode.makePool({ connections: 4 }), (client) =>
     HttpProvider.make({ name: "local", baseUrl, policy }).pipe(Effect.provideService(HttpClient.HttpClient, client)))
 
-const decoder = new TextDecoder()
-const asText = (chunks: Chunk.Chunk<Uint8Array>) => Chunk.toArray(chunks).map((b) => decoder.decode(b)).join("")
 
 const MiB = 1024 * 1024
 
@@ -24,12 +23,8 @@ describe("HttpProvider.stream over real HTTP", () => {
     Effect.gen(function*() {
       const server = yield* StreamingServer.make
       const p = yield* provider(server.url)
-      const seen: Array<string> = []
-      const error = yield* Effect.flip(
-        Stream.runForEach(p.stream.bytes("/stall", { idle: "300 millis" }), (b) =>
-          Effect.sync(() => seen.push(decoder.decode(b))))
-      )
-      expect(seen.join("")).toBe("first")
+      const { error, seen } = yield* untilFailure(p.stream.bytes("/stall", { idle: "300 millis" }))
+      expect(asText(seen)).toBe("first")
       expect(error).toMatchObject({ _tag: "Timeout", scope: "idle", provider: "local" })
       expect(server.requests).toHaveLength(1)
     }).pipe(Effect.scoped))
@@ -38,11 +33,8 @@ describe("HttpProvider.stream over real HTTP", () => {
     Effect.gen(function*() {
       const server = yield* StreamingServer.make
       const p = yield* provider(server.url)
-      const seen: Array<string> = []
-      const error = yield* Effect.flip(
-        Stream.runForEach(p.stream.bytes("/drop"), (b) => Effect.sync(() => seen.push(decoder.decode(b))))
-      )
-      expect(seen.join("")).toBe("first")
+      const { error, seen } = yield* untilFailure(p.stream.bytes("/drop"))
+      expect(asText(seen)).toBe("first")
       expect(error).toMatchObject({ _tag: "Unavailable" })
       expect(server.requests).toHaveLength(1)
     }).pipe(Effect.scoped))

@@ -8,6 +8,7 @@ import * as HttpProvider from "../src/HttpProvider.js"
 import * as Retry from "../src/Retry.js"
 import { currentSink } from "../src/internal/rateLimit/adaptiveSink.js"
 import * as ScriptedHttpClient from "../src/testing/ScriptedHttpClient.js"
+import { asText, untilFailure } from "./support/streams.js"
 
 const baseOptions = { name: "llm", baseUrl: "https://llm.test" } as const
 
@@ -28,8 +29,6 @@ const scripted = <A, E>(
     return yield* use(provider, script)
   }).pipe(Effect.scoped, Effect.provide(ScriptedHttpClient.layer(steps)))
 
-const decoder = new TextDecoder()
-const asText = (chunks: Chunk.Chunk<Uint8Array>) => Chunk.toArray(chunks).map((b) => decoder.decode(b)).join("")
 
 const sse = (...events: ReadonlyArray<{ readonly id?: string; readonly data: string }>) =>
   events.map((e) => `${e.id === undefined ? "" : `id: ${e.id}\n`}data: ${e.data}\n\n`)
@@ -89,14 +88,7 @@ describe("HttpProvider.stream", () => {
       Effect.gen(function*() {
         const { error, seen } = yield* scripted(
           [ScriptedHttpClient.streamed(["{\"text\":\"a\"}\n{\"text\":1}\n{\"text\":\"c\"}\n"])],
-          (p) =>
-            Effect.gen(function*() {
-              const seen: Array<unknown> = []
-              const error = yield* Effect.flip(
-                Stream.runForEach(p.stream.ndjson("/export", { item: Token }), (item) => Effect.sync(() => seen.push(item)))
-              )
-              return { error, seen }
-            })
+          (p) => untilFailure(p.stream.ndjson("/export", { item: Token }))
         )
         expect(seen).toEqual([{ text: "a" }])
         expect(error).toMatchObject({ _tag: "InvalidResponse", status: 200 })
@@ -177,18 +169,11 @@ describe("HttpProvider.stream", () => {
       Effect.gen(function*() {
         const fiber = yield* scripted(
           [ScriptedHttpClient.streamed(["a", ScriptedHttpClient.pause("2 seconds"), "b", ScriptedHttpClient.pause("10 seconds"), "c"])],
-          (p) =>
-            Effect.gen(function*() {
-              const seen: Array<string> = []
-              const error = yield* Effect.flip(
-                Stream.runForEach(p.stream.bytes("/a", { idle: "5 seconds" }), (b) => Effect.sync(() => seen.push(decoder.decode(b))))
-              )
-              return { seen, error }
-            })
+          (p) => untilFailure(p.stream.bytes("/a", { idle: "5 seconds" }))
         ).pipe(Effect.fork)
         yield* TestClock.adjust("1 minute")
         const { error, seen } = yield* Fiber.join(fiber)
-        expect(seen).toEqual(["a", "b"])
+        expect(seen.map((b) => asText([b]))).toEqual(["a", "b"])
         expect(error).toMatchObject({ _tag: "Timeout", scope: "idle" })
       }))
 
@@ -263,18 +248,15 @@ describe("HttpProvider.stream", () => {
           [ScriptedHttpClient.streamed(["a", ScriptedHttpClient.cut]), ScriptedHttpClient.streamed(["a", "b"])],
           (p, script) =>
             Effect.gen(function*() {
-              const seen: Array<string> = []
-              const error = yield* Effect.flip(
-                Stream.runForEach(p.stream.bytes("/a"), (b) => Effect.sync(() => seen.push(decoder.decode(b))))
-              )
-              return [seen, error, yield* script.requests, yield* Clock.currentTimeMillis] as const
+              const { error, seen } = yield* untilFailure(p.stream.bytes("/a"))
+              return [asText(seen), error, yield* script.requests, yield* Clock.currentTimeMillis] as const
             }),
           { policy: slowRetry }
         ).pipe(Effect.fork)
         yield* TestClock.adjust("2 minutes")
         const [seen, error, requests, failedAt] = yield* Fiber.join(fiber)
         expect(failedAt).toBeLessThan(60_000)
-        expect(seen).toEqual(["a"])
+        expect(seen).toBe("a")
         expect(error).toMatchObject({ _tag: "Unavailable", reason: "connection-reset" })
         expect(requests).toHaveLength(1)
       }))
