@@ -16,6 +16,7 @@
  * | other 4xx (401 after one refresh)        | `ClientError { status, body: <short excerpt> }`  |
  * | refused / reset / DNS / other transport  | `Unavailable { reason }`                         |
  * | our own attempt timeout (in the policy)  | `Timeout { scope: "attempt" }`                   |
+ * | a stream's first byte / gap / whole time | `Timeout { scope: "first-byte" / "idle" / "total" }` |
  *
  * A `classify` hook sees each answer first, for providers whose bodies say more than their status
  * (a 429 that means "quota exhausted for the month" is a `ClientError`, not a reason to wait).

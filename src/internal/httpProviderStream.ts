@@ -282,7 +282,7 @@ const streamOf = <A, E>(
         )
         return format.decode(body, response, progress).pipe(
           Stream.runForEachChunk((chunk) => {
-            progress.delivered = true
+            if (Chunk.isNonEmpty(chunk)) progress.delivered = true
             if (usage !== undefined) {
               for (const item of chunk) progress.usage = usage(item) ?? progress.usage
             }
