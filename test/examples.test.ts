@@ -66,6 +66,12 @@ const examples: Record<string, ReadonlyArray<string>> = {
     "3. The break is over, a probe succeeded, the breaker closed: ready again.",
     "GET /health/ready -> 200"
   ],
+  "llm-stream.ts": [
+    "Resilience is a ...",
+    "...stream that keeps its place.",
+    "whole reply, no token twice: true",
+    "usage reported to the limiter at the end: 20 tokens (100 were reserved)"
+  ],
   "observability.ts": [
     `The call answered {"ok":true} after a 429 and a 503.`,
     "  payments GET /v1/ping...",

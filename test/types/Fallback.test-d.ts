@@ -75,7 +75,7 @@ describe("Fallback", () => {
       })
     )
     expectTypeOf(handled).toEqualTypeOf<
-      Effect.Effect<number | "queued" | "attempt" | "total", number, Db | Queue>
+      Effect.Effect<number | "queued" | "attempt" | "total" | "first-byte" | "idle", number, Db | Queue>
     >()
 
     const queueRecoverable = {
