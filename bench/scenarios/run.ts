@@ -14,7 +14,7 @@
  * bench/results/provider-scenarios.{json,md}.
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import { Clock, Effect, Fiber, Metric, Random, Schema, type Scope } from "effect"
+import { Clock, Duration, Effect, Fiber, Metric, Random, Schema, type Scope } from "effect"
 import * as HttpClient from "@effect/platform/HttpClient"
 import { Backoff, HttpProvider, RateLimit, Retry, Timeout } from "effect-resilience"
 import { FakeProvider } from "effect-resilience/testing"
@@ -168,10 +168,17 @@ const row = (scenario: string, figure: string, naive: string | number, library: 
 
 const program = Effect.gen(function*() {
   const rows: Array<Row> = []
-  const pair = <A>(f: (client: Client) => Effect.Effect<A, unknown>) =>
-    Effect.all([f("naive"), f("library")] as const)
+  // real seconds per scenario, so a slow one shows in the log
+  const pair = <A>(scenario: number, f: (client: Client) => Effect.Effect<A, unknown>) =>
+    Effect.all([f("naive"), f("library")] as const).pipe(
+      Effect.timed,
+      Effect.map(([elapsed, both]) => {
+        console.log(`scenario ${scenario}: ${(Duration.toMillis(elapsed) / 1000).toFixed(1)} s`)
+        return both
+      })
+    )
 
-  const [n1, l1] = yield* pair(realRateLimited)
+  const [n1, l1] = yield* pair(1, realRateLimited)
   const minimum = ((50 - 2) / 5) * 1000
   const after429 = (tally: Models.Tally) => Math.max(0, tally.rateLimited - 1)
   rows.push(
@@ -193,7 +200,7 @@ const program = Effect.gen(function*() {
     )
   )
 
-  const [n2, l2] = yield* pair(tokensPerMinute)
+  const [n2, l2] = yield* pair(2, tokensPerMinute)
   const okFailed = (outcomes: ReadonlyArray<Outcome>) =>
     `${outcomes.length - failed(outcomes)} / ${failed(outcomes)}`
   rows.push(
@@ -208,7 +215,7 @@ const program = Effect.gen(function*() {
     row("", "logical calls ok / failed", okFailed(n2.outcomes), okFailed(l2.outcomes))
   )
 
-  const [n3, l3] = yield* pair((client) => steadyTraffic(client, `s3-${client}`, Models.throttledBetween(throttle)))
+  const [n3, l3] = yield* pair(3, (client) => steadyTraffic(client, `s3-${client}`, Models.throttledBetween(throttle)))
   const failedWithRoom = (outcomes: ReadonlyArray<Outcome>, totalMillis: number) =>
     outcomes.filter((o) => !o.ok && o.startedAt + totalMillis >= throttle.to + throttle.retryAfterSeconds * 1000).length
   rows.push(
@@ -224,7 +231,7 @@ const program = Effect.gen(function*() {
     row("", "requests the provider saw", n3.model.tally.requests, l3.model.tally.requests)
   )
 
-  const [n4, l4] = yield* pair((client) => steadyTraffic(client, `s4-${client}`, Models.outage()))
+  const [n4, l4] = yield* pair(4, (client) => steadyTraffic(client, `s4-${client}`, Models.outage()))
   rows.push(
     row(
       "4. 100% outage, 1000 calls over 100 s (virtual time)",
