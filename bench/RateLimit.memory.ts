@@ -4,7 +4,7 @@
  * against the heap before its first key: a minute after the tenants' last call, while as many calls
  * of one busy tenant go by. Time is a `TestClock`.
  *
- * 25,000 tenants by default, 100,000 with `--full` (about 30 s of CPU per store at 100,000).
+ * 10,000 tenants by default, 100,000 with `--full` (about 30 s of CPU per store at 100,000).
  *
  * Run: `node --expose-gc --import tsx bench/RateLimit.memory.ts [--full]` (part of `npm run bench`).
  */
@@ -14,7 +14,7 @@ import { RateLimit } from "effect-resilience"
 import { heap } from "./support/heap.js"
 import { report } from "./support/report.js"
 
-const TENANTS = process.argv.includes("--full") ? 100_000 : 25_000
+const TENANTS = process.argv.includes("--full") ? 100_000 : 10_000
 
 const measure = (store: Layer.Layer<RateLimiter.RateLimiterStore>) =>
   Effect.gen(function*() {

@@ -5,10 +5,11 @@
  * a time limit; then a summary, and bench/results/hotpath.{md,json} from the sections the steps
  * reported. Exits 1 only when a step failed (crashed or timed out): a missed goal is a row saying so.
  *
- * Other arguments go to every step: `--full` (the full-size memory and scenario runs), `--rounds=N`
- * and `--batch-millis=N` (the hot path), `--only=<group id>,...`.
+ * Other arguments go to every step: `--full` (all four provider scenarios, written to their results
+ * file, and 100,000 tenants for the limiter memory), `--rounds=N` and `--batch-millis=N` (the hot
+ * path), `--only=<group id>,...`.
  *
- * A complete run (built, every group, no arguments but `--full`) also copies the results files into
+ * A complete successful run (built, no arguments but `--full`) also copies the results into
  * docs/Benchmarks.md (bench/support/docs.ts).
  *
  * A new step is one line in `steps`: a script under bench/ that prints its figures and, to appear in
@@ -20,7 +21,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { build, outDir } from "./support/build.js"
 import { copyIntoDocs } from "./support/docs.js"
-import { describe, environment, load, resultsDirectory, root } from "./support/environment.js"
+import { environment, headline, load, resultsDirectory, root } from "./support/environment.js"
 import { markdownSection, type Section } from "./support/report.js"
 
 interface Step {
@@ -35,10 +36,10 @@ interface Step {
 
 const steps: ReadonlyArray<Step> = [
   { name: "hot path: each guard next to its baseline", script: "hotpath/run", limitSeconds: 150 },
-  { name: "keyed breaker memory", script: "CircuitBreaker.memory", node: ["--expose-gc"], limitSeconds: 60 },
-  { name: "keyed bulkhead memory", script: "Bulkhead.memory", node: ["--expose-gc"], limitSeconds: 60 },
-  { name: "per-tenant limiter memory", script: "RateLimit.memory", node: ["--expose-gc"], limitSeconds: 90 },
-  { name: "provider scenarios (naive client vs provider policy)", script: "scenarios/run", limitSeconds: 150 }
+  { name: "keyed breaker memory", script: "CircuitBreaker.memory", node: ["--expose-gc"], limitSeconds: 90 },
+  { name: "keyed bulkhead memory", script: "Bulkhead.memory", node: ["--expose-gc"], limitSeconds: 90 },
+  { name: "per-tenant limiter memory", script: "RateLimit.memory", node: ["--expose-gc"], limitSeconds: 240 },
+  { name: "provider scenarios (naive client vs provider policy)", script: "scenarios/run", limitSeconds: 240 }
 ]
 
 const source = process.argv.includes("--source")
@@ -84,6 +85,7 @@ for (const step of steps) {
     cwd: root,
     stdio: "inherit",
     timeout: step.limitSeconds * 1000,
+    killSignal: "SIGKILL",
     env: { ...process.env, BENCH_SECTIONS: sectionsDirectory }
   })
   const status = result.status === 0
@@ -92,6 +94,7 @@ for (const step of steps) {
     ? `failed: killed after ${step.limitSeconds} s`
     : `failed (exit ${result.status ?? result.signal})`
   outcomes.push({ name: step.name, status, seconds: seconds(stepStarted) })
+  // a step's sections, in the order it reported them
   for (const file of readdirSync(sectionsDirectory).sort()) {
     sections.push(JSON.parse(readFileSync(path.join(sectionsDirectory, file), "utf8")) as Section)
     rmSync(path.join(sectionsDirectory, file))
@@ -108,7 +111,7 @@ const run = {
   totalSeconds: total
 }
 const header = [
-  describe(env),
+  headline(env),
   "",
   `Mode: ${run.mode}${forwarded.length > 0 ? `, arguments ${forwarded.join(" ")}` : ""}. ` +
   `Load average (1 / 5 / 15 min): ${run.load.before} at the start, ${run.load.after} at the end (2 cores: ` +
@@ -124,7 +127,7 @@ const markdown = [
   header,
   "",
   ...sections.map(markdownSection).flatMap((s) => [s, ""]),
-  "The provider scenarios write their own table: bench/results/provider-scenarios.md.",
+  "The provider scenarios write their own table, on a `--full` run: bench/results/provider-scenarios.md.",
   ""
 ].join("\n")
 writeFileSync(path.join(resultsDirectory, "hotpath.md"), markdown)
@@ -134,10 +137,12 @@ writeFileSync(
 )
 
 console.log(`\n${header}\n\nwrote bench/results/hotpath.md and hotpath.json`)
-if (!source && forwarded.every((arg) => arg === "--full")) {
+// Only a complete, successful run of the built library goes into the docs; the scenarios' results file
+// is written by a --full run only.
+if (!source && failed.length === 0 && forwarded.every((arg) => arg === "--full")) {
   copyIntoDocs("hotpath")
-  copyIntoDocs("provider-scenarios")
-  console.log("copied both results files into docs/Benchmarks.md")
+  if (forwarded.includes("--full")) copyIntoDocs("provider-scenarios")
+  console.log("copied the results into docs/Benchmarks.md")
 }
 console.log(failed.length === 0 ? "all benchmark steps ran" : `failed steps:\n- ${failed.map((o) => o.name).join("\n- ")}`)
 process.exitCode = failed.length === 0 ? 0 : 1

@@ -53,24 +53,17 @@ const newBulkhead = (name: string) => scoped(Bulkhead.make({ name, ...bulkheadOp
 const newBreaker = (name: string) =>
   scoped(CircuitBreaker.make({ name, policy: CircuitBreaker.consecutive(5), openFor: "10 seconds" }))
 
-const fullStack = (name: string) => {
-  const bulkhead = newBulkhead(name)
-  const breaker = newBreaker(name)
-  return <A, E>(self: Effect.Effect<A, E>) =>
-    self.pipe(
-      Timeout.attempt("2 seconds"),
-      bulkhead,
-      CircuitBreaker.protect(breaker),
-      Retry.transient({ times: 4, backoff }),
-      Timeout.total("10 seconds")
-    )
-}
-
 const threeGuards = (name: string) => {
   const bulkhead = newBulkhead(name)
   const breaker = newBreaker(name)
   return <A, E>(self: Effect.Effect<A, E>) =>
     self.pipe(bulkhead, CircuitBreaker.protect(breaker), Retry.transient({ times: 4, backoff }))
+}
+
+const fullStack = (name: string) => {
+  const guards = threeGuards(name)
+  return <A, E>(self: Effect.Effect<A, E>) =>
+    self.pipe(Timeout.attempt("2 seconds"), guards, Timeout.total("10 seconds"))
 }
 
 // cockatiel's equivalents: `wrap(a, b, ...)` makes `a` the outermost.

@@ -4,7 +4,7 @@
  */
 import { mkdir, writeFile } from "node:fs/promises"
 import * as path from "node:path"
-import { describe, environment, resultsDirectory } from "../support/environment.js"
+import { environment, headline, resultsDirectory } from "../support/environment.js"
 
 export interface Row {
   readonly scenario: string
@@ -25,7 +25,7 @@ export const writeResults = async (name: string, rows: ReadonlyArray<Row>): Prom
   const env = environment()
   await mkdir(resultsDirectory, { recursive: true })
   await writeFile(path.join(resultsDirectory, `${name}.json`), JSON.stringify({ ...env, rows }, null, 2) + "\n")
-  const header = describe(env)
+  const header = headline(env)
   const table = markdownTable(rows)
   await writeFile(path.join(resultsDirectory, `${name}.md`), `# ${name}\n\n${header}\n\n${table}\n`)
   console.log(`\n${header}\n\n${table}\n`)

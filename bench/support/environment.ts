@@ -63,7 +63,7 @@ export const environment = (): Environment => ({
 })
 
 /** One line naming the date, machine, Node and package versions, for the head of a results file. */
-export const describe = (env: Environment): string =>
+export const headline = (env: Environment): string =>
   `Measured ${env.date} on ${env.cpus}, ${env.memory}, ${env.platform}, Node ${env.node}, ` +
   `effect ${env.packages.effect}, cockatiel ${env.packages.cockatiel}, ` +
   `effect-resilience ${env.packages["effect-resilience"]} (commit ${env.commit}).`
