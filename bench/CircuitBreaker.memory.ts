@@ -21,5 +21,10 @@ const options: Options = {
 }
 
 Effect.runPromise(idleKeyMemory(options)).then((reading) =>
-  report({ id: "memory-breaker", title: "Keyed breakers, memory per idle key", rows: [row(options, reading)], data: reading })
+  report({
+    id: "memory-breaker",
+    title: "Keyed breakers, memory per idle key",
+    rows: [row(options, reading)],
+    data: reading
+  })
 )

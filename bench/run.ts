@@ -144,5 +144,7 @@ if (!source && failed.length === 0 && forwarded.every((arg) => arg === "--full")
   if (forwarded.includes("--full")) copyIntoDocs("provider-scenarios")
   console.log("copied the results into docs/Benchmarks.md")
 }
-console.log(failed.length === 0 ? "all benchmark steps ran" : `failed steps:\n- ${failed.map((o) => o.name).join("\n- ")}`)
+console.log(
+  failed.length === 0 ? "all benchmark steps ran" : `failed steps:\n- ${failed.map((o) => o.name).join("\n- ")}`
+)
 process.exitCode = failed.length === 0 ? 0 : 1

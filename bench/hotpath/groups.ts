@@ -14,6 +14,7 @@ import {
   ConsecutiveBreaker,
   ExponentialBackoff,
   handleAll,
+  type IPolicy,
   retry,
   timeout,
   TimeoutStrategy,
@@ -71,10 +72,13 @@ const cockatielRetry = () =>
   retry(handleAll, { maxAttempts: 4, backoff: new ExponentialBackoff({ initialDelay: 200, maxDelay: 5_000 }) })
 const cockatielBreaker = () => circuitBreaker(handleAll, { halfOpenAfter: 10_000, breaker: new ConsecutiveBreaker(5) })
 const cockatielBulkheadOf = () => cockatielBulkhead(bulkheadOptions.maxConcurrent, bulkheadOptions.maxQueued)
+/** A cockatiel policy's `execute` of the promise call, one call after the other. */
+const execute = (name: string, policy: IPolicy) => sequential(name, () => policy.execute(promiseCall))
 
 const runPromise = (name: string, effect: Effect.Effect<unknown, unknown>) =>
   sequential(name, () => Effect.runPromise(effect))
-const runSync = (name: string, effect: Effect.Effect<unknown, unknown>) => synchronous(name, () => Effect.runSync(effect))
+const runSync = (name: string, effect: Effect.Effect<unknown, unknown>) =>
+  synchronous(name, () => Effect.runSync(effect))
 
 /** `ops` calls in one `runPromise`, `concurrency` at a time; at least 500, so 100 at a time is 5 waves. */
 const inOneRunPromise = (name: string, concurrency: number, each: Effect.Effect<unknown, unknown>): Case => ({
@@ -120,16 +124,14 @@ const stackPerCall = group({
   id: "full-stack-per-call",
   title: "Full stack, one runPromise per call, vs cockatiel",
   cases: {
-    ours: runPromise("Timeout.attempt, Bulkhead, CircuitBreaker, Retry.transient, Timeout.total", fullStack("stack")(call)),
-    cockatiel: (() => {
-      const policy = wrap(
-        timeout(10_000, TimeoutStrategy.Aggressive),
-        cockatielRetry(),
-        cockatielBreaker(),
-        cockatielBulkheadOf()
-      )
-      return sequential("cockatiel wrap(timeout, retry, breaker, bulkhead)", () => policy.execute(promiseCall))
-    })(),
+    ours: runPromise(
+      "Timeout.attempt, Bulkhead, CircuitBreaker, Retry.transient, Timeout.total",
+      fullStack("stack")(call)
+    ),
+    cockatiel: execute(
+      "cockatiel wrap(timeout, retry, breaker, bulkhead)",
+      wrap(timeout(10_000, TimeoutStrategy.Aggressive), cockatielRetry(), cockatielBreaker(), cockatielBulkheadOf())
+    ),
     bare: runPromise("bare effect", call)
   },
   rows: (s) => [
@@ -169,12 +171,24 @@ const timeouts = group({
   cases: {
     attempt: runPromise("Timeout.attempt", call.pipe(Timeout.attempt("2 seconds"))),
     effectTimeout: runPromise("Effect.timeout", call.pipe(Effect.timeout("2 seconds"))),
-    nested: runPromise("Timeout.total around Timeout.attempt", call.pipe(Timeout.attempt("2 seconds"), Timeout.total("10 seconds"))),
-    twoEffectTimeouts: runPromise("Effect.timeout twice", call.pipe(Effect.timeout("2 seconds"), Effect.timeout("10 seconds")))
+    nested: runPromise(
+      "Timeout.total around Timeout.attempt",
+      call.pipe(Timeout.attempt("2 seconds"), Timeout.total("10 seconds"))
+    ),
+    twoEffectTimeouts: runPromise(
+      "Effect.timeout twice",
+      call.pipe(Effect.timeout("2 seconds"), Effect.timeout("10 seconds"))
+    )
   },
   rows: (s) => [
     ratioRow("`Timeout.attempt`", s.attempt, "`Effect.timeout`", s.effectTimeout, 1.2),
-    ratioRow("`Timeout.total` around `Timeout.attempt` (one timer, not two races)", s.nested, "`Effect.timeout`", s.effectTimeout, 1.2),
+    ratioRow(
+      "`Timeout.total` around `Timeout.attempt` (one timer, not two races)",
+      s.nested,
+      "`Effect.timeout`",
+      s.effectTimeout,
+      1.2
+    ),
     ratioRow("`Timeout.total` around `Timeout.attempt`", s.nested, "two `Effect.timeout`s", s.twoEffectTimeouts)
   ]
 })
@@ -194,10 +208,10 @@ const withoutTimeouts = group({
   title: "Retry, breaker and bulkhead without timeouts, one runPromise per call, vs cockatiel",
   cases: {
     ours: runPromise("Bulkhead, CircuitBreaker, Retry.transient", threeGuards("three")(call)),
-    cockatiel: (() => {
-      const policy = wrap(cockatielRetry(), cockatielBreaker(), cockatielBulkheadOf())
-      return sequential("cockatiel wrap(retry, breaker, bulkhead)", () => policy.execute(promiseCall))
-    })()
+    cockatiel: execute(
+      "cockatiel wrap(retry, breaker, bulkhead)",
+      wrap(cockatielRetry(), cockatielBreaker(), cockatielBulkheadOf())
+    )
   },
   rows: (s) => [
     ratioRow("retry + breaker + bulkhead, no timeouts", s.ours, "cockatiel, same three", s.cockatiel)
@@ -211,10 +225,7 @@ const breaker = group({
     bare: runPromise("bare effect (runPromise)", call),
     protect: runPromise("CircuitBreaker.protect, consecutive(5)", CircuitBreaker.protect(call, newBreaker("protect"))),
     promise: sequential("bare promise", promiseCall),
-    cockatiel: (() => {
-      const policy = cockatielBreaker()
-      return sequential("cockatiel circuitBreaker(ConsecutiveBreaker(5)).execute", () => policy.execute(promiseCall))
-    })()
+    cockatiel: execute("cockatiel circuitBreaker(ConsecutiveBreaker(5)).execute", cockatielBreaker())
   },
   rows: (s) => {
     const ours = s.protect.median - s.bare.median
@@ -241,11 +252,14 @@ const rateLimits = (() => {
     title: "Limiter and gate, runSync per call",
     cases: {
       bare: runSync("bare effect", call),
-      limiter: runSync("RateLimit.protect, token bucket in memory, limit never reached", call.pipe(RateLimit.protect(limiter))),
+      limiter: runSync(
+        "RateLimit.protect, token bucket in memory, limit never reached",
+        call.pipe(RateLimit.protect(limiter))
+      ),
       gate: runSync("RateLimit.protect, gate open", call.pipe(RateLimit.protect(gate)))
     },
     rows: (s) => [
-      ratioRow("limiter (token bucket, in memory, limit never reached), `runSync`", s.limiter, "bare effect", s.bare, 2),
+      ratioRow("limiter (token bucket, in memory, never runs out), `runSync`", s.limiter, "bare effect", s.bare, 2),
       ratioRow("gate (open), `runSync`", s.gate, "bare effect", s.bare, 2)
     ]
   })

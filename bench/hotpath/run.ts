@@ -36,7 +36,8 @@ for (const group of groups.filter((g) => only === undefined || only.includes(g.i
   console.log(`${group.title} (${((performance.now() - groupStarted) / 1000).toFixed(1)} s)`)
   for (const [key, s] of Object.entries(stats)) {
     const name = group.cases[key]!.name
-    console.log(`  ${name.padEnd(80)} ${s.median.toFixed(2).padStart(9)} µs  (p25 ${s.p25.toFixed(2)}, p75 ${s.p75.toFixed(2)})`)
+    const spread = `p25 ${s.p25.toFixed(2)}, p75 ${s.p75.toFixed(2)}`
+    console.log(`  ${name.padEnd(80)} ${s.median.toFixed(2).padStart(9)} µs  (${spread})`)
   }
 }
 const seconds = (performance.now() - started) / 1000

@@ -220,7 +220,7 @@ const program = Effect.gen(function*() {
   )
   if (!full) {
     console.log(`\n${markdownTable(rows)}\n`)
-    console.log("Scenarios 1 and 2 only, not written: `npm run bench -- --full` runs all four and writes the results file.")
+    console.log("Scenarios 1 and 2 only, not written: `npm run bench -- --full` runs all four and writes them.")
     return
   }
 

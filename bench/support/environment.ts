@@ -10,7 +10,9 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 
 /** The package root, from either layout. */
-export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..").replace(/[\\/]\.bench-build$/, "")
+export const root = path
+  .resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
+  .replace(/[\\/]\.bench-build$/, "")
 
 /** The directory the results files are written to and the docs copy from. */
 export const resultsDirectory = path.join(root, "bench", "results")
