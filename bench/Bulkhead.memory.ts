@@ -6,8 +6,7 @@
  */
 import { Effect } from "effect"
 import { Bulkhead } from "effect-resilience"
-import { idleKeyMemory, type Options, row } from "./support/keyedMemory.js"
-import { report } from "./support/report.js"
+import { type Options, reportIdleKeyMemory } from "./support/keyedMemory.js"
 
 const options: Options = {
   what: "idle `Bulkhead.keyed` key, `maxConcurrent: 10`",
@@ -20,11 +19,4 @@ const options: Options = {
     )
 }
 
-Effect.runPromise(idleKeyMemory(options)).then((reading) =>
-  report({
-    id: "memory-bulkhead",
-    title: "Keyed bulkheads, memory per idle key",
-    rows: [row(options, reading)],
-    data: reading
-  })
-)
+reportIdleKeyMemory("memory-bulkhead", "Keyed bulkheads, memory per idle key", options)

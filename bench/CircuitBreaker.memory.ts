@@ -6,8 +6,7 @@
  */
 import { Effect } from "effect"
 import { CircuitBreaker } from "effect-resilience"
-import { idleKeyMemory, type Options, row } from "./support/keyedMemory.js"
-import { report } from "./support/report.js"
+import { type Options, reportIdleKeyMemory } from "./support/keyedMemory.js"
 
 const options: Options = {
   what: "idle `CircuitBreaker.keyed` key, `consecutive(5)`",
@@ -20,11 +19,4 @@ const options: Options = {
     )
 }
 
-Effect.runPromise(idleKeyMemory(options)).then((reading) =>
-  report({
-    id: "memory-breaker",
-    title: "Keyed breakers, memory per idle key",
-    rows: [row(options, reading)],
-    data: reading
-  })
-)
+reportIdleKeyMemory("memory-breaker", "Keyed breakers, memory per idle key", options)

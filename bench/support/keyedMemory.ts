@@ -5,7 +5,7 @@
  */
 import { Duration, Effect, Scope, TestClock, TestContext } from "effect"
 import { heap } from "./heap.js"
-import { type Row, verdict } from "./report.js"
+import { report, type Row, verdict } from "./report.js"
 
 export interface KeyedGuard {
   /** One call through the guard of `key`. */
@@ -35,7 +35,7 @@ const megabytes = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`
 /** Target: at most 1 KB per idle key (issue 11). */
 const maxBytesPerKey = 1024
 
-export const idleKeyMemory = (options: Options): Effect.Effect<Reading, unknown> =>
+const idleKeyMemory = (options: Options): Effect.Effect<Reading, unknown> =>
   Effect.gen(function*() {
     const scope = yield* Scope.make()
     const guard = yield* Scope.extend(options.make(Duration.millis(options.ttlMillis)), scope)
@@ -58,7 +58,7 @@ export const idleKeyMemory = (options: Options): Effect.Effect<Reading, unknown>
     return { before, idle, evicted, keysLive, keysAfter, bytesPerKey: (idle - before) / keysLive }
   }).pipe(Effect.provide(TestContext.TestContext))
 
-export const row = (options: Options, r: Reading): Row => ({
+const row = (options: Options, r: Reading): Row => ({
   what: `${options.what} (${options.keys.toLocaleString("en")} keys, ${r.keysLive.toLocaleString("en")} live)`,
   ours: `${r.bytesPerKey.toFixed(0)} B`,
   baseline: `heap before the keys: ${megabytes(r.before)}; after eviction (${r.keysAfter} left): ` +
@@ -67,3 +67,9 @@ export const row = (options: Options, r: Reading): Row => ({
   goal: `<= ${maxBytesPerKey} B`,
   verdict: verdict(r.bytesPerKey <= maxBytesPerKey)
 })
+
+/** Measures, prints and reports (as section `id`) the memory per idle key of one keyed guard. */
+export const reportIdleKeyMemory = (id: string, title: string, options: Options): Promise<void> =>
+  Effect.runPromise(idleKeyMemory(options)).then((reading) =>
+    report({ id, title, rows: [row(options, reading)], data: reading })
+  )
