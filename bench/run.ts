@@ -39,7 +39,9 @@ const steps: ReadonlyArray<Step> = [
   { name: "keyed breaker memory", script: "CircuitBreaker.memory", node: ["--expose-gc"], limitSeconds: 90 },
   { name: "keyed bulkhead memory", script: "Bulkhead.memory", node: ["--expose-gc"], limitSeconds: 90 },
   { name: "per-tenant limiter memory", script: "RateLimit.memory", node: ["--expose-gc"], limitSeconds: 240 },
-  { name: "provider scenarios (naive client vs provider policy)", script: "scenarios/run", limitSeconds: 240 }
+  { name: "provider scenarios (naive client vs provider policy)", script: "scenarios/run", limitSeconds: 240 },
+  { name: "hedge: p99 of a long-tailed provider, without and with a p95 hedge", script: "scenarios/hedge", limitSeconds: 120 },
+  { name: "degradation: a minute-long outage, with LastKnownGood and QueueForLater", script: "scenarios/degradation", limitSeconds: 120 }
 ]
 
 const source = process.argv.includes("--source")

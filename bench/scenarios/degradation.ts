@@ -16,8 +16,7 @@
  */
 import { Clock, Duration, Effect, Fiber, Schema } from "effect"
 import { Backoff, Errors, LastKnownGood, QueueForLater, Retry } from "effect-resilience"
-import { mkdir, writeFile } from "node:fs/promises"
-import { environment, type Row } from "./results.js"
+import { type Row, writeResults } from "./results.js"
 import { runVirtual } from "./virtualTime.js"
 
 const outageStart = 60_000
@@ -223,19 +222,7 @@ const main = async () => {
       target: ""
     }
   ]
-  const env = await environment()
-  const directory = new URL("../results/", import.meta.url)
-  await mkdir(directory, { recursive: true })
-  await writeFile(new URL("degradation.json", directory), JSON.stringify({ ...env, rows }, null, 2) + "\n")
-  const header = `Measured ${env.date} on ${env.cpus}, ${env.memory}, ${env.platform}, Node ${env.node}, ` +
-    `effect ${env.packages.effect}, effect-resilience ${env.packages["effect-resilience"]}.`
-  const table = [
-    "| scenario | figure | the policy alone | with LastKnownGood / QueueForLater | target |",
-    "|---|---|---|---|---|",
-    ...rows.map((r) => `| ${r.scenario} | ${r.figure} | ${r.naive} | ${r.library} | ${r.target} |`)
-  ].join("\n")
-  await writeFile(new URL("degradation.md", directory), `# degradation\n\n${header}\n\n${table}\n`)
-  console.log(`\n${header}\n\n${table}\n`)
+  await writeResults("degradation", rows, ["the policy alone", "with LastKnownGood / QueueForLater"])
 }
 
 await main()

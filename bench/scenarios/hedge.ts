@@ -8,9 +8,10 @@
  * bench/results/hedge.{json,md}; exits 1 when the goal is missed.
  */
 import { mkdir, writeFile } from "node:fs/promises"
+import * as path from "node:path"
 import { Clock, Duration, Effect, Fiber, Random } from "effect"
 import { Hedge } from "effect-resilience"
-import { environment } from "./results.js"
+import { environment, headline, resultsDirectory } from "../support/environment.js"
 import { runVirtual } from "./virtualTime.js"
 
 const calls = 10_000
@@ -87,7 +88,7 @@ const rows = [
   { figure: "extra calls to the provider", without: percent(without.extra), hedged: percent(withHedge.extra), target: "<= 10%" }
 ]
 
-const env = await environment()
+const env = environment()
 const scenarioText = `${calls.toLocaleString("en")} calls at ${1000 / spacingMillis}/s in virtual time; each attempt ` +
   `takes 50 ms, or 2 s with probability 5% (seed ${seed}). Hedge: delay at the rolling p95 (window 1000, ` +
   `trusted after 100 samples, 100 ms before), at most one hedge, its own budget (ratio 0.1).`
@@ -97,13 +98,11 @@ const table = [
   ...rows.map((r) => `| ${r.figure} | ${r.without} | ${r.hedged} | ${r.target} |`)
 ].join("\n")
 const verdict = met ? "Goal met." : "GOAL MISSED."
-const header = `Measured ${env.date} on ${env.cpus}, Node ${env.node}, effect ${env.packages.effect}.`
-const directory = new URL("../results/", import.meta.url)
-await mkdir(directory, { recursive: true })
+const header = headline(env)
+await mkdir(resultsDirectory, { recursive: true })
 await writeFile(
-  new URL("hedge.json", directory),
+  path.join(resultsDirectory, "hedge.json"),
   JSON.stringify({ ...env, scenario: scenarioText, without, hedged: withHedge, goalMet: met }, null, 2) + "\n"
 )
-await writeFile(new URL("hedge.md", directory), `# hedge\n\n${header}\n\n${scenarioText}\n\n${table}\n\n${verdict}\n`)
+await writeFile(path.join(resultsDirectory, "hedge.md"), `# hedge\n\n${header}\n\n${scenarioText}\n\n${table}\n\n${verdict}\n`)
 console.log(`\n${scenarioText}\n\n${table}\n\n${verdict}\n`)
-process.exitCode = met ? 0 : 1
