@@ -1,9 +1,13 @@
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import type * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
+import * as Runtime from "effect/Runtime"
 import { Timeout } from "../Errors.js"
 import * as Deadline from "./deadline.js"
 import { eagerDual } from "./eagerDual.js"
@@ -54,23 +58,65 @@ const onExpired = (error: Timeout): Effect.Effect<never, Timeout> =>
   )
 
 /**
- * Races the work, run in a disconnected fiber, against `limit`. When the limit wins the caller gets
- * the error at once; the work is interrupted in the background and its finalizers run when it really
- * ends, even if it is uninterruptible for a while. Fiber refs (the deadline) are inherited by the
- * disconnected fiber, since it is forked.
+ * Runs the work in its own fiber, started at once on the caller's runtime (context, fiber refs such
+ * as the deadline, runtime flags), and waits for the first of: the work ends, or `limit` passes on
+ * the `Clock`. When the limit wins the caller gets the error at once; the work is interrupted in the
+ * background and its finalizers run when it really ends, even if it is uninterruptible for a while
+ * (what `Effect.disconnect` + `Effect.timeoutTo` do, without their three child fibers).
+ *
+ * Work that finishes before its first asynchronous step (a cache hit, a refused call) is done when
+ * the fiber is started: its exit is returned as is, and no timer is started. Otherwise one fiber
+ * sleeps on the `Clock` (so `TestClock` drives it) and is interrupted when the work ends first.
+ * Like `Fiber.join`, a success hands the work's fiber refs back to the caller.
  */
 const guard = <A, E, R>(
   self: Effect.Effect<A, E, R>,
   limit: Duration.Duration,
   error: () => Timeout
 ): Effect.Effect<A, E | Timeout, R> =>
-  Effect.flatten(
-    Effect.timeoutTo(Effect.disconnect(self), {
-      duration: limit,
-      onSuccess: Effect.succeed,
-      onTimeout: () => onExpired(error())
+  Effect.flatMap(Effect.runtime<R>(), (runtime) => {
+    const work = Runtime.runFork(runtime, self)
+    const done = work.unsafePoll()
+    return done !== null ? ended(work, done) : Effect.fiberIdWith((caller) => raceClock(runtime, work, limit, caller, error))
+  })
+
+const ended = <A, E>(work: Fiber.RuntimeFiber<A, E>, exit: Exit.Exit<A, E>): Effect.Effect<A, E> =>
+  Exit.isSuccess(exit) ? Effect.zipRight(Fiber.inheritAll(work), exit) : exit
+
+const raceClock = <A, E, R>(
+  runtime: Runtime.Runtime<R>,
+  work: Fiber.RuntimeFiber<A, E>,
+  limit: Duration.Duration,
+  caller: FiberId.FiberId,
+  error: () => Timeout
+): Effect.Effect<A, E | Timeout> =>
+  Effect.async<A, E | Timeout>((resume) => {
+    let settled = false
+    const timer = Runtime.runFork(runtime, Effect.sleep(limit))
+    const onWork = (exit: Exit.Exit<A, E>) => {
+      if (settled) return
+      settled = true
+      timer.unsafeInterruptAsFork(caller)
+      resume(ended(work, exit))
+    }
+    const onTimer = (exit: Exit.Exit<void>) => {
+      if (settled || Exit.isFailure(exit)) return
+      settled = true
+      work.removeObserver(onWork)
+      work.unsafeInterruptAsFork(caller)
+      resume(onExpired(error()))
+    }
+    work.addObserver(onWork)
+    timer.addObserver(onTimer)
+    // The caller was interrupted: stop both, without waiting for the work to end.
+    return Effect.sync(() => {
+      settled = true
+      work.removeObserver(onWork)
+      timer.removeObserver(onTimer)
+      timer.unsafeInterruptAsFork(caller)
+      work.unsafeInterruptAsFork(caller)
     })
-  )
+  })
 
 const totalAfter = (deadline: number, left: number): Effect.Effect<Duration.Duration> =>
   Effect.map(
