@@ -452,18 +452,30 @@ const inMemory = <A>(
   now: number,
   input: unknown,
   f: replicated.Transition<A>
-): Effect.Effect<A> => {
-  const fixed = breaker.shared.resolved.fixed
-  return Effect.suspend(() => {
-    const step = f(breaker.core, fixed)
-    if (step === machine.NeedBreak || step.changes.length > 0) {
-      // Waiting for the lock may be interrupted; the commit and its publication may not, or a
-      // transition could be saved and never published (the gauges would drift, `changes` skip it).
-      return breaker.shared.lock.withPermits(1)(Effect.uninterruptible(slowPath(breaker, now, input, f, fixed)))
-    }
-    breaker.core = step.core
-    return Effect.succeed(step.value)
+): Effect.Effect<A> =>
+  Effect.suspend(() => {
+    const value = applyQuiet(breaker, f)
+    // Waiting for the lock may be interrupted; the commit and its publication may not, or a
+    // transition could be saved and never published (the gauges would drift, `changes` skip it).
+    return value === NotQuiet
+      ? breaker.shared.lock.withPermits(1)(Effect.uninterruptible(slowPath(breaker, now, input, f, breaker.shared.resolved.fixed)))
+      : Effect.succeed(value)
   })
+
+const NotQuiet: unique symbol = Symbol.for("effect-resilience/CircuitBreaker/NotQuiet")
+
+/**
+ * Commits a transition of an in-memory breaker at once when it changes no state (the common case:
+ * a closed breaker admitting or counting a call); returns `NotQuiet` when it needs `transact` (a
+ * store, a state change to publish, a break to compute). Called from synchronous code, so no other
+ * fiber can interleave between the read and the write.
+ */
+const applyQuiet = <A>(breaker: BreakerImpl, f: replicated.Transition<A>): A | typeof NotQuiet => {
+  if (breaker.remote !== undefined) return NotQuiet
+  const step = f(breaker.core, breaker.shared.resolved.fixed)
+  if (step === machine.NeedBreak || step.changes.length > 0) return NotQuiet
+  breaker.core = step.core
+  return step.value
 }
 
 const slowPath = <A>(
@@ -536,20 +548,41 @@ const protectWith = <A, E, R>(
 ): Effect.Effect<A, E | CircuitOpen, R> => {
   const config = breaker.shared.resolved.config
   // Admission and the registration of the exit handler happen in one uninterruptible region, so an
-  // admitted call (a probe in particular) is settled however it ends, interruption included.
+  // admitted call (a probe in particular) is settled however it ends, interruption included. The
+  // clock is read once per event, synchronously; a quiet transition is committed without an effect.
   return Effect.uninterruptibleMask((restore) =>
     Effect.clockWith((clock) => {
       const now = clock.unsafeCurrentTimeMillis()
-      return Effect.flatMap(
-        transact(breaker, now, undefined, (core, next) => machine.acquire(config, core, now, next)),
-        (admission): Effect.Effect<A, E | CircuitOpen, R> =>
-          isTicket(admission)
-            ? Effect.onExit(restore(self), (exit) => settleWith(breaker, clock, admission, exit))
-            : Effect.zipRight(Metric.increment(breaker.shared.calls.rejected), Effect.fail(rejectionOf(breaker, admission)))
-      )
+      const acquire: replicated.Transition<machine.Ticket | machine.Rejection> = (core, next) =>
+        machine.acquire(config, core, now, next)
+      const admitted = (admission: machine.Ticket | machine.Rejection): Effect.Effect<A, E | CircuitOpen, R> =>
+        isTicket(admission)
+          ? onExit(restore(self), (exit) => settleWith(breaker, clock, admission, exit))
+          : Effect.zipRight(Metric.increment(breaker.shared.calls.rejected), Effect.fail(rejectionOf(breaker, admission)))
+      const admission = applyQuiet(breaker, acquire)
+      return admission === NotQuiet ? Effect.flatMap(transact(breaker, now, undefined, acquire), admitted) : admitted(admission)
     })
   )
 }
+
+/** `Effect.onExit` for a caller already in an uninterruptible region (it saves onExit's own mask). */
+const onExit = <A, E, R>(
+  self: Effect.Effect<A, E, R>,
+  cleanup: (exit: Exit.Exit<A, E>) => Effect.Effect<void>
+): Effect.Effect<A, E, R> =>
+  Effect.matchCauseEffect(self, {
+    onFailure: (cause) => {
+      const result = Exit.failCause(cause)
+      return Effect.matchCauseEffect(cleanup(result), {
+        onFailure: (cleanupCause) => Exit.failCause(Cause.sequential(cause, cleanupCause)),
+        onSuccess: () => result
+      })
+    },
+    onSuccess: (value) => {
+      const result = Exit.succeed(value)
+      return Effect.zipRight(cleanup(result), result)
+    }
+  })
 
 const rejectionOf = (breaker: BreakerImpl, rejection: machine.Rejection): CircuitOpen =>
   new CircuitOpen(
@@ -593,11 +626,11 @@ const settleWith = (
       metric = calls.ignored
     }
   }
-  const settled = Effect.zipRight(
-    Metric.increment(metric),
-    transact(breaker, now, input, (core, next) =>
-      machine.settle(resolved.config, core, ticket, outcome, hint, now, next))
-  )
+  const settle: replicated.Transition<void> = (core, next) =>
+    machine.settle(resolved.config, core, ticket, outcome, hint, now, next)
+  const settled = applyQuiet(breaker, settle) === NotQuiet
+    ? Effect.zipRight(Metric.increment(metric), transact(breaker, now, input, settle))
+    : Metric.increment(metric)
   return thrown === undefined ? settled : Effect.zipRight(settled, Effect.die(thrown.defect))
 }
 
