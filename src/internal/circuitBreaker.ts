@@ -28,6 +28,7 @@ import { CircuitOpen, InvalidOptions, isRejected, retryAfterOf } from "../Errors
 import * as machine from "./circuitBreaker/machine.js"
 import { checked, consecutive } from "./circuitBreaker/policy.js"
 import * as replicated from "./circuitBreaker/replicated.js"
+import { onExitMasked } from "./onExitMasked.js"
 import { Store } from "./circuitBreaker/store.js"
 import * as healthChecks from "./health/checks.js"
 import { Registry as HealthRegistry, whenRegistry } from "./health/registry.js"
@@ -557,32 +558,13 @@ const protectWith = <A, E, R>(
         machine.acquire(config, core, now, next)
       const admitted = (admission: machine.Ticket | machine.Rejection): Effect.Effect<A, E | CircuitOpen, R> =>
         isTicket(admission)
-          ? onExit(restore(self), (exit) => settleWith(breaker, clock, admission, exit))
+          ? onExitMasked(restore(self), (exit) => settleWith(breaker, clock, admission, exit))
           : Effect.zipRight(Metric.increment(breaker.shared.calls.rejected), Effect.fail(rejectionOf(breaker, admission)))
       const admission = applyQuiet(breaker, acquire)
       return admission === NotQuiet ? Effect.flatMap(transact(breaker, now, undefined, acquire), admitted) : admitted(admission)
     })
   )
 }
-
-/** `Effect.onExit` for a caller already in an uninterruptible region (it saves onExit's own mask). */
-const onExit = <A, E, R>(
-  self: Effect.Effect<A, E, R>,
-  cleanup: (exit: Exit.Exit<A, E>) => Effect.Effect<void>
-): Effect.Effect<A, E, R> =>
-  Effect.matchCauseEffect(self, {
-    onFailure: (cause) => {
-      const result = Exit.failCause(cause)
-      return Effect.matchCauseEffect(cleanup(result), {
-        onFailure: (cleanupCause) => Exit.failCause(Cause.sequential(cause, cleanupCause)),
-        onSuccess: () => result
-      })
-    },
-    onSuccess: (value) => {
-      const result = Exit.succeed(value)
-      return Effect.zipRight(cleanup(result), result)
-    }
-  })
 
 const rejectionOf = (breaker: BreakerImpl, rejection: machine.Rejection): CircuitOpen =>
   new CircuitOpen(

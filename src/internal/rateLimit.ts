@@ -15,7 +15,9 @@ import * as options from "./options.js"
 import { isGate } from "./rateLimitGate.js"
 import * as metrics from "./rateLimitMetrics.js"
 import { guardValue, keyOfOption, localRefusal, oneOf, storeErrorPolicy, storeKeyOf } from "./rateLimitCommon.js"
+import { onExitMasked } from "./onExitMasked.js"
 import { makeStoreHealth } from "./rateLimitStoreHealth.js"
+import { tagged } from "./taggedMetric.js"
 
 export const TypeId: RateLimit.TypeId = Symbol.for("effect-resilience/RateLimit") as RateLimit.TypeId
 
@@ -56,14 +58,15 @@ const build = <Args>(
     Effect.map(RateLimiter.make, (limiter) => {
       const { algorithm, keyOf, limit, maxWait, name, onExceeded, onStoreError, window } = resolved
       const health = makeStoreHealth("limiter", name, onStoreError)
-      const admitted = Metric.tagged(metrics.admittedTotal, "limiter", name)
-      const refunded = Metric.tagged(metrics.refundedTotal, "limiter", name)
-      const waited = Metric.tagged(metrics.waitMillis, "limiter", name)
+      const admitted = tagged(metrics.admittedTotal, { limiter: name })
+      const refunded = tagged(metrics.refundedTotal, { limiter: name })
+      const waited = tagged(metrics.waitMillis, { limiter: name })
       const rejectedLimit = metrics.rejected(name, "limit")
       const rejectedWait = metrics.rejected(name, "wait")
       const rejectedStore = metrics.rejected(name, "store")
 
       const refuse = (retryAfter: Duration.Duration | undefined) => localRefusal(name, retryAfter)
+      const fixedStoreKey = typeof o.key === "string" ? storeKeyOf(name, o.key) : undefined
 
       const consume = (storeKey: string, tokens: number, mode: "delay" | "fail") =>
         limiter.consume({ key: storeKey, limit, window, algorithm, onExceeded: mode, tokens })
@@ -86,7 +89,7 @@ const build = <Args>(
       // after the token was taken) gives the token back.
       const protect = <A, E, R>(self: Effect.Effect<A, E, R>, args: Args): Effect.Effect<A, E | RateLimited, R> =>
         Effect.uninterruptibleMask((restore) => {
-          const storeKey = storeKeyOf(name, keyOf(args))
+          const storeKey = fixedStoreKey ?? storeKeyOf(name, keyOf(args))
           return Effect.flatMap(
             health.call(take(storeKey)),
             (taken): Effect.Effect<A, E | RateLimited, R> => {
@@ -100,17 +103,21 @@ const build = <Args>(
                 return Effect.zipRight(Metric.increment(rejectedLimit), Effect.fail(refuse(result.left.retryAfter)))
               }
               const delay = result.right.delay
-              const run = (wait: Effect.Effect<void>) => {
+              const run = (wait: Effect.Effect<void> | undefined) => {
                 let started = false
+                const start = Effect.suspend(() => {
+                  started = true
+                  return self
+                })
                 return Effect.zipRight(
                   Metric.increment(admitted),
-                  restore(Effect.zipRight(wait, Effect.suspend(() => {
-                    started = true
-                    return self
-                  }))).pipe(Effect.onExit(() => started ? Effect.void : refund(storeKey)))
+                  onExitMasked(
+                    restore(wait === undefined ? start : Effect.zipRight(wait, start)),
+                    () => started ? Effect.void : refund(storeKey)
+                  )
                 )
               }
-              if (Duration.isZero(delay)) return run(Effect.void)
+              if (Duration.isZero(delay)) return run(undefined)
               return Effect.flatMap(waitBudget(maxWait), (budget): Effect.Effect<A, E | RateLimited, R> =>
                 Duration.greaterThan(delay, budget)
                   ? Effect.zipRight(

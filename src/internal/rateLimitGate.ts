@@ -19,6 +19,7 @@ import * as options from "./options.js"
 import { guardValue, keyOfOption, localRefusal, storeErrorPolicy, storeKeyOf } from "./rateLimitCommon.js"
 import * as metrics from "./rateLimitMetrics.js"
 import { makeStoreHealth } from "./rateLimitStoreHealth.js"
+import { tagged } from "./taggedMetric.js"
 
 export const GateTypeId: RateLimit.GateTypeId = Symbol.for("effect-resilience/RateLimit/Gate") as RateLimit.GateTypeId
 
@@ -86,10 +87,10 @@ const build = <Args>(
     const maxWaitMillis = Duration.toMillis(maxWait)
     const releaseOverMillis = Math.floor(Duration.toMillis(releaseOver))
     const longestTimerMillis = Duration.toMillis(options.longestTimer)
-    const closed = Metric.tagged(metrics.gateClosedTotal, "limiter", name)
+    const closed = tagged(metrics.gateClosedTotal, { limiter: name })
     const rejectedGate = metrics.rejected(name, "gate")
     const rejectedStore = metrics.rejected(name, "store")
-    const waitingNow = Metric.tagged(metrics.gateWaiting, "limiter", name)
+    const waitingNow = tagged(metrics.gateWaiting, { limiter: name })
     let waiting = 0
     const storeKey = (key: string) => storeKeyOf(name, key)
 

@@ -117,8 +117,22 @@ export const makeMemoryStores = (options?: { readonly grace?: number; readonly p
     if (map.size > 0 || map.quota === undefined) return
     buckets.delete(map.quota)
     all.delete(map)
+    if (map === lastQuota) lastQuota = undefined
   }
+  // The quota of the previous call: a limiter calls with the same limit and rate every time, so the
+  // common case builds no quota string and looks nothing up.
+  let lastQuota: RestingMap<Bucket> | undefined = undefined
+  let lastLimit = 0
+  let lastRefillMillis = 0
   const bucketsFor = (limit: number, refillMillis: number): RestingMap<Bucket> => {
+    if (lastQuota !== undefined && limit === lastLimit && refillMillis === lastRefillMillis) return lastQuota
+    const map = quotaOf(limit, refillMillis)
+    lastQuota = map
+    lastLimit = limit
+    lastRefillMillis = refillMillis
+    return map
+  }
+  const quotaOf = (limit: number, refillMillis: number): RestingMap<Bucket> => {
     const quota = `${limit}|${refillMillis}`
     let map = buckets.get(quota)
     if (map === undefined) {

@@ -1,5 +1,6 @@
 import * as Metric from "effect/Metric"
 import * as MetricBoundaries from "effect/MetricBoundaries"
+import { tagged } from "./taggedMetric.js"
 
 /** The metrics of limiters and gates, all tagged `limiter` with the guard's name. */
 export const admittedTotal = Metric.counter("resilience_ratelimit_admitted_total", {
@@ -39,8 +40,7 @@ export const gateWaiting = Metric.gauge("resilience_ratelimit_gate_waiting", {
 
 export type RejectReason = "limit" | "wait" | "store" | "gate"
 
-export const rejected = (name: string, reason: RejectReason) =>
-  Metric.tagged(Metric.tagged(rejectedTotal, "limiter", name), "reason", reason)
+export const rejected = (name: string, reason: RejectReason) => tagged(rejectedTotal, { limiter: name, reason })
 
 /** The adaptive limiter's learned values, tagged `limiter` (the name) like the metrics above. */
 export const adaptiveRate = Metric.gauge("resilience_ratelimit_adaptive_rate", {

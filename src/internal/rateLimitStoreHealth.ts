@@ -4,6 +4,7 @@ import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as metrics from "./rateLimitMetrics.js"
+import { tagged } from "./taggedMetric.js"
 
 /**
  * How a limiter or a gate treats a store it cannot reach: `"allow"` lets the call through unlimited
@@ -52,7 +53,7 @@ export const makeStoreHealth = (
 ): StoreHealth => {
   let downUntil = 0
   let down = false
-  const errors = Metric.tagged(metrics.storeErrorsTotal, "limiter", name)
+  const errors = tagged(metrics.storeErrorsTotal, { limiter: name })
   const annotations = { limiter: name, store: kind, onStoreError: policy }
   const onFailure = (error: unknown) =>
     Effect.flatMap(Clock.currentTimeMillis, (now) => {
@@ -73,9 +74,10 @@ export const makeStoreHealth = (
   }
   return {
     call: (operation) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        now < downUntil
+      Effect.clockWith((clock) =>
+        clock.unsafeCurrentTimeMillis() < downUntil
           ? Effect.succeedNone
-          : Effect.matchEffect(operation, { onFailure, onSuccess }))
+          : Effect.matchEffect(operation, { onFailure, onSuccess })
+      )
   }
 }
