@@ -122,17 +122,22 @@ class BulkheadState {
   /** The queue length last reported to the series. */
   reportedQueued = 0
   readonly release: Effect.Effect<void>
-  readonly stats: Effect.Effect<Api.Bulkhead.Stats>
-  readonly spanOptions: { readonly attributes: Record<string, string> }
+  /** The `Bulkhead` value over this state, made on first `get` (a keyed bulkhead's calls need none). */
+  api: Api.Bulkhead | undefined = undefined
+  /** A keyed bulkhead's scope for the key's reaper; closed when the key is evicted. */
+  scope: Scope.CloseableScope | undefined = undefined
 
+  // Fields kept to what every call needs: an idle key of a keyed bulkhead is one of these.
   constructor(
     readonly config: Config,
     readonly series: Series,
     readonly clock: Clock.Clock
   ) {
     this.release = Effect.suspend(() => this.releaseUnsafe())
-    this.spanOptions = { attributes: { "bulkhead.name": config.name } }
-    this.stats = Effect.sync(() => ({
+  }
+
+  get stats(): Effect.Effect<Api.Bulkhead.Stats> {
+    return Effect.sync(() => ({
       active: this.active,
       queued: this.queue.length,
       rejected: this.rejected,
@@ -156,7 +161,7 @@ class BulkheadState {
       // child span; untraced callers do not pay for a root span nobody will look at.
       const traced = Effect.contextWithEffect((context: Context.Context<never>) =>
         Option.isSome(Context.getOption(context, Tracer.ParentSpan))
-          ? Effect.withSpan(wait, "Bulkhead.wait", this.spanOptions)
+          ? Effect.withSpan(wait, "Bulkhead.wait", { attributes: { "bulkhead.name": this.config.name } })
           : wait
       )
       return Effect.matchCauseEffect(restore(traced), {
@@ -262,7 +267,11 @@ class BulkheadState {
    * FIFO, so deadlines grow from head to tail: one fiber sleeping until the head's deadline replaces a
    * timer per waiter. A head that left early only makes the reaper wake once for nothing.
    */
-  readonly reap: Effect.Effect<void> = Effect.suspend(() => {
+  get reap(): Effect.Effect<void> {
+    return Effect.suspend(() => this.reapStep())
+  }
+
+  reapStep(): Effect.Effect<void> {
     const head = this.queue.head
     if (head === undefined) {
       return Effect.async<void>((resume) => {
@@ -277,7 +286,7 @@ class BulkheadState {
     this.setQueued()
     head.resume(this.reject("queue-timeout"))
     return Effect.void
-  })
+  }
 
   setActive(active: number): void {
     this.series.addActive(active - this.active)
@@ -295,23 +304,32 @@ class BulkheadState {
   }
 }
 
-const fromConfig = (
-  config: Config,
-  series: Series
-): Effect.Effect<Api.Bulkhead, never, Scope.Scope> =>
-  Effect.gen(function*() {
-    const state = new BulkheadState(config, series, yield* Effect.clock)
-    if (config.queueTimeout !== undefined && config.maxQueued > 0) {
+const needsReaper = (config: Config): boolean => config.queueTimeout !== undefined && config.maxQueued > 0
+
+/** A bulkhead's state; its queue-timeout reaper, when it needs one, is forked in the scope. */
+const stateOf = (config: Config, series: Series): Effect.Effect<BulkheadState, never, Scope.Scope> =>
+  Effect.flatMap(Effect.clock, (clock) => {
+    const state = new BulkheadState(config, series, clock)
+    return needsReaper(config)
       // Bound to the bulkhead's scope; interruptible even when built inside an uninterruptible Layer.
-      yield* Effect.forkScoped(Effect.interruptible(Effect.forever(state.reap)))
-    }
-    const bulkhead = <A, E, R>(self: Effect.Effect<A, E, R>) => state.protect(self)
-    return Object.defineProperties(bulkhead, {
-      [TypeId]: { value: TypeId },
-      name: { value: config.name, enumerable: true },
-      stats: { value: state.stats, enumerable: true }
-    }) as unknown as Api.Bulkhead
+      ? Effect.as(Effect.forkScoped(Effect.interruptible(Effect.forever(state.reap))), state)
+      : Effect.succeed(state)
   })
+
+/** The `Bulkhead` value (a function with its name and stats) over a state, made once. */
+const apiOf = (state: BulkheadState): Api.Bulkhead => {
+  if (state.api !== undefined) return state.api
+  const bulkhead = <A, E, R>(self: Effect.Effect<A, E, R>) => state.protect(self)
+  state.api = Object.defineProperties(bulkhead, {
+    [TypeId]: { value: TypeId },
+    name: { value: state.config.name, enumerable: true },
+    stats: { get: () => state.stats, enumerable: true }
+  }) as unknown as Api.Bulkhead
+  return state.api
+}
+
+const fromConfig = (config: Config, series: Series): Effect.Effect<Api.Bulkhead, never, Scope.Scope> =>
+  Effect.map(stateOf(config, series), apiOf)
 
 /** `module` is the function the user called, for the `InvalidOptions` it may fail with. */
 const build = (module: string, input: Api.Bulkhead.Options): Effect.Effect<Api.Bulkhead, InvalidOptions, Scope.Scope> =>
@@ -367,28 +385,29 @@ export const keyed = <K extends string | number = string>(
       )
     }))
     const series = new Series([MetricLabel.make("bulkhead", config.name)])
-    // A key's bulkhead lives in a Scope of its own (its queue-timeout reaper is forked there), closed
-    // when the key is evicted or the keyed bulkhead's scope closes.
-    const map = yield* keyedMap.make<K, readonly [Api.Bulkhead, Scope.CloseableScope]>({
-      lookup: (key) =>
-        Effect.flatMap(Scope.make(), (scope) =>
-          Effect.map(
-            Scope.extend(
-              fromConfig({ ...config, name: `${config.name}/${key}` }, series),
-              scope
-            ),
-            (bulkhead) => [bulkhead, scope] as const
-          )),
-      release: ([, scope]) => Scope.close(scope, Exit.void),
+    // A key is its bulkhead's state alone, unless it needs a queue-timeout reaper: that fiber lives in
+    // a Scope of the key's own, closed when the key is evicted or the keyed bulkhead's scope closes.
+    const map = yield* keyedMap.make<K, BulkheadState>({
+      lookup: (key) => {
+        const own = { ...config, name: `${config.name}/${key}` }
+        return needsReaper(own)
+          ? Effect.flatMap(Scope.make(), (scope) =>
+            Effect.map(Scope.extend(stateOf(own, series), scope), (state) => {
+              state.scope = scope
+              return state
+            }))
+          : Effect.map(Effect.clock, (clock) => new BulkheadState(own, series, clock))
+      },
+      release: (state) => state.scope === undefined ? Effect.void : Scope.close(state.scope, Exit.void),
       idleTimeToLive
     })
-    const get = (key: K) => Effect.map(map.get(key), ([bulkhead]) => bulkhead)
+    const get = (key: K) => Effect.map(map.get(key), apiOf)
     // The key's bulkhead is held (not evictable) for exactly as long as the call waits or runs; `self`
     // runs with the caller's context (a Scope it needs is the caller's).
     const protectKey = dual(
       2,
       <A, E, R>(self: Effect.Effect<A, E, R>, key: K): Effect.Effect<A, E | BulkheadFull, R> =>
-        map.use(key, ([bulkhead]) => bulkhead(self))
+        map.use(key, (state) => state.protect(self))
     )
     return { name: config.name, get, protect: protectKey, keys: map.keys }
   })
