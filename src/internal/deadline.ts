@@ -4,14 +4,21 @@ import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 
+/** The `join` of a scoped fiber ref: the joining fiber keeps its own value. */
+export const keepOuter = <A>(outer: A): A => outer
+
 /**
  * The active total deadline, as epoch milliseconds on the `Clock` (so `TestClock` drives it). Child
  * fibers inherit it, so every guard below `Timeout.total` can see how much time is left: Retry stops
  * before a backoff that would end after it, an attempt timeout shrinks to min(own, remaining), a
  * rate-limit wait that would pass it fails at once.
+ *
+ * `Timeout.total` sets it in the fiber that runs its work only; joining that fiber (or any child)
+ * keeps the joiner's own deadline, so a deadline never outlives the total that set it.
  */
 export const currentDeadline: FiberRef.FiberRef<Option.Option<number>> = FiberRef.unsafeMake<Option.Option<number>>(
-  Option.none()
+  Option.none(),
+  { join: keepOuter }
 )
 
 /** Time left until the active deadline (zero once it has passed), or none when no deadline is set. */

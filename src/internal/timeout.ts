@@ -5,6 +5,7 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import type * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
+import * as FiberRefs from "effect/FiberRefs"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
@@ -24,14 +25,15 @@ type Scope = "attempt" | "total"
 /**
  * The duration of the `Timeout.total` that set the active deadline. A guard that hits that deadline
  * names the total's own duration in its error, so every fiber under one total reports the same
- * `Timeout { scope: "total", after }` whichever timer fires first.
+ * `Timeout { scope: "total", after }` whichever timer fires first. Like the deadline, it is set for
+ * the total's fiber only and never flows back to the caller when that fiber is joined.
  */
 interface Total {
   readonly deadline: number
   readonly after: Duration.Duration
 }
 
-const currentTotal = FiberRef.unsafeMake<Option.Option<Total>>(Option.none())
+const currentTotal = FiberRef.unsafeMake<Option.Option<Total>>(Option.none(), { join: Deadline.keepOuter })
 
 const expired = Metric.counter("resilience_timeout_expired_total", {
   description: "Calls failed with Timeout by Timeout.attempt or Timeout.total, by scope",
@@ -59,26 +61,30 @@ const onExpired = (error: Timeout): Effect.Effect<never, Timeout> =>
 
 /**
  * Runs the work in its own fiber, started at once on the caller's runtime (context, fiber refs such
- * as the deadline, runtime flags), and waits for the first of: the work ends, or `limit` passes on
- * the `Clock`. When the limit wins the caller gets the error at once; the work is interrupted in the
- * background and its finalizers run when it really ends, even if it is uninterruptible for a while
- * (what `Effect.disconnect` + `Effect.timeoutTo` do, without their three child fibers).
+ * as the deadline, runtime flags, plus `refs` for a total's deadline), and waits for the first of:
+ * the work ends, or `limit` passes on the `Clock`. When the limit wins the caller gets the error at
+ * once; the work is interrupted in the background and its finalizers run when it really ends, even
+ * if it is uninterruptible for a while (what `Effect.disconnect` + `Effect.timeoutTo` do, without
+ * their three child fibers).
  *
  * Work that finishes before its first asynchronous step (a cache hit, a refused call) is done when
- * the fiber is started: its exit is returned as is, and no timer is started. Otherwise one fiber
+ * its fiber is started: its exit is returned as is, and no timer is started. Otherwise one fiber
  * sleeps on the `Clock` (so `TestClock` drives it) and is interrupted when the work ends first.
  * Like `Fiber.join`, a success hands the work's fiber refs back to the caller.
  */
 const guard = <A, E, R>(
+  runtime: Runtime.Runtime<R>,
   self: Effect.Effect<A, E, R>,
   limit: Duration.Duration,
-  error: () => Timeout
-): Effect.Effect<A, E | Timeout, R> =>
-  Effect.flatMap(Effect.runtime<R>(), (runtime) => {
-    const work = Runtime.runFork(runtime, self)
-    const done = work.unsafePoll()
-    return done !== null ? ended(work, done) : Effect.fiberIdWith((caller) => raceClock(runtime, work, limit, caller, error))
-  })
+  error: () => Timeout,
+  refs?: (refs: FiberRefs.FiberRefs, fiberId: FiberId.Runtime) => FiberRefs.FiberRefs
+): Effect.Effect<A, E | Timeout> => {
+  const work = Runtime.runFork(runtime, self, refs === undefined ? undefined : { updateRefs: refs })
+  const done = work.unsafePoll()
+  return done !== null
+    ? ended(work, done)
+    : Effect.fiberIdWith((caller) => raceClock(runtime, work, limit, caller, error))
+}
 
 const ended = <A, E>(work: Fiber.RuntimeFiber<A, E>, exit: Exit.Exit<A, E>): Effect.Effect<A, E> =>
   Exit.isSuccess(exit) ? Effect.zipRight(Fiber.inheritAll(work), exit) : exit
@@ -118,12 +124,10 @@ const raceClock = <A, E, R>(
     })
   })
 
-const totalAfter = (deadline: number, left: number): Effect.Effect<Duration.Duration> =>
-  Effect.map(
-    FiberRef.get(currentTotal),
-    (total) =>
-      Option.isSome(total) && total.value.deadline === deadline ? total.value.after : Duration.millis(Math.max(0, left))
-  )
+/** The caller's runtime (its fiber refs carry the deadline) and its `Clock`, read once per call. */
+const withRuntimeAndClock = <A, E, R>(
+  f: (runtime: Runtime.Runtime<R>, clock: Clock.Clock) => Effect.Effect<A, E>
+): Effect.Effect<A, E, R> => Effect.flatMap(Effect.runtime<R>(), (runtime) => Effect.clockWith((clock) => f(runtime, clock)))
 
 /**
  * Runs `self` bounded by min(own, time left until the active deadline). When the deadline is the
@@ -131,33 +135,31 @@ const totalAfter = (deadline: number, left: number): Effect.Effect<Duration.Dura
  * outer `Timeout.total` (whose timer fires at the same instant) reports the same error.
  */
 const bounded = <A, E, R>(
+  runtime: Runtime.Runtime<R>,
+  clock: Clock.Clock,
   self: Effect.Effect<A, E, R>,
   own: Duration.Duration,
   ownScope: Scope,
   provider: string | undefined
-): Effect.Effect<A, E | Timeout, R> =>
-  Effect.flatMap(FiberRef.get(Deadline.currentDeadline), (deadline) => {
-    if (Option.isNone(deadline)) {
-      return guard(self, own, () => timeoutError(ownScope, own, provider))
-    }
-    return Effect.flatMap(Clock.currentTimeMillis, (now): Effect.Effect<A, E | Timeout, R> => {
-      const left = deadline.value - now
-      if (left > Duration.toMillis(own)) {
-        return guard(self, own, () => timeoutError(ownScope, own, provider))
-      }
-      return Effect.flatMap(totalAfter(deadline.value, left), (after) =>
-        left <= 0
-          ? onExpired(timeoutError("total", after, provider))
-          : guard(self, Duration.millis(left), () => timeoutError("total", after, provider)))
-    })
-  })
+): Effect.Effect<A, E | Timeout> => {
+  const deadline = FiberRefs.getOrDefault(runtime.fiberRefs, Deadline.currentDeadline)
+  const left = Option.isNone(deadline) ? Infinity : deadline.value - clock.unsafeCurrentTimeMillis()
+  if (left > Duration.toMillis(own)) return guard(runtime, self, own, () => timeoutError(ownScope, own, provider))
+  const total = FiberRefs.getOrDefault(runtime.fiberRefs, currentTotal)
+  const after = Option.isSome(total) && Option.isSome(deadline) && total.value.deadline === deadline.value
+    ? total.value.after
+    : Duration.millis(Math.max(0, left))
+  return left <= 0
+    ? onExpired(timeoutError("total", after, provider))
+    : guard(runtime, self, Duration.millis(left), () => timeoutError("total", after, provider))
+}
 
 /** @internal */
 export const attempt = eagerDual((duration: Duration.DurationInput, options?: TimeoutOptions) => {
   const own = Options.positiveDuration({ module: "Timeout.attempt", option: "duration" }, duration)
   const provider = providerOf("Timeout.attempt", options)
   return <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | Timeout, R> =>
-    bounded(self, own, "attempt", provider)
+    withRuntimeAndClock<A, E | Timeout, R>((runtime, clock) => bounded(runtime, clock, self, own, "attempt", provider))
 })
 
 /** @internal */
@@ -166,20 +168,22 @@ export const total = eagerDual((duration: Duration.DurationInput, options?: Time
   const ownMillis = Duration.toMillis(own)
   const provider = providerOf("Timeout.total", options)
   return <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | Timeout, R> =>
-    Effect.flatMap(
-      Effect.zip(Clock.currentTimeMillis, FiberRef.get(Deadline.currentDeadline)),
-      ([now, inherited]): Effect.Effect<A, E | Timeout, R> => {
-        const deadline = now + ownMillis
-        // A nested total keeps the earlier deadline: an inner call cannot extend its caller's budget.
-        if (Option.isSome(inherited) && inherited.value <= deadline) {
-          return bounded(self, own, "total", provider)
-        }
-        return bounded(self, own, "total", provider).pipe(
-          Effect.locally(currentTotal, Option.some({ deadline, after: own })),
-          Effect.locally(Deadline.currentDeadline, Option.some(deadline))
-        )
+    withRuntimeAndClock<A, E | Timeout, R>((runtime, clock) => {
+      const deadline = clock.unsafeCurrentTimeMillis() + ownMillis
+      const inherited = FiberRefs.getOrDefault(runtime.fiberRefs, Deadline.currentDeadline)
+      // A nested total keeps the earlier deadline: an inner call cannot extend its caller's budget.
+      if (Option.isSome(inherited) && inherited.value <= deadline) {
+        return bounded(runtime, clock, self, own, "total", provider)
       }
-    )
+      // The deadline is set in the work's fiber alone, as it starts: the caller's refs are untouched.
+      return guard(runtime, self, own, () => timeoutError("total", own, provider), (refs, fiberId) =>
+        FiberRefs.updateManyAs(refs, {
+          entries: [
+            [Deadline.currentDeadline, [[fiberId, Option.some(deadline)]]],
+            [currentTotal, [[fiberId, Option.some({ deadline, after: own })]]]
+          ]
+        }))
+    })
 })
 
 const providerOf = (module: string, options: TimeoutOptions | undefined): string | undefined =>
