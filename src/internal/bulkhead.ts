@@ -18,6 +18,7 @@ import { Waiter, WaiterQueue } from "./bulkheadQueue.js"
 import * as healthChecks from "./health/checks.js"
 import { whenRegistry } from "./health/registry.js"
 import * as keyedMap from "./keyedMap.js"
+import { onExitMasked } from "./onExitMasked.js"
 import * as options from "./options.js"
 
 /** @internal */
@@ -152,7 +153,7 @@ class BulkheadState {
     return Effect.uninterruptibleMask((restore) => {
       if (this.active < this.config.maxConcurrent) {
         this.setActive(this.active + 1)
-        return Effect.ensuring(restore(self), this.release)
+        return onExitMasked(restore(self), () => this.release)
       }
       if (this.queue.length >= this.config.maxQueued) return this.reject("queue-full")
       const waiter = new Waiter()
@@ -166,8 +167,8 @@ class BulkheadState {
       )
       return Effect.matchCauseEffect(restore(traced), {
         onFailure: (cause) => this.abandon(waiter, cause),
-        // The slot is ours from the moment of the grant; `ensuring` takes over its release.
-        onSuccess: () => Effect.ensuring(restore(self), this.release)
+        // The slot is ours from the moment of the grant; the exit handler takes over its release.
+        onSuccess: () => onExitMasked(restore(self), () => this.release)
       })
     })
   }
