@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Duration, Effect, Exit, Fiber, Option, Ref, TestClock } from "effect"
+import { Chunk, Context, Deferred, Duration, Effect, Exit, Fiber, FiberRef, Option, Ref, TestClock } from "effect"
 import { InvalidOptions, Timeout as TimeoutError } from "../src/Errors.js"
 import * as Timeout from "../src/Timeout.js"
 
@@ -197,6 +197,47 @@ describe("Timeout", () => {
         yield* TestClock.adjust("9 seconds")
         yield* Effect.yieldNow()
         expect(yield* Ref.get(ended)).toBe(true)
+      }))
+  })
+
+  describe("the work's fiber", () => {
+    it.effect("a work that ends at once starts no timer, and hands its fiber refs back on success, as Effect.timeout does", () =>
+      Effect.gen(function*() {
+        const ref = FiberRef.unsafeMake("before")
+        const value = yield* FiberRef.set(ref, "set by the work").pipe(Effect.as(1), Timeout.attempt("2 seconds"))
+        expect(value).toBe(1)
+        expect(yield* FiberRef.get(ref)).toBe("set by the work")
+        // no timer was left registered with the clock
+        expect(yield* TestClock.sleeps()).toEqual(Chunk.empty())
+        const asyncWork = FiberRef.set(ref, "after a sleep").pipe(Effect.delay("1 second"), Timeout.total("2 seconds"))
+        const fiber = yield* Effect.fork(Effect.zipRight(asyncWork, FiberRef.get(ref)))
+        yield* TestClock.adjust("1 second")
+        expect(yield* Fiber.join(fiber)).toBe("after a sleep")
+      }))
+
+    it.effect("a total's deadline ends with it: the caller has none afterwards, whether the work succeeded or failed", () =>
+      Effect.gen(function*() {
+        expect(yield* Effect.void.pipe(Timeout.total("5 seconds"), Effect.zipRight(leftMillis))).toBe(-1)
+        expect(yield* Effect.fail("boom").pipe(Timeout.total("5 seconds"), Effect.ignore, Effect.zipRight(leftMillis))).toBe(-1)
+        const inner = Effect.void.pipe(Timeout.total("1 second"), Effect.zipRight(leftMillis))
+        expect(yield* inner.pipe(Timeout.total("5 seconds"))).toBe(5000)
+      }))
+
+    it.effect("the work runs with the caller's context and is interrupted, not awaited, when the caller is", () =>
+      Effect.gen(function*() {
+        class Name extends Context.Tag("test/Name")<Name, string>() {}
+        expect(yield* Effect.provideService(Name.pipe(Timeout.attempt("1 second")), Name, "acme")).toBe("acme")
+        const started = yield* Deferred.make<void>()
+        const interrupted = yield* Deferred.make<void>()
+        const work = Deferred.succeed(started, undefined).pipe(
+          Effect.zipRight(Effect.never),
+          Effect.onInterrupt(() => Deferred.succeed(interrupted, undefined))
+        )
+        const fiber = yield* work.pipe(Timeout.attempt("1 minute"), Timeout.total("2 minutes"), Effect.fork)
+        yield* Deferred.await(started)
+        yield* Fiber.interrupt(fiber)
+        yield* Deferred.await(interrupted)
+        expect(Exit.isInterrupted(yield* Fiber.await(fiber))).toBe(true)
       }))
   })
 })
