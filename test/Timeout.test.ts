@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Context, Deferred, Duration, Effect, Exit, Fiber, FiberRef, Option, Ref, TestClock } from "effect"
+import { Chunk, Clock, Context, Deferred, Duration, Effect, Exit, Fiber, FiberRef, Option, Ref, TestClock } from "effect"
 import { InvalidOptions, Timeout as TimeoutError } from "../src/Errors.js"
 import * as Timeout from "../src/Timeout.js"
 
@@ -238,6 +238,24 @@ describe("Timeout", () => {
         yield* Fiber.interrupt(fiber)
         yield* Deferred.await(interrupted)
         expect(Exit.isInterrupted(yield* Fiber.await(fiber))).toBe(true)
+      }))
+
+    it.effect("the timer stops when the work ends first, even for a caller in an uninterruptible region", () =>
+      Effect.gen(function*() {
+        const timerStopped = yield* Deferred.make<void>()
+        // a Clock whose sleeps never end and report their interruption
+        const clock: Clock.Clock = {
+          [Clock.ClockTypeId]: Clock.ClockTypeId,
+          unsafeCurrentTimeMillis: () => 0,
+          unsafeCurrentTimeNanos: () => BigInt(0),
+          currentTimeMillis: Effect.succeed(0),
+          currentTimeNanos: Effect.succeed(BigInt(0)),
+          sleep: () => Effect.onInterrupt(Effect.never, () => Deferred.succeed(timerStopped, undefined))
+        }
+        const work = Effect.as(Effect.yieldNow(), "done")
+        const result = yield* work.pipe(Timeout.attempt("1 minute"), Effect.uninterruptible, Effect.withClock(clock))
+        expect(result).toBe("done")
+        yield* Deferred.await(timerStopped)
       }))
   })
 })

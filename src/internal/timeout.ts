@@ -98,7 +98,8 @@ const raceClock = <A, E, R>(
 ): Effect.Effect<A, E | Timeout> =>
   Effect.async<A, E | Timeout>((resume) => {
     let settled = false
-    const timer = Runtime.runFork(runtime, Effect.sleep(limit))
+    // Interruptible even for a caller in an uninterruptible region, so the timer stops with the work.
+    const timer = Runtime.runFork(runtime, Effect.interruptible(Effect.sleep(limit)))
     const onWork = (exit: Exit.Exit<A, E>) => {
       if (settled) return
       settled = true
