@@ -31,6 +31,9 @@
  *
  * Time (latency, phase durations, `at` stamps) runs on the `Clock`: use `it.live` in tests.
  *
+ * The server is `@effect/platform-node`'s: install that optional peer to use `FakeProvider`. It is loaded
+ * when a fake provider starts (`make`, `layer`), so the rest of `effect-resilience/testing` runs without it.
+ *
  * @since 0.1.0
  */
 import type * as HttpServerError from "@effect/platform/HttpServerError"

@@ -1,8 +1,6 @@
 import type * as HttpServerError from "@effect/platform/HttpServerError"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -203,10 +201,25 @@ const toResponse = (reply: StoredReply): HttpServerResponse.HttpServerResponse =
 const error = (status: number, code: string, headers: Readonly<Record<string, string>> = {}): StoredReply =>
   stored({ status, headers, body: { error: code } })
 
+/**
+ * `@effect/platform-node` is an optional peer that only the fake provider needs: it is loaded when one
+ * starts, so that the rest of `effect-resilience/testing` runs without it.
+ */
+const platformNode = Effect.tryPromise({
+  try: () =>
+    Promise.all([
+      import("@effect/platform-node/NodeHttpServer"),
+      import("@effect/platform-node/NodeHttpServerRequest")
+    ]),
+  catch: (cause) =>
+    new Error("FakeProvider needs @effect/platform-node: npm install --save-dev @effect/platform-node", { cause })
+}).pipe(Effect.orDie)
+
 export const make = (
   options?: Api.Options
 ): Effect.Effect<Api.Service, HttpServerError.ServeError, Scope.Scope> =>
   Effect.gen(function*() {
+    const [NodeHttpServer, NodeHttpServerRequest] = yield* platformNode
     const custom = options?.routes ?? []
     const routes = [
       ...custom,
