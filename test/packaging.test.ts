@@ -17,6 +17,10 @@ interface Manifest {
 }
 const manifest: Manifest = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"))
 
+/** The namespaces an index module re-exports (`export * as X from ...`), in order. */
+const namespacesOf = (index: string): ReadonlyArray<string> =>
+  [...fs.readFileSync(path.join(root, index), "utf8").matchAll(/^export \* as (\w+) from/gm)].map((match) => match[1]!)
+
 let packed: ReadonlyArray<string> = []
 
 beforeAll(async () => {
@@ -94,7 +98,7 @@ describe("packaging", () => {
       console.log(JSON.stringify({ modules: Object.keys(testing), defect: defect?.message }))`
     )
     expect(JSON.parse(printed)).toEqual({
-      modules: ["Chaos", "FakeProvider", "ScriptedHttpClient"],
+      modules: [...namespacesOf("src/testing/index.ts")].sort(),
       defect: "FakeProvider needs @effect/platform-node: npm install --save-dev @effect/platform-node"
     })
   }, 30_000)
@@ -105,18 +109,7 @@ describe("packaging", () => {
       ["index.js", "HttpProvider.js", "RateLimit.js", "CircuitBreaker.js"],
       `console.log(JSON.stringify(Object.keys(loaded[0])))`
     )
-    expect(JSON.parse(printed)).toEqual([
-      "Backoff",
-      "Bulkhead",
-      "CircuitBreaker",
-      "Credentials",
-      "Errors",
-      "HttpProvider",
-      "Policy",
-      "RateLimit",
-      "Retry",
-      "Timeout"
-    ])
+    expect(JSON.parse(printed)).toEqual([...namespacesOf("src/index.ts")].sort())
   }, 30_000)
 
   it("the refusing resolver does refuse: the Redis and Node subpaths fail to load without their peers", async () => {
