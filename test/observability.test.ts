@@ -5,7 +5,10 @@ import * as Backoff from "../src/Backoff.js"
 import * as Bulkhead from "../src/Bulkhead.js"
 import * as CircuitBreaker from "../src/CircuitBreaker.js"
 import { Unavailable } from "../src/Errors.js"
+import * as Hedge from "../src/Hedge.js"
 import * as HttpProvider from "../src/HttpProvider.js"
+import * as LastKnownGood from "../src/LastKnownGood.js"
+import * as QueueForLater from "../src/QueueForLater.js"
 import * as RateLimit from "../src/RateLimit.js"
 import * as Retry from "../src/Retry.js"
 import * as Chaos from "../src/testing/Chaos.js"
@@ -96,6 +99,30 @@ const everyGuard = Effect.gen(function*() {
   yield* Effect.exit(bulkhead(Effect.void))
   yield* Fiber.interrupt(waiter)
   yield* Fiber.interrupt(holder)
+
+  // a hedge: one call answered by its hedge, then hedges started until the budget's reserve runs out
+  const hedge = yield* Hedge.make({ name: "search", delay: "10 millis", maxHedged: 20 })
+  let searches = 0
+  const search = Effect.suspend(() => (searches++ === 0 ? Effect.sleep("1 second") : Effect.void))
+  yield* drive(hedge(search).pipe(Effect.withSpan("search")), "1 second")
+  yield* drive(hedge(Effect.sleep("1 second")), "2 seconds")
+
+  // a last-known-good cache: a fresh answer, then a stale one
+  const plans = yield* LastKnownGood.make({ name: "plans", schema: Schema.String, maxStale: "1 minute" })
+  yield* Effect.succeed("pro").pipe(plans.serve("acme"))
+  yield* Effect.exit(Effect.fail(down).pipe(plans.serve("acme")))
+
+  // a queue for later: a write that fails is queued, then delivered by the worker
+  let writes = 0
+  const charges = yield* QueueForLater.make({
+    name: "charges",
+    schema: Schema.String,
+    write: (_: string, key: string) => Effect.suspend(() => (writes++ === 0 ? Effect.fail(down) : Effect.succeed(key)))
+  })
+  const worker = yield* Effect.fork(charges.worker)
+  yield* charges.submit("o-1", "order-1")
+  yield* drive(Effect.void, "2 seconds")
+  yield* Fiber.interrupt(worker)
 
   // chaos: a delayed fault
   yield* drive(
