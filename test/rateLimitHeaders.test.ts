@@ -133,6 +133,13 @@ describe("rateLimitHeaders", () => {
     })
   })
 
+  describe("counts", () => {
+    it("a count past 2^53 - 1 is no count (a double cannot hold it exactly)", () => {
+      expect(readQuota({ "x-ratelimit-limit-tokens": "9007199254740992" }, 0)).toEqual({})
+      expect(readQuota({ "x-ratelimit-limit-tokens": "9007199254740991" }, 0).units?.limit).toBe(9007199254740991)
+    })
+  })
+
   describe("hintMillis", () => {
     it("Retry-After wins over the rate-limit headers", () => {
       expect(hintMillis({ "retry-after": "2", "ratelimit": "\"p\";r=0;t=9", "x-ratelimit-reset": "20" }, now)).toBe(

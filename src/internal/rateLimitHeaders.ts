@@ -238,11 +238,16 @@ export interface Quota {
   readonly units?: QuotaReading | undefined
 }
 
-/** A non-negative integer count (a limit, a remaining): "-1" sentinels and garbage give undefined. */
+/**
+ * A non-negative integer count (a limit, a remaining): "-1" sentinels, garbage and counts past 2^53 - 1
+ * (16 digits can hold 2^53, which a double cannot tell from 2^53 + 1) give undefined.
+ */
 export const parseCount = (value: string | undefined): number | undefined => {
   if (value === undefined) return undefined
   const trimmed = value.trim()
-  return integer.test(trimmed) ? Number(trimmed) : undefined
+  if (!integer.test(trimmed)) return undefined
+  const count = Number(trimmed)
+  return Number.isSafeInteger(count) ? count : undefined
 }
 
 const goUnits: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 0.001, "µs": 0.001, ns: 1e-6 }
