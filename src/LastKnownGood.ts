@@ -43,6 +43,7 @@ import type * as Option from "effect/Option"
 import type * as Schema from "effect/Schema"
 import type { Scope } from "effect/Scope"
 import type { InvalidOptions } from "./Errors.js"
+import type * as Fallback from "./Fallback.js"
 import * as internal from "./internal/lastKnownGood.js"
 
 /**
@@ -58,15 +59,13 @@ export const TypeId: unique symbol = internal.TypeId
 export type TypeId = typeof TypeId
 
 /**
- * The call answered: its own value, now remembered.
+ * The call answered: its own value, now remembered. The same shape as `Fallback.Fresh`, so one
+ * `Match.valueTags` or `_tag` check reads both.
  *
  * @since 0.1.0
  * @category models
  */
-export interface Fresh<A> {
-  readonly _tag: "Fresh"
-  readonly value: A
-}
+export type Fresh<A> = Fallback.Fresh<A>
 
 /**
  * The call failed and the last good value was served instead; `age` is how long ago it was stored.
