@@ -7,6 +7,7 @@ import { InvalidOptions, RateLimited, Timeout, Unavailable } from "../src/Errors
 import * as Hedge from "../src/Hedge.js"
 import * as Policy from "../src/Policy.js"
 import * as RateLimit from "../src/RateLimit.js"
+import { until } from "./support/until.js"
 
 const down = new Unavailable({ provider: "p", reason: "connection-refused" })
 const throttled = (seconds: number) =>
@@ -30,15 +31,6 @@ const countingLimiter = Effect.map(Ref.make(0), (permits) => ({
 
 const quickRetry = (times: number) => ({ times, backoff: Backoff.constant("1 second") })
 
-/** Yields until `done` holds, so a forked caller is known to have reached a point. */
-const until = (done: Effect.Effect<boolean>) =>
-  Effect.gen(function*() {
-    for (let i = 0; i < 1_000; i++) {
-      if (yield* done) return
-      yield* Effect.yieldNow()
-    }
-    return yield* Effect.dieMessage("condition never held")
-  })
 
 /** Runs `self` in a fiber while the TestClock moves by `adjust`: its outcome and when it ended. */
 const elapsed = <A, E, R>(self: Effect.Effect<A, E, R>, adjust: Duration.DurationInput) =>

@@ -4,6 +4,7 @@ import { Clock, Effect, Exit, Fiber, Layer, Metric, Option, Ref, Schema, TestClo
 import { ClientError, InvalidOptions, Unavailable } from "../src/Errors.js"
 import { metrics } from "../src/internal/queueForLater.js"
 import * as QueueForLater from "../src/QueueForLater.js"
+import { until } from "./support/until.js"
 
 const Charge = Schema.Struct({ orderId: Schema.String, cents: Schema.Int })
 type Charge = typeof Charge.Type
@@ -32,15 +33,6 @@ const provider = Effect.gen(function*() {
   return { failure, applied, calls, write }
 })
 
-/** Yields until `done` holds, so forked workers have had their turn. */
-const until = (done: Effect.Effect<boolean>) =>
-  Effect.gen(function*() {
-    for (let i = 0; i < 1_000; i++) {
-      if (yield* done) return
-      yield* Effect.yieldNow()
-    }
-    return yield* Effect.dieMessage("condition never held")
-  })
 
 const order = (id: string): Charge => ({ orderId: id, cents: 1200 })
 const options = { name: "charges", schema: Charge } as const

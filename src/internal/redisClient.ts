@@ -88,3 +88,13 @@ export const acquireClient = <C extends Redis>(
           .then(() => client.disconnect())
       )
   )
+
+/** Deletes every key under `prefix`, with SCAN in pages rather than KEYS, which blocks Redis for the whole key space. */
+export const deleteByPrefix = async (client: Redis, prefix: string): Promise<void> => {
+  let cursor = "0"
+  do {
+    const [next, keys] = await client.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 500)
+    if (keys.length > 0) await client.del(...keys)
+    cursor = next
+  } while (cursor !== "0")
+}

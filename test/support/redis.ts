@@ -6,6 +6,7 @@ import { describe, it } from "@effect/vitest"
 import { Effect, type Scope } from "effect"
 import { Redis } from "ioredis"
 import { createServer } from "node:net"
+import { deleteByPrefix } from "../../src/internal/redisClient.js"
 
 export const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379"
 export const redisRequired = process.env.REQUIRE_REDIS === "1"
@@ -63,12 +64,7 @@ export const deleteKeys = async (prefix: string): Promise<void> => {
   const client = new Redis(redisUrl, { maxRetriesPerRequest: 0, commandTimeout: 2_000 })
   client.on("error", () => {})
   try {
-    let cursor = "0"
-    do {
-      const [next, keys] = await client.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 500)
-      if (keys.length > 0) await client.del(...keys)
-      cursor = next
-    } while (cursor !== "0")
+    await deleteByPrefix(client, prefix)
   } finally {
     await client.quit().catch(() => client.disconnect())
   }

@@ -7,7 +7,7 @@ import type { Redis } from "ioredis"
 import type { InvalidOptions } from "../../Errors.js"
 import type * as Api from "../../LastKnownGoodRedis.js"
 import * as options from "../options.js"
-import { acquireClient, redisOptions } from "../redisClient.js"
+import { acquireClient, deleteByPrefix, redisOptions } from "../redisClient.js"
 
 /** @internal */
 export const defaults = { prefix: "resilience:" } as const
@@ -44,16 +44,8 @@ const storeFrom = (client: Redis, prefix: string): Persistence.BackingPersistenc
     setMany: (entries) => Effect.forEach(entries, ([key, value, ttl]) => set(key, value, ttl), { discard: true }),
     remove: (key) =>
       Effect.asVoid(Effect.tryPromise({ try: () => client.del(`${prefix}${key}`), catch: backingError("remove") })),
-    // SCAN in pages rather than KEYS, which blocks Redis for the whole key space.
     clear: Effect.tryPromise({
-      try: async () => {
-        let cursor = "0"
-        do {
-          const [next, keys] = await client.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 500)
-          if (keys.length > 0) await client.del(...keys)
-          cursor = next
-        } while (cursor !== "0")
-      },
+      try: () => deleteByPrefix(client, prefix),
       catch: backingError("clear")
     })
   }
