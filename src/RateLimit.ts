@@ -530,7 +530,8 @@ export type AdaptiveTypeId = typeof AdaptiveTypeId
  *   `X-RateLimit-Limit/Remaining/Reset` (GitHub, X, Discord), OpenAI's
  *   `x-ratelimit-{limit,remaining,reset}-{requests,tokens}` and Anthropic's
  *   `anthropic-ratelimit-{requests,tokens}-*`. A fixed window's `remaining` is spread over the time
- *   left until its reset; a token bucket's refill rate is `(limit - remaining) / reset`; a policy's
+ *   left until its reset (in the window's last second, where a whole-second reset cannot tell how much
+ *   is left, 90% of the limit over the longest reset seen); a token bucket's refill rate is `(limit - remaining) / reset`; a policy's
  *   `q` per `w` is preferred when sent. `remaining: 0` holds every call until the reset.
  * - a throttle (a 429, or a `RateLimited { reason: "provider" }` failure) cuts the rate to `decrease`
  *   times what was being sent, then regrows it along a CUBIC curve scaled to the rate (back to the old

@@ -153,6 +153,52 @@ describe("RateLimit.adaptive", () => {
         expect(yield* burst(limiter, 4, "10 seconds")).toEqual(spaced(4, step))
       }).pipe(Effect.scoped))
 
+    it.effect("header pacing - a one-second window with a whole-second reset: the quota paces, a backlog drains", () =>
+      Effect.gen(function*() {
+        // GitHub-style headers, a fixed one-second window, the reset rounded up to whole seconds (so it
+        // always says 1): 20 a second, 5 during a storm from 5 s to 10 s; calls arrive at 10 a second
+        const quotaAt = (now: number) => now >= 5000 && now < 10_000 ? 5 : 20
+        const window = { index: -1, used: 0, throttled: 0 }
+        const provider = Effect.gen(function*() {
+          const now = yield* Clock.currentTimeMillis
+          const quota = quotaAt(now)
+          const index = Math.floor(now / 1000)
+          if (index !== window.index) Object.assign(window, { index, used: 0 })
+          const headers = (remaining: number) => ({
+            "x-ratelimit-limit": String(quota),
+            "x-ratelimit-remaining": String(remaining),
+            "x-ratelimit-reset": String(Math.ceil(((index + 1) * 1000 - now) / 1000))
+          })
+          if (window.used >= quota) {
+            window.throttled++
+            return yield* answering({ ...headers(0), "retry-after": "1" }, 429)
+          }
+          window.used++
+          yield* Effect.sleep("20 millis")
+          yield* answering(headers(quota - window.used))
+        })
+        const limiter = yield* RateLimit.adaptive({ name: "api", key: "k" })
+        const arrivals = yield* Effect.fork(
+          Effect.forever(Effect.zipRight(Effect.fork(provider.pipe(limiter.protect)), Effect.sleep("100 millis")))
+        )
+        const seen: Array<{ rate: number; waiting: number }> = []
+        for (let second = 0; second < 16; second++) {
+          yield* TestClock.adjust("1 second")
+          const snapshot = yield* limiter.current()
+          seen.push({ rate: Option.getOrThrow(snapshot.rate), waiting: snapshot.waiting })
+        }
+        yield* Fiber.interrupt(arrivals)
+        // never above what the headers allow (the window that just ended), so never a 429
+        expect(window.throttled).toBe(0)
+        expect(seen.every(({ rate }, second) => rate <= quotaAt(second * 1000))).toBe(true)
+        // room in the quota: the offered 10 a second pass without a queue
+        expect(seen.slice(0, 5).map(({ waiting }) => waiting)).toEqual([0, 0, 0, 0, 0])
+        // in the storm close to the quota (it was 2 a second: the quota minus what was already sent)
+        expect(seen[7]!.rate).toBeGreaterThanOrEqual(4)
+        // the backlog the storm left drains within 5 s (it took 25 s)
+        expect(seen.slice(14).map(({ waiting }) => waiting)).toEqual([0, 0])
+      }).pipe(Effect.scoped))
+
     it.effect("header pacing - remaining 0 holds every call until the reset", () =>
       Effect.gen(function*() {
         const limiter = yield* RateLimit.adaptive({ name: "api", key: "k" })

@@ -52,6 +52,8 @@ export interface KeyState {
   readonly admissions: Array<number>
   inFlight: number
   inFlightUnits: number
+  /** The longest reset a fixed-window reading of requests sent: the window is at least that long. */
+  longestResetMillis: number
 }
 
 const measureWindowMillis = 1000
@@ -77,7 +79,8 @@ export const makeKeyState = (learned: Learned, now: number): KeyState => ({
   units: { level: 1, at: now },
   admissions: [],
   inFlight: 0,
-  inFlightUnits: 0
+  inFlightUnits: 0,
+  longestResetMillis: 0
 })
 
 const clamp = (c: Constants, rate: number): number => Math.min(c.maxRate, Math.max(c.minRate, rate))
@@ -224,12 +227,36 @@ export const succeed = (c: Constants, s: KeyState, now: number): void => {
   s.learned = { ...l, cubic: grownRate, concurrency }
 }
 
-/** Units (or requests) per second a reading describes, when it describes one. */
-export const readingRate = (r: QuotaReading): number | undefined => {
+/**
+ * Resets are sent in whole seconds (delta seconds rounded up, epoch seconds against a `Date` of whole
+ * seconds): a reset of one second or less says the window ends within a second, not when.
+ */
+const resetResolutionMillis = 1000
+
+/**
+ * The share of a window's limit paced when the limit per window is the rate. Our pace is not in phase
+ * with the provider's windows: at the full limit some windows would get their last request early, and
+ * its `remaining: 0` holds every call until a reset known only to the second, costing most of the next
+ * window.
+ */
+const windowShare = 0.9
+
+/**
+ * Units (or requests) per second a reading describes, when it describes one. `longestResetMillis` is
+ * the longest reset this key's fixed-window readings sent, a lower bound of the window.
+ */
+export const readingRate = (r: QuotaReading, longestResetMillis = 0): number | undefined => {
   const { limit, remaining, resetMillis, windowMillis } = r
   if (limit !== undefined && windowMillis !== undefined) return limit * 1000 / windowMillis
   if (resetMillis === undefined || resetMillis <= 0 || remaining === undefined) return undefined
   if (r.family === "bucket") return limit !== undefined && limit > remaining ? (limit - remaining) * 1000 / resetMillis : undefined
+  // In a window's last second `remaining / reset` divides by up to a second when less is left, and
+  // falls as our own calls spend the window: against a one-second window that paced at the quota
+  // minus what was already sent, never more than 63% of it. There the limit per window is the rate
+  // (`remaining` still counts: the bucket is re-synced to it, and 0 holds calls until the reset).
+  if (limit !== undefined && resetMillis <= resetResolutionMillis) {
+    return windowShare * limit * 1000 / Math.max(longestResetMillis, resetResolutionMillis)
+  }
   return remaining > 0 ? remaining * 1000 / resetMillis : undefined
 }
 
@@ -243,7 +270,10 @@ export const observe = (c: Constants, s: KeyState, quota: Quota, ownUnits: numbe
   let changed = false
   const apply = (reading: QuotaReading | undefined, dimension: "requests" | "units") => {
     if (reading === undefined) return
-    const rate = readingRate(reading)
+    if (reading.family === "window" && dimension === "requests" && reading.resetMillis !== undefined) {
+      s.longestResetMillis = Math.max(s.longestResetMillis, reading.resetMillis)
+    }
+    const rate = readingRate(reading, dimension === "requests" ? s.longestResetMillis : 0)
     const field = dimension === "requests" ? "ceiling" : "unitCeiling"
     const patch: Patch = { learned: true }
     if (rate !== undefined && rate > 0 && Number.isFinite(rate) && s.learned[field] !== rate) {
