@@ -319,6 +319,38 @@ describe("RateLimit.adaptive", () => {
         expect(rates[rates.length - 1]!).toBeGreaterThan(10)
       }).pipe(Effect.scoped))
 
+    it.effect("decrease - a spent fixed window (429 to every call until it resets) cuts once per second, not per round trip", () =>
+      Effect.gen(function*() {
+        // no quota headers, no Retry-After: 100 a second, 25 in a storm from 3 s to 8 s; 20 ms answers
+        const quotaAt = (now: number) => now >= 3000 && now < 8000 ? 25 : 100
+        const window = { index: -1, used: 0 }
+        const provider = Effect.gen(function*() {
+          const now = yield* Clock.currentTimeMillis
+          const index = Math.floor(now / 1000)
+          if (index !== window.index) Object.assign(window, { index, used: 0 })
+          const spent = window.used >= quotaAt(now)
+          if (!spent) window.used++
+          yield* Effect.sleep("20 millis")
+          yield* answering({}, spent ? 429 : 200)
+        })
+        const limiter = yield* RateLimit.adaptive({ name: "api", key: "k" })
+        const arrivals = yield* Effect.fork(
+          Effect.forever(Effect.zipRight(Effect.fork(Effect.either(provider.pipe(limiter.protect))), Effect.sleep("10 millis")))
+        )
+        const rates: Array<number> = []
+        for (let second = 1; second <= 18; second++) {
+          yield* TestClock.adjust("1 second")
+          rates[second] = Option.getOrElse((yield* limiter.current()).rate, () => Infinity)
+        }
+        yield* Fiber.interrupt(arrivals)
+        // the storm's first window: one cut from 100/s (a cut per 20 ms round trip left 3/s)
+        expect(rates[4]).toBeCloseTo(70)
+        // at the storm's end near its quota, not at the floor
+        expect(rates[8]).toBeGreaterThan(15)
+        // then CUBIC regrows from there: 75/s within 10 s of the storm's end (it took 17 s)
+        expect(rates[18]).toBeGreaterThan(75)
+      }).pipe(Effect.scoped), 60_000)
+
     it("decrease - a throttle below the last W_max aims under it (CUBIC fast convergence), one above does not", () => {
       const c = constants
       const s = model.makeKeyState(model.initialLearned(c), 0)

@@ -177,10 +177,14 @@ export const closeUntil = (s: KeyState, at: number, now: number): boolean => {
 
 /**
  * A throttle (429) of a call admitted at `admittedAt`. Throttles of calls admitted before the last
- * decrease are the same wave and change nothing (one decrease per round trip, as TCP does).
+ * decrease, or within a measuring window after it, are the same wave and change nothing. TCP's "one
+ * decrease per round trip" is not enough here: a decrease starts from the rate measured over the last
+ * second, which until then still counts what was sent before it, and a fixed window, once spent,
+ * answers 429 to every call until it resets, whatever the rate: a cut per 20 ms round trip took a
+ * 100/s client to 3/s in one 25/s window, and CUBIC, relative to W_max, then needed 20 s to return.
  */
 export const throttle = (c: Constants, s: KeyState, admittedAt: number, now: number): boolean => {
-  if (admittedAt < s.learned.decreasedAt) return false
+  if (admittedAt < s.learned.decreasedAt + measureWindowMillis) return false
   const current = requestRate(c, s.learned)
   const sending = measured(s, now)
   // A 429 while we send well under the paced rate (the probe after a Retry-After, a trickle) says the
