@@ -187,7 +187,9 @@ export declare namespace Policy {
      * successes, where `consecutive(n)` opens on n spaced failures at low traffic and needs luck at high
      * traffic. Ten calls before judging keeps two unlucky calls from opening it. `openFor` grows
      * exponentially from 5 s to 1 minute (a short first break; a provider still down is asked less and
-     * less often), lengthened by a `Retry-After` as the breaker does; one probe. It counts what the
+     * less often), lengthened by a `Retry-After` as the breaker does; one probe, given until the total
+     * deadline (`halfOpen.maxWait`: the probe is admitted before it waits for the gate, the limiter and
+     * the bulkhead, which the breaker's own default, the break, did not cover). It counts what the
      * breaker counts by default: outages (`Unavailable`, an attempt `Timeout`), not 429s (the gate and
      * the limiter own those) nor the caller's own total deadline. Defaults to those options, named after
      * the provider.

@@ -333,6 +333,27 @@ describe("Policy", () => {
         expect(error._tag).toBe("CircuitOpen")
       }).pipe(Effect.scoped))
 
+    it.effect("a half-open probe queued behind the limiter longer than the break is not called hung", () =>
+      Effect.gen(function*() {
+        // a limiter whose queue holds each call for `queued` (0 while the outage opens the breaker)
+        const queued = yield* Ref.make(Duration.zero)
+        const limiter = {
+          protect: <A, E, R>(self: Effect.Effect<A, E, R>) =>
+            Effect.zipRight(Effect.flatMap(Ref.get(queued), Effect.sleep), self)
+        }
+        const policy = yield* Policy.provider("psp", { retry: false, limiter })
+        for (let i = 0; i < 10; i++) yield* Effect.either(Effect.fail(down).pipe(policy))
+        expect((yield* Effect.flip(Effect.succeed("ok").pipe(policy)))._tag).toBe("CircuitOpen")
+        // after the first break (5 s) the provider is healthy; the probe waits 8 s in the limiter's queue
+        yield* TestClock.adjust("5 seconds")
+        yield* Ref.set(queued, Duration.seconds(8))
+        const probe = yield* elapsed(Effect.succeed("ok").pipe(policy), "8 seconds")
+        expect(probe).toEqual({ result: Either.right("ok"), millis: 8000 })
+        // its success closed the breaker: the next call goes through
+        yield* Ref.set(queued, Duration.zero)
+        expect(yield* Effect.either(Effect.succeed("ok").pipe(policy))).toEqual(Either.right("ok"))
+      }).pipe(Effect.scoped))
+
     it.effect("overrides - a guard replaced, tuned or turned off", () =>
       Effect.gen(function*() {
         const breaker = yield* CircuitBreaker.make({ name: "mine", policy: CircuitBreaker.consecutive(1) })

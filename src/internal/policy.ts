@@ -173,7 +173,11 @@ const providerGuards = (
           minimumThroughput: defaults.breaker.minimumThroughput
         }),
         openFor: Backoff.exponential(defaults.breaker.openFor),
-        ...o
+        ...o,
+        // A probe is admitted before it waits for the gate, the limiter and the bulkhead: the breaker's
+        // default (the break, 5 s at first) called a probe queued that long hung and opened again on a
+        // healthy provider. Every wait and the attempt end by the total deadline.
+        halfOpen: total === undefined ? o?.halfOpen : { maxWait: total, ...o?.halfOpen }
       }))
     const gate = yield* built(overrides.gate, RateLimit.isGate, (o) =>
       withGateStore(RateLimit.gate({ name, key: name, ...o })))
