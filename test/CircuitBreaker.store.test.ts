@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Duration, Effect, Either, Fiber, Schedule, Scope, Stream, TestClock } from "effect"
+import { Chunk, Clock, Duration, Effect, Either, Fiber, Schedule, Scope, Stream, TestClock } from "effect"
+import * as Backoff from "../src/Backoff.js"
 import * as CircuitBreaker from "../src/CircuitBreaker.js"
 import {
   fail,
@@ -248,6 +249,48 @@ const twoReplicas = (options: CircuitBreaker.CircuitBreaker.Options = {}) =>
   })
 
 describe("CircuitBreaker shared on a fake store: its writes and outages", () => {
+  it.effect("shared - one replica judges exactly as the in-memory breaker: same counts, same transitions, same ticks", () =>
+    Effect.gen(function*() {
+      // the provider recipe's breaker under 10 users whose calls overlap; failing from 3 s to 6 s
+      const options: CircuitBreaker.CircuitBreaker.Options = {
+        name: "quotes",
+        policy: CircuitBreaker.failureRate({ threshold: 0.5, window: "30 seconds", minimumThroughput: 10 }),
+        openFor: Backoff.exponential({ base: "5 seconds", cap: "1 minute" })
+      }
+      const call = (i: number) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          now >= 3000 && now < 6000
+            ? Effect.zipRight(Effect.sleep(Duration.millis(i % 7)), Effect.fail(unavailable))
+            : Effect.sleep(Duration.millis(10 + (i * 13) % 50)))
+      const story = (breaker: CircuitBreaker.CircuitBreaker) =>
+        Effect.gen(function*() {
+          const start = yield* Clock.currentTimeMillis
+          let calls = 0
+          const user = (u: number) =>
+            Effect.forever(Effect.zipRight(
+              Effect.either(breaker.protect(Effect.suspend(() => call(u + calls++)))),
+              Effect.sleep(Duration.millis(100 + u * 17))
+            ))
+          const users = yield* Effect.forkAll(Array.from({ length: 10 }, (_, u) => user(u)))
+          const ticks: Array<string> = []
+          for (let tick = 0; tick < 120; tick++) {
+            yield* TestClock.adjust("100 millis")
+            const s = yield* breaker.snapshot
+            ticks.push(`${s.state} ${s.calls}/${s.failures} opens ${s.opens} rejected ${s.rejected}`)
+          }
+          yield* Fiber.interrupt(users)
+          yield* TestClock.setTime(start)
+          return ticks
+        })
+      const memory = yield* story(yield* CircuitBreaker.make(options))
+      const fake = makeFakeStore()
+      const shared = yield* story(yield* Effect.provideService(CircuitBreaker.make(options), CircuitBreaker.Store, fake.store))
+      expect(shared).toEqual(memory)
+      // the story opens it (the outage), probes after the first break and closes again
+      expect(memory.some((t) => t.startsWith("open"))).toBe(true)
+      expect(memory.at(-1)).toMatch(/^closed /)
+    }).pipe(Effect.scoped))
+
   it.effect("shared - concurrent events of one replica are committed together, none lost to a conflict", () =>
     Effect.gen(function*() {
       const { a, b, fake } = yield* twoReplicas({ policy: CircuitBreaker.consecutive(50) })
