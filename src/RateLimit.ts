@@ -537,8 +537,8 @@ export type AdaptiveTypeId = typeof AdaptiveTypeId
  *   times what was being sent, then regrows it along a CUBIC curve scaled to the rate (back to the old
  *   rate after about 4 s at any rate, then probing above it, never above twice the measured rate nor
  *   above what headers allow). A throttle below the last one's rate aims halfway under it (fast
- *   convergence). A wave of 429s from calls sent together, or within a second of a cut, counts as one
- *   throttle; a 429 to a lone
+ *   convergence). A higher quota `limit` in the headers forgets the throttle (the storm is over). A wave
+ *   of 429s from calls sent together, or within a second of a cut, counts as one throttle; a 429 to a lone
  *   probe after a `Retry-After` holds calls without cutting the rate. A `Retry-After` holds every
  *   call until then.
  * - before anything is learned, at most `initialConcurrency` calls run at once, one more per success

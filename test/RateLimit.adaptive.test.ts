@@ -351,6 +351,30 @@ describe("RateLimit.adaptive", () => {
         expect(rates[18]).toBeGreaterThan(75)
       }).pipe(Effect.scoped), 60_000)
 
+    it("recovery - a higher quota limit forgets the throttle learned under the lower one; the same limit keeps it", () => {
+      const c = constants
+      const s = model.makeKeyState(model.initialLearned(c), 0)
+      const quota = (limit: number, remaining: number) =>
+        readQuota({
+          "x-ratelimit-limit": String(limit),
+          "x-ratelimit-remaining": String(remaining),
+          "x-ratelimit-reset": "1"
+        }, 0)
+      // a storm: the quota is 5 a second, and a 429 at that pace
+      model.observe(c, s, quota(5, 1), 1, 0)
+      for (let i = 0; i < 5; i++) model.admit(c, s, 1, i * 200)
+      expect(model.throttle(c, s, 800, 900)).toBe(true)
+      const cut = model.requestRate(c, s.learned)!
+      expect(cut).toBeLessThan(4.5)
+      // the same limit again: the throttle still holds the rate
+      model.observe(c, s, quota(5, 3), 1, 1500)
+      expect(model.requestRate(c, s.learned)).toBe(cut)
+      // the storm is over, the limit is 40 again: paced by the headers (it stayed near the storm's rate)
+      model.observe(c, s, quota(40, 38), 1, 2500)
+      expect(s.learned.cubic).toBeNull()
+      expect(model.requestRate(c, s.learned)).toBe(36)
+    })
+
     it("decrease - a throttle below the last W_max aims under it (CUBIC fast convergence), one above does not", () => {
       const c = constants
       const s = model.makeKeyState(model.initialLearned(c), 0)

@@ -54,6 +54,8 @@ export interface KeyState {
   inFlightUnits: number
   /** The longest reset a fixed-window reading of requests sent: the window is at least that long. */
   longestResetMillis: number
+  /** The request limit the last reading sent. */
+  limit: number | undefined
 }
 
 const measureWindowMillis = 1000
@@ -80,7 +82,8 @@ export const makeKeyState = (learned: Learned, now: number): KeyState => ({
   admissions: [],
   inFlight: 0,
   inFlightUnits: 0,
-  longestResetMillis: 0
+  longestResetMillis: 0,
+  limit: undefined
 })
 
 const clamp = (c: Constants, rate: number): number => Math.min(c.maxRate, Math.max(c.minRate, rate))
@@ -285,8 +288,15 @@ export const observe = (c: Constants, s: KeyState, quota: Quota, ownUnits: numbe
       // The rate is known: it paces, and the concurrency window stops being the bound.
       if (!s.learned.learned) patch.concurrency = c.maxConcurrency
     }
-    if (!s.learned.learned || patch[field] !== undefined) {
-      changed = changed || patch[field] !== undefined
+    // A higher limit is a new quota: a throttle under the old one says nothing about it. Kept, the
+    // CUBIC estimate learned in a storm (5/s) paced at its rate after the quota went back to 40/s,
+    // regrowing relative to that W_max: 4.5/s to 20/s in 5 s.
+    if (dimension === "requests" && reading.limit !== undefined) {
+      if (s.limit !== undefined && reading.limit > s.limit && s.learned.cubic !== null) patch.cubic = null
+      s.limit = reading.limit
+    }
+    if (!s.learned.learned || patch[field] !== undefined || patch.cubic !== undefined) {
+      changed = changed || patch[field] !== undefined || patch.cubic !== undefined
       update(s, now, patch)
     }
     if (reading.remaining !== undefined) {
