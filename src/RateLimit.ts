@@ -531,15 +531,16 @@ export type AdaptiveTypeId = typeof AdaptiveTypeId
  *   `x-ratelimit-{limit,remaining,reset}-{requests,tokens}` and Anthropic's
  *   `anthropic-ratelimit-{requests,tokens}-*`. A fixed window's `remaining` is spread over the time
  *   left until its reset (in the window's last second, where a whole-second reset cannot tell how much
- *   is left, 90% of the limit over the longest reset seen); a token bucket's refill rate is `(limit - remaining) / reset`; a policy's
- *   `q` per `w` is preferred when sent. `remaining: 0` holds every call until the reset.
+ *   is left, 90% of the limit over the longest reset seen); a token bucket's refill rate is
+ *   `(limit - remaining) / reset`; a policy's `q` per `w` is preferred when sent. `remaining: 0` holds
+ *   every call until the reset.
  * - a throttle (a 429, or a `RateLimited { reason: "provider" }` failure) cuts the rate to `decrease`
  *   times what was being sent, then regrows it along a CUBIC curve scaled to the rate (back to the old
  *   rate after about 4 s at any rate, then probing above it, never above twice the measured rate nor
  *   above what headers allow). A throttle below the last one's rate aims halfway under it (fast
  *   convergence). A higher quota `limit` in the headers forgets the throttle (the storm is over). A wave
- *   of 429s from calls sent together, or within a second of a cut, counts as one throttle; a 429 to a lone
- *   probe after a `Retry-After` holds calls without cutting the rate. A `Retry-After` holds every
+ *   of 429s from calls sent together, or within a second of a cut, counts as one throttle; a 429 to a
+ *   lone probe after a `Retry-After` holds calls without cutting the rate. A `Retry-After` holds every
  *   call until then.
  * - before anything is learned, at most `initialConcurrency` calls run at once, one more per success
  *   (slow start), so 50 callers do not all reach a provider that allows 5. Once headers give a rate,
