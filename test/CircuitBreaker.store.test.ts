@@ -251,7 +251,7 @@ const twoReplicas = (options: CircuitBreaker.CircuitBreaker.Options = {}) =>
 describe("CircuitBreaker shared on a fake store: its writes and outages", () => {
   it.effect("shared - one replica judges exactly as the in-memory breaker: same counts, same transitions, same ticks", () =>
     Effect.gen(function*() {
-      // the provider recipe's breaker under 10 users whose calls overlap; failing from 3 s to 6 s
+      // the provider recipe's breaker under 6 users whose calls overlap; failing from 3 s to 6 s
       const options: CircuitBreaker.CircuitBreaker.Options = {
         name: "quotes",
         policy: CircuitBreaker.failureRate({ threshold: 0.5, window: "30 seconds", minimumThroughput: 10 }),
@@ -271,7 +271,7 @@ describe("CircuitBreaker shared on a fake store: its writes and outages", () => 
               Effect.either(breaker.protect(Effect.suspend(() => call(u + calls++)))),
               Effect.sleep(Duration.millis(100 + u * 17))
             ))
-          const users = yield* Effect.forkAll(Array.from({ length: 10 }, (_, u) => user(u)))
+          const users = yield* Effect.forkAll(Array.from({ length: 6 }, (_, u) => user(u)))
           const ticks: Array<string> = []
           for (let tick = 0; tick < 120; tick++) {
             yield* TestClock.adjust("100 millis")
@@ -289,7 +289,7 @@ describe("CircuitBreaker shared on a fake store: its writes and outages", () => 
       // the story opens it (the outage), probes after the first break and closes again
       expect(memory.some((t) => t.startsWith("open"))).toBe(true)
       expect(memory.at(-1)).toMatch(/^closed /)
-    }).pipe(Effect.scoped))
+    }).pipe(Effect.scoped), 60_000)
 
   it.effect("shared - concurrent events of one replica are committed together, none lost to a conflict", () =>
     Effect.gen(function*() {
