@@ -59,12 +59,19 @@ const timeBatch = async (c: Case, ops: number): Promise<Timing> => {
   return { cpuMillis: (used.user + used.system) / 1000, wallMillis }
 }
 
-/** Grows the batch until it is long enough to time, then scales it to `batchMillis`; doubles as warm-up. */
+/**
+ * Runs batches of doubling size for at least `millis`, so the JIT has compiled the case before it is
+ * sized: sized on cold code, a case got a few dozen operations per round and a spread of 8x.
+ */
+const warmUp = async (c: Case, millis: number): Promise<void> => {
+  let ops = c.fixedOps ?? c.minOps ?? 1
+  for (let spent = 0; spent < millis; ops = c.fixedOps ?? ops * 2) spent += (await timeBatch(c, ops)).wallMillis
+}
+
+/** Grows the batch until it is long enough to time, then scales it to `batchMillis`. */
 const calibrate = async (c: Case, batchMillis: number): Promise<number> => {
-  if (c.fixedOps !== undefined) {
-    await timeBatch(c, c.fixedOps)
-    return c.fixedOps
-  }
+  await warmUp(c, 2 * batchMillis)
+  if (c.fixedOps !== undefined) return c.fixedOps
   let ops = c.minOps ?? 1
   let millis = (await timeBatch(c, ops)).cpuMillis
   while (millis < batchMillis / 4) {
