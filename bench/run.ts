@@ -41,7 +41,8 @@ const steps: ReadonlyArray<Step> = [
   { name: "per-tenant limiter memory", script: "RateLimit.memory", node: ["--expose-gc"], limitSeconds: 240 },
   { name: "provider scenarios (naive client vs provider policy)", script: "scenarios/run", limitSeconds: 240 },
   { name: "hedge: p99 of a long-tailed provider, without and with a p95 hedge", script: "scenarios/hedge", limitSeconds: 120 },
-  { name: "degradation: a minute-long outage, with LastKnownGood and QueueForLater", script: "scenarios/degradation", limitSeconds: 120 }
+  { name: "degradation: a minute-long outage, with LastKnownGood and QueueForLater", script: "scenarios/degradation", limitSeconds: 120 },
+  { name: "streaming: 1 GB through a slow consumer, heap and RSS", script: "streaming.memory", node: ["--expose-gc"], limitSeconds: 150 }
 ]
 
 const source = process.argv.includes("--source")

@@ -40,8 +40,11 @@ const typeScriptFiles = (directory: string): Array<string> =>
     return entry.name.endsWith(".ts") ? [full] : []
   })
 
+/** Test helpers a bench script shares with the tests (a local server), transpiled with the scripts. */
+const sharedWithTests = ["test/support/streamingServer.ts"]
+
 const transpileBench = (): number => {
-  const files = typeScriptFiles(path.join(root, "bench"))
+  const files = [...typeScriptFiles(path.join(root, "bench")), ...sharedWithTests.map((file) => path.join(root, file))]
   for (const file of files) {
     const { outputText } = ts.transpileModule(readFileSync(file, "utf8"), {
       fileName: file,
