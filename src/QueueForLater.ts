@@ -291,6 +291,15 @@ export declare namespace QueueForLater {
     readonly maxRetryDelay?: Duration.DurationInput | undefined
     /** Items the worker writes at once. Defaults to `1`. */
     readonly concurrency?: number | undefined
+    /**
+     * How long after its item is delivered (or dead-lettered and then replayed or left) an idempotency
+     * key is still a duplicate: queued again within it, it is dropped; after it, it is a new item. A key
+     * is always a duplicate while its item is queued, being written, or a dead letter. Kept by the
+     * store on its clock (`Clock` in memory, Redis's `TIME` on Redis). Defaults to `"7 days"`: longer
+     * than the 24 hours Stripe keeps idempotency keys, so the queue never forgets a key before a
+     * provider would, at one id per item delivered in the last week.
+     */
+    readonly rememberIds?: Duration.DurationInput | undefined
   }
 }
 

@@ -19,6 +19,7 @@ import * as options from "./options.js"
 import * as deadLetterStore from "./queueForLater/deadLetterStore.js"
 import { DeadLetterNotFound, QueueStoreError } from "./queueForLater/errors.js"
 import * as memoryQueueStore from "./queueForLater/memoryQueueStore.js"
+import * as retention from "./queueForLater/retention.js"
 import * as storeOutage from "./storeOutage.js"
 
 /** @internal */
@@ -38,7 +39,8 @@ export const defaults = {
   maxAttempts: 10,
   retryDelay: Duration.seconds(1),
   maxRetryDelay: Duration.minutes(5),
-  concurrency: 1
+  concurrency: 1,
+  rememberIds: retention.defaultRememberIds
 } as const
 
 /** @internal */
@@ -102,18 +104,26 @@ const build = <A, I, B, E, R>(module: string, input: Api.QueueForLater.Options<A
         input.concurrency,
         defaults.concurrency,
         (n) => options.integerAtLeast({ module, option: "concurrency" }, n, 1)
+      ),
+      // Never slept on, so longer than the 24 days a timer may wait.
+      rememberIds: options.orDefault(
+        input.rememberIds,
+        defaults.rememberIds,
+        (d) => options.positiveDuration({ module, option: "rememberIds" }, d, Duration.infinity)
       )
     }))
     const { name } = o
     const count = (event: "queued" | "delivered" | "retried" | "dead-lettered" | "replayed") =>
       Metric.increment(Metric.tagged(Metric.tagged(metrics.items, "queue", name), "event", event))
-    const queueStore = yield* Effect.serviceOption(PersistedQueue.PersistedQueueStore)
+    const queueStore = Option.getOrElse(
+      yield* Effect.serviceOption(PersistedQueue.PersistedQueueStore),
+      memoryQueueStore.make
+    )
+    const ids = retention.retentionOf(queueStore)
+    Option.map(ids, (r) => r.rememberIds(name, o.rememberIds))
     const queue = yield* PersistedQueue.make({ name, schema: Item }).pipe(
       Effect.provide(PersistedQueue.layer),
-      Effect.provideService(
-        PersistedQueue.PersistedQueueStore,
-        Option.getOrElse(queueStore, memoryQueueStore.make)
-      )
+      Effect.provideService(PersistedQueue.PersistedQueueStore, queueStore)
     )
     const dead = Option.getOrElse(yield* Effect.serviceOption(deadLetterStore.DeadLetterStore), deadLetterStore.memory)
     const encode = Schema.encode(input.schema)
@@ -122,10 +132,20 @@ const build = <A, I, B, E, R>(module: string, input: Api.QueueForLater.Options<A
     const offer = (item: Item, id: string) =>
       queue.offer(item, { id }).pipe(Effect.mapError(storeError(name, "enqueue")), Effect.as(pending(id, item.idempotencyKey)))
 
+    // A key with a dead letter is a duplicate until replayed, however long ago its item finished
+    // (the store may have forgotten its id): queued again it would be delivered twice.
     const enqueue = (value: A, idempotencyKey: string) =>
       encode(value).pipe(
         Effect.orDie,
-        Effect.flatMap((encoded) => offer({ idempotencyKey, value: encoded }, idempotencyKey)),
+        Effect.flatMap((encoded) =>
+          Effect.flatMap(
+            dead.get(name, idempotencyKey),
+            Option.match({
+              onNone: () => offer({ idempotencyKey, value: encoded }, idempotencyKey),
+              onSome: () => Effect.succeed(pending(idempotencyKey, idempotencyKey))
+            })
+          )
+        ),
         Effect.tap(() => count("queued"))
       )
 
@@ -217,16 +237,31 @@ const build = <A, I, B, E, R>(module: string, input: Api.QueueForLater.Options<A
     const toDeadLetter = (letter: Api.DeadLetter.Encoded): Effect.Effect<Api.DeadLetter<A>> =>
       Effect.map(Effect.option(decode(letter.value)), (value) => ({ ...letter, value, encoded: letter.value }))
 
+    // Our stores forget the dead letter's id so it is queued again under it: one key, one item. A
+    // new id when the id cannot be released: a store of your own may remember ids for ever, and ours
+    // keep an id whose item is still taken (its worker has not let go of it yet).
+    const replayId = (letter: Api.DeadLetter.Encoded) =>
+      Option.match(ids, {
+        onSome: (r) => Effect.mapError(r.forget(name, letter.id), storeError(name, "replay")),
+        onNone: () => Effect.succeed(false)
+      }).pipe(
+        Effect.flatMap((released) =>
+          released
+            ? Effect.succeed(letter.id)
+            : Effect.map(Clock.currentTimeMillis, (now) => `${letter.idempotencyKey}#replay-${now}`)
+        )
+      )
+
     const replay = (id: string): Effect.Effect<Api.Pending, Api.QueueStoreError | Api.DeadLetterNotFound> =>
       dead.get(name, id).pipe(
         Effect.flatMap(Option.match({
           onNone: (): Effect.Effect<Api.Pending, Api.QueueStoreError | Api.DeadLetterNotFound> =>
             Effect.fail(new DeadLetterNotFound({ queue: name, id })),
           onSome: (letter) =>
-            Effect.flatMap(Clock.currentTimeMillis, (now) =>
-              // A new queue id: the queue remembers every id it was given and would drop the old one.
-              offer({ idempotencyKey: letter.idempotencyKey, value: letter.value }, `${letter.idempotencyKey}#replay-${now}`))
-              .pipe(Effect.tap(() => Effect.zipRight(dead.remove(name, id), count("replayed"))))
+            replayId(letter).pipe(
+              Effect.flatMap((queueId) => offer({ idempotencyKey: letter.idempotencyKey, value: letter.value }, queueId)),
+              Effect.tap(() => Effect.zipRight(dead.remove(name, id), count("replayed")))
+            )
         }))
       )
 

@@ -6,39 +6,54 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Scope from "effect/Scope"
 import type { Redis } from "ioredis"
+import * as retention from "./retention.js"
 
 /**
  * A `PersistedQueueStore` (the interface of `@effect/experimental`'s `PersistedQueue`) on Redis, in
  * place of experimental's own, whose lock recovery requeues every taken item, locked or not, on each
  * refresh and pushes raw ids that break later takes (docs/QueueForLater.md).
  *
- * Per queue: a list of ready ids (`<name>`), the items by id (`<name>:items`), the ids ever offered
- * (`<name>:ids`, so an id is one item for ever, as in experimental's stores) and the leases of taken
+ * Per queue: a list of ready ids (`<name>`), the items by id (`<name>:items`), the ids offered
+ * (`<name>:ids`, a sorted set scored by when each is forgotten on Redis's clock: `+inf` while its item
+ * is queued or taken, the end of the queue's `rememberIds` once it is finished) and the leases of taken
  * items (`<name>:leases`, a sorted set of id by expiry on Redis's clock, and `<name>:holders`, the
  * token of the take that holds each). Taking pops an id and leases it in one script; a worker renews
  * its leases while it holds them; any take first returns the items whose lease ran out (their worker
  * died) to the ready list. Settling an item (done, failed again, interrupted) is one script that does
  * nothing unless the caller still holds the lease, so a worker that lost its lease cannot remove or
- * duplicate an item another worker has taken since.
+ * duplicate an item another worker has taken since. Each offer first forgets up to `pruneBatch` ids
+ * whose time is up, in the script that offers, so an id is never forgotten between its check and its
+ * offer.
  */
 export interface QueueRedis extends Redis {
-  resilienceQueueOffer(key: string, id: string, payload: string, custom: string): Promise<number>
+  resilienceQueueOffer(key: string, id: string, payload: string, custom: string, pruneBatch: number): Promise<number>
   resilienceQueueTake(key: string, leaseMillis: number): Promise<[token: string, payload: string] | null>
   resilienceQueueRenew(key: string, leaseMillis: number, ...idsAndTokens: Array<string>): Promise<number>
-  resilienceQueueSettle(key: string, id: string, token: string, outcome: string, payload: string): Promise<number>
+  resilienceQueueSettle(
+    key: string,
+    id: string,
+    token: string,
+    outcome: string,
+    payload: string,
+    rememberMillis: number
+  ): Promise<number>
+  resilienceQueueForget(key: string, id: string): Promise<number>
 }
-
-const offerScript = `
-local key = KEYS[1]
-if ARGV[3] == "1" and redis.call("SADD", key .. ":ids", ARGV[1]) == 0 then return 0 end
-redis.call("HSET", key .. ":items", ARGV[1], ARGV[2])
-redis.call("RPUSH", key, ARGV[1])
-return 1
-`
 
 const nowScript = `
 local t = redis.call("TIME")
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+`
+
+const offerScript = `
+local key = KEYS[1]
+${nowScript}
+local forgotten = redis.call("ZRANGEBYSCORE", key .. ":ids", "-inf", now, "LIMIT", 0, tonumber(ARGV[4]))
+if #forgotten > 0 then redis.call("ZREM", key .. ":ids", unpack(forgotten)) end
+if ARGV[3] == "1" and redis.call("ZADD", key .. ":ids", "NX", "+inf", ARGV[1]) == 0 then return 0 end
+redis.call("HSET", key .. ":items", ARGV[1], ARGV[2])
+redis.call("RPUSH", key, ARGV[1])
+return 1
 `
 
 const takeScript = `
@@ -77,22 +92,30 @@ return renewed
 
 // outcome: "done" removes the item, "again" puts it back (payload carries its attempts), "failed"
 // moves it to <name>:failed. Only the lease holder's settle counts: an item whose lease ran out and
-// was taken again is settled by its new holder.
+// was taken again is settled by its new holder. A finished item's id is forgotten ARGV[5] ms from now.
 const settleScript = `
 local key = KEYS[1]
 local id = ARGV[1]
 if redis.call("HGET", key .. ":holders", id) ~= ARGV[2] then return 0 end
 redis.call("ZREM", key .. ":leases", id)
 redis.call("HDEL", key .. ":holders", id)
-if ARGV[3] == "done" then
-  redis.call("HDEL", key .. ":items", id)
-elseif ARGV[3] == "again" then
+if ARGV[3] == "again" then
   redis.call("HSET", key .. ":items", id, ARGV[4])
   redis.call("RPUSH", key, id)
-else
-  redis.call("HDEL", key .. ":items", id)
-  redis.call("HSET", key .. ":failed", id, ARGV[4])
+  return 1
 end
+redis.call("HDEL", key .. ":items", id)
+if ARGV[3] == "failed" then redis.call("HSET", key .. ":failed", id, ARGV[4]) end
+${nowScript}
+redis.call("ZADD", key .. ":ids", "XX", now + tonumber(ARGV[5]), id)
+return 1
+`
+
+// Forgets a finished id and answers 1; an id still queued or taken (scored +inf) stays, and 0.
+const forgetScript = `
+local key = KEYS[1]
+if redis.call("ZSCORE", key .. ":ids", ARGV[1]) == "inf" then return 0 end
+redis.call("ZREM", key .. ":ids", ARGV[1])
 return 1
 `
 
@@ -100,7 +123,8 @@ export const scripts = {
   resilienceQueueOffer: offerScript,
   resilienceQueueTake: takeScript,
   resilienceQueueRenew: renewScript,
-  resilienceQueueSettle: settleScript
+  resilienceQueueSettle: settleScript,
+  resilienceQueueForget: forgetScript
 }
 
 interface Stored {
@@ -126,6 +150,7 @@ export const make = (
   Effect.gen(function*() {
     const leaseMillis = Math.ceil(Duration.toMillis(o.lockExpiration))
     const keyOf = (name: string) => `${o.prefix}${name}`
+    const bounds = retention.bounds()
     // Per queue key, the items this store holds: id -> token of the take.
     const held = new Map<string, Map<string, string>>()
     const hold = (key: string, id: string, token: string) => {
@@ -149,7 +174,8 @@ export const make = (
       )
     )))
 
-    const settle = (key: string, token: string, item: Stored, maxAttempts: number) => (exit: Exit.Exit<unknown, unknown>) => {
+    const settle = (name: string, token: string, item: Stored, maxAttempts: number) => (exit: Exit.Exit<unknown, unknown>) => {
+      const key = keyOf(name)
       release(key, item.id)
       const interrupted = Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)
       const attempts = Exit.isSuccess(exit) || interrupted ? item.attempts : item.attempts + 1
@@ -159,7 +185,7 @@ export const make = (
         attempts,
         ...(interrupted ? {} : { lastFailure: Cause.pretty(exit.cause) })
       })
-      return Effect.tryPromise(() => client.resilienceQueueSettle(key, item.id, token, outcome, payload)).pipe(
+      return Effect.tryPromise(() => client.resilienceQueueSettle(key, item.id, token, outcome, payload, bounds.millis(name))).pipe(
         Effect.catchAll((error) =>
           Effect.logWarning("queue store could not settle an item; it is delivered again when its lease runs out")
             .pipe(Effect.annotateLogs({ queue: key, id: item.id, error: String(error) }))
@@ -173,7 +199,7 @@ export const make = (
         catch: queueError("Failed to take an element from the persisted queue")
       })
 
-    return PersistedQueue.PersistedQueueStore.of({
+    const store = PersistedQueue.PersistedQueueStore.of({
       offer: ({ element, id, isCustomId, name }) =>
         Effect.asVoid(Effect.tryPromise({
           try: () =>
@@ -181,7 +207,8 @@ export const make = (
               keyOf(name),
               id,
               JSON.stringify({ id, element, attempts: 0 } satisfies Stored),
-              isCustomId ? "1" : "0"
+              isCustomId ? "1" : "0",
+              retention.pruneBatch
             ),
           catch: queueError("Failed to offer element to persisted queue")
         })),
@@ -195,10 +222,18 @@ export const make = (
               const [token, payload] = taken
               const item: Stored = JSON.parse(payload)
               hold(key, item.id, token)
-              return Effect.as(Effect.addFinalizer(settle(key, token, item, maxAttempts)), item)
+              return Effect.as(Effect.addFinalizer(settle(name, token, item, maxAttempts)), item)
             }
           )
           return loop
+        })
+    })
+    return retention.withRetention(store, {
+      rememberIds: bounds.set,
+      forget: (name, id) =>
+        Effect.tryPromise({
+          try: () => client.resilienceQueueForget(keyOf(name), id).then((released) => released === 1),
+          catch: queueError("Failed to forget an id of the persisted queue")
         })
     })
   })
