@@ -275,6 +275,77 @@ describe("QueueForLater", () => {
       }).toEqual({ queued: 1, retried: 1, deadLettered: 1, replayed: 1, delivered: 1 })
     }).pipe(Effect.scoped))
 
+  it.effect("rememberIds - a delivered key is a duplicate within the bound and a new item after it", () =>
+    Effect.gen(function*() {
+      const p = yield* provider
+      const queue = yield* QueueForLater.make({ ...options, write: p.write, rememberIds: "1 hours" })
+      yield* Effect.forkScoped(queue.worker)
+      yield* queue.enqueue(order("o-1"), "k-1")
+      yield* until(Effect.map(Ref.get(p.applied), (m) => m.get("k-1") === 1))
+      yield* TestClock.adjust("59 minutes")
+      expect(yield* queue.enqueue(order("o-1"), "k-1")).toEqual(QueueForLater.pending("k-1", "k-1"))
+      // First in, first out: once k-2 is delivered, a second k-1 would have been too.
+      yield* queue.enqueue(order("o-2"), "k-2")
+      yield* until(Effect.map(Ref.get(p.applied), (m) => m.get("k-2") === 1))
+      expect((yield* Ref.get(p.applied)).get("k-1")).toBe(1)
+      yield* TestClock.adjust("2 minutes")
+      yield* queue.enqueue(order("o-1"), "k-1")
+      yield* until(Effect.map(Ref.get(p.applied), (m) => m.get("k-1") === 2))
+    }).pipe(Effect.scoped))
+
+  it.effect("rememberIds - an id whose time is up is forgotten even when more ids are due than one offer prunes", () =>
+    Effect.gen(function*() {
+      const p = yield* provider
+      const queue = yield* QueueForLater.make({ ...options, write: p.write, rememberIds: "1 hours" })
+      yield* Effect.forkScoped(queue.worker)
+      for (let i = 0; i < 250; i++) yield* queue.enqueue(order(`o-${i}`), `k-${i}`)
+      yield* until(Effect.map(Ref.get(p.applied), (m) => m.size === 250))
+      yield* TestClock.adjust("2 hours")
+      yield* queue.enqueue(order("o-249"), "k-249")
+      yield* until(Effect.map(Ref.get(p.applied), (m) => m.get("k-249") === 2))
+    }).pipe(Effect.scoped))
+
+  it.effect("rememberIds - a key queued or being written never ages out, however long it waits", () =>
+    Effect.gen(function*() {
+      const p = yield* provider
+      const started = yield* Ref.make(0)
+      const slowWrite = (charge: Charge, key: string) =>
+        Ref.update(started, (n) => n + 1).pipe(Effect.zipRight(Effect.sleep("2 hours")), Effect.zipRight(p.write(charge, key)))
+      const queue = yield* QueueForLater.make({ ...options, write: slowWrite, rememberIds: "1 hours" })
+      yield* queue.enqueue(order("o-1"), "k-1")
+      yield* TestClock.adjust("2 hours")
+      yield* queue.enqueue(order("o-1"), "k-1") // queued for 2 hours: still a duplicate
+      yield* Effect.forkScoped(queue.worker)
+      yield* until(Effect.map(Ref.get(started), (n) => n === 1)) // the worker has it
+      yield* TestClock.adjust("90 minutes")
+      yield* queue.enqueue(order("o-1"), "k-1") // being written for 90 minutes: still a duplicate
+      yield* TestClock.adjust("30 minutes")
+      yield* until(Effect.map(Ref.get(p.applied), (m) => m.get("k-1") === 1))
+      yield* queue.enqueue(order("o-2"), "k-2")
+      yield* TestClock.adjust("2 hours")
+      yield* until(Effect.map(Ref.get(p.applied), (m) => m.get("k-2") === 1))
+      expect((yield* Ref.get(p.applied)).get("k-1")).toBe(1)
+    }).pipe(Effect.scoped))
+
+  it.effect("rememberIds - a key with a dead letter stays a duplicate past the bound; replay queues it under its own id", () =>
+    Effect.gen(function*() {
+      const p = yield* provider
+      yield* Ref.set(p.failure, declined)
+      const queue = yield* QueueForLater.make({ ...options, write: p.write, rememberIds: "1 hours" })
+      yield* Effect.forkScoped(queue.worker)
+      yield* queue.enqueue(order("o-1"), "k-1")
+      yield* until(Effect.map(queue.deadLetters.pipe(Effect.orDie), (d) => d.length === 1))
+      yield* Ref.set(p.failure, undefined)
+      yield* TestClock.adjust("2 hours")
+      expect(yield* queue.enqueue(order("o-1"), "k-1")).toEqual(QueueForLater.pending("k-1", "k-1"))
+      yield* queue.enqueue(order("o-2"), "k-2")
+      yield* until(Effect.map(Ref.get(p.applied), (m) => m.get("k-2") === 1))
+      expect((yield* Ref.get(p.applied)).get("k-1")).toBeUndefined()
+      expect(yield* queue.replay("k-1")).toEqual(QueueForLater.pending("k-1", "k-1"))
+      yield* until(Effect.map(Ref.get(p.applied), (m) => m.get("k-1") === 1))
+      expect(yield* queue.deadLetters).toEqual([])
+    }).pipe(Effect.scoped))
+
   it.effect("bad options fail with InvalidOptions", () =>
     Effect.gen(function*() {
       const write = () => Effect.void
@@ -283,10 +354,16 @@ describe("QueueForLater", () => {
           { ...options, write, name: "" },
           { ...options, write, maxAttempts: 0 },
           { ...options, write, concurrency: 1.5 },
-          { ...options, write, retryDelay: -1 }
+          { ...options, write, retryDelay: -1 },
+          { ...options, write, rememberIds: 0 },
+          { ...options, write, rememberIds: "-1 days" },
+          { ...options, write, rememberIds: "a week" }
         ]
       ) {
         expect(yield* Effect.flip(QueueForLater.make(bad))).toBeInstanceOf(InvalidOptions)
       }
+      // Never slept on, so it may be longer than the 24 days a timer may wait.
+      expect(QueueForLater.isQueueForLater(yield* QueueForLater.make({ ...options, write, rememberIds: "30 days" })))
+        .toBe(true)
     }))
 })

@@ -64,7 +64,9 @@ export const make = (): Context.Tag.Service<typeof PersistedQueue.PersistedQueue
       Effect.map(Clock.currentTimeMillis, (now) => {
         const queue = queueOf(name)
         prune(queue, now)
-        if (queue.live.has(id) || queue.finished.has(id)) return
+        // An id whose time is up but which this offer's budget did not reach yet is already forgotten.
+        if (queue.live.has(id) || (queue.finished.get(id) ?? now) > now) return
+        queue.finished.delete(id)
         queue.live.add(id)
         putBack(queue, { id, element, attempts: 0 })
       }),

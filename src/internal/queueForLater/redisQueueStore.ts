@@ -50,7 +50,11 @@ local key = KEYS[1]
 ${nowScript}
 local forgotten = redis.call("ZRANGEBYSCORE", key .. ":ids", "-inf", now, "LIMIT", 0, tonumber(ARGV[4]))
 if #forgotten > 0 then redis.call("ZREM", key .. ":ids", unpack(forgotten)) end
-if ARGV[3] == "1" and redis.call("ZADD", key .. ":ids", "NX", "+inf", ARGV[1]) == 0 then return 0 end
+if ARGV[3] == "1" then
+  local forgetAt = redis.call("ZSCORE", key .. ":ids", ARGV[1])
+  if forgetAt and (forgetAt == "inf" or tonumber(forgetAt) > now) then return 0 end
+  redis.call("ZADD", key .. ":ids", "+inf", ARGV[1])
+end
 redis.call("HSET", key .. ":items", ARGV[1], ARGV[2])
 redis.call("RPUSH", key, ARGV[1])
 return 1
