@@ -1,8 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Logger, Option, Ref, Schema, Scope } from "effect"
+import { Effect, Fiber, Layer, Logger, Option, Ref, Schema, Scope } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
-import { Unavailable } from "../src/Errors.js"
+import { ClientError, Unavailable } from "../src/Errors.js"
 import * as QueueForLater from "../src/QueueForLater.js"
 import * as QueueForLaterRedis from "../src/QueueForLaterRedis.js"
 import {
@@ -155,6 +155,86 @@ describe.skipIf(redisUnavailable !== undefined)("QueueForLaterRedis (real Redis)
         yield* Effect.sleep("2500 millis")
       }).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)), Effect.timeout("10 seconds"))
       expect(logs.filter((line) => line.includes("is unreachable"))).toHaveLength(1)
+    }), 30_000)
+
+  it.scopedLive("rememberIds - a delivered id is a duplicate until the bound on Redis's clock, then a new item", () =>
+    Effect.gen(function*() {
+      const client = yield* redisClient
+      const redisNow = Effect.promise(() => client.time()).pipe(Effect.map(([s, us]) => Number(s) * 1000 + Math.floor(Number(us) / 1000)))
+      const applied = yield* Ref.make(0)
+      const write = () => Ref.update(applied, (n) => n + 1)
+      const deliveredOnce = (prefix: string, rememberIds: string) =>
+        Effect.gen(function*() {
+          const queue = yield* instance(prefix, write, { rememberIds })
+          const worker = yield* Effect.fork(queue.worker)
+          yield* queue.enqueue({ orderId: "o-1" }, "order-o-1")
+          yield* eventually(Effect.map(Ref.get(applied), (n) => n === 1), 10)
+          yield* Fiber.interrupt(worker)
+          return queue
+        })
+
+      // A week: still a duplicate now, and forgotten a week after delivery, not never.
+      const week = yield* withPrefix("qfl-ids-week")
+      const weekly = yield* deliveredOnce(week, "7 days")
+      const forgetAt = Number(yield* Effect.promise(() => client.zscore(`${week}queue:charges:ids`, "order-o-1")))
+      const now = yield* redisNow
+      expect(forgetAt).toBeGreaterThan(now + 7 * 86_400_000 - 60_000)
+      expect(forgetAt).toBeLessThanOrEqual(now + 7 * 86_400_000)
+      yield* weekly.enqueue({ orderId: "o-1" }, "order-o-1")
+      expect(yield* Effect.promise(() => client.llen(`${week}queue:charges`))).toBe(0)
+
+      // 300 ms (real time, on Redis's clock): after it the key is a new item, and the old id is gone.
+      yield* Ref.set(applied, 0)
+      const short = yield* withPrefix("qfl-ids-short")
+      const brief = yield* deliveredOnce(short, "300 millis")
+      yield* Effect.sleep("400 millis")
+      yield* brief.enqueue({ orderId: "o-1" }, "order-o-1")
+      expect(yield* Effect.promise(() => client.llen(`${short}queue:charges`))).toBe(1)
+      expect(yield* Effect.promise(() => client.zscore(`${short}queue:charges:ids`, "order-o-1"))).toBe("inf")
+      yield* Effect.forkScoped(brief.worker)
+      yield* eventually(Effect.map(Ref.get(applied), (n) => n === 2), 10)
+    }), 30_000)
+
+  it.scopedLive("rememberIds - an id queued, being written or dead-lettered never ages out on Redis", () =>
+    Effect.gen(function*() {
+      const prefix = yield* withPrefix("qfl-ids-live")
+      const client = yield* redisClient
+      const ready = Effect.promise(() => client.llen(`${prefix}queue:charges`))
+      const score = (id: string) => Effect.promise(() => client.zscore(`${prefix}queue:charges:ids`, id))
+      const declined = new ClientError({ provider: "payments", status: 402, body: "card declined" })
+      const attempts = yield* Ref.make<Array<string>>([])
+      const write = (charge: typeof Charge.Type) =>
+        Ref.update(attempts, (a) => [...a, charge.orderId]).pipe(
+          Effect.zipRight(
+            charge.orderId === "o-2" ? Effect.fail(declined) : charge.orderId === "o-3" ? Effect.sleep("900 millis") : Effect.void
+          )
+        )
+      const queue = yield* instance(prefix, write, { rememberIds: "300 millis" })
+
+      // Queued, no worker: past the bound it is still one item.
+      yield* queue.enqueue({ orderId: "o-1" }, "order-o-1")
+      yield* Effect.sleep("400 millis")
+      yield* queue.enqueue({ orderId: "o-1" }, "order-o-1")
+      expect(yield* ready).toBe(1)
+      expect(yield* score("order-o-1")).toBe("inf")
+
+      // Dead-lettered, and being written past the bound.
+      yield* queue.enqueue({ orderId: "o-2" }, "order-o-2")
+      yield* queue.enqueue({ orderId: "o-3" }, "order-o-3")
+      yield* Effect.forkScoped(queue.worker)
+      yield* eventually(Effect.map(Ref.get(attempts), (a) => a.includes("o-3")), 10)
+      yield* Effect.sleep("400 millis")
+      yield* queue.enqueue({ orderId: "o-2" }, "order-o-2")
+      yield* queue.enqueue({ orderId: "o-3" }, "order-o-3")
+      expect(yield* ready).toBe(0)
+      expect(yield* score("order-o-3")).toBe("inf")
+      yield* eventually(Effect.map(Effect.promise(() => client.zcard(`${prefix}queue:charges:leases`)), (n) => n === 0), 10)
+      expect(yield* Ref.get(attempts)).toEqual(["o-1", "o-2", "o-3"])
+      expect((yield* queue.deadLetters).map((letter) => letter.id)).toEqual(["order-o-2"])
+
+      // Replay queues the dead letter again under its own id.
+      expect(yield* queue.replay("order-o-2")).toEqual(QueueForLater.pending("order-o-2", "order-o-2"))
+      yield* eventually(Effect.map(Ref.get(attempts), (a) => a.length === 4), 10)
     }), 30_000)
 
   it.scopedLive("the same idempotency key from two instances is one item", () =>
