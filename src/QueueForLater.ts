@@ -15,8 +15,10 @@
  *   queue that is down give the caller the write's own error: `E` is unchanged, and nothing is
  *   "accepted" that is not on the queue.
  * - The queue's id is the idempotency key: the same key enqueued twice is one item, one delivery.
- *   The worker passes the key to `write`, so a provider that honours idempotency keys (see
- *   `HttpProvider`'s `idempotencyKey`) applies a write once even when it is delivered twice.
+ *   A key stays a duplicate while its item is queued, being written or a dead letter, and for
+ *   `rememberIds` (default 7 days) after it is delivered; after that it is a new item. The worker
+ *   passes the key to `write`, so a provider that honours idempotency keys (see `HttpProvider`'s
+ *   `idempotencyKey`) applies a write once even when it is delivered twice.
  * - `worker` takes items (`concurrency` at a time) and writes them through `write` (put your
  *   `Policy` inside it). An item that fails with an error `queueOn` accepts goes back on the queue and
  *   is tried again after `retryDelay`, doubling up to `maxRetryDelay`, or as soon as any write (the
@@ -24,7 +26,8 @@
  *   after `maxAttempts` attempts, or at once for any other error, it goes to the dead letters, with
  *   its last error. A worker waits out an item's delay holding it: `concurrency` is also how many
  *   items wait at once.
- * - `deadLetters` lists them; `replay(id)` puts one back on the queue (with the same idempotency key).
+ * - `deadLetters` lists them; `replay(id)` puts one back on the queue (with the same idempotency key,
+ *   under the same id).
  * - Nothing is lost when a worker is interrupted (the item goes back on the queue, the attempt is
  *   not counted) or its process dies while writing: on Redis the item stays locked to its worker
  *   until the lock expires, then another worker takes it. Delivery is at least once; the idempotency
@@ -43,10 +46,11 @@
  * `delivered`, `retried`, `dead-lettered`, `replayed`); a warning per dead letter, and one when the
  * store becomes unreachable (one info line when it answers again).
  *
- * Limits: the stores remember every id they were given, for ever (a `Set` in memory, a Redis set; as
- * experimental's do), which is what makes an idempotency key one item;
- * a process that dies mid-write does not count that attempt, so a write that kills its process every
- * time is tried for ever.
+ * Limits: the stores remember the id of every item delivered in the last `rememberIds` (in memory,
+ * or a Redis sorted set), so that bound is also what the queue costs when idle: a key queued again
+ * after it is a second delivery, which the provider dedupes only if it still remembers the key. A store
+ * of your own in context keeps ids as it does. A process that dies mid-write does not count that
+ * attempt, so a write that kills its process every time is tried for ever.
  *
  * @since 0.1.0
  */
@@ -87,7 +91,8 @@ export interface Done<B> {
 
 /**
  * The write failed and is on the queue: accepted, pending. `id` names it in the queue and in the dead
- * letters; it is the idempotency key, or a new id for a replayed dead letter.
+ * letters; it is the idempotency key (a replayed dead letter gets a new one, `<key>#replay-<time>`, only on
+ * a store of your own, which may remember ids for ever, or while its item is still being let go).
  *
  * @since 0.1.0
  * @category models
@@ -259,7 +264,7 @@ export interface QueueForLater<A, B, E, R> {
   readonly worker: Effect<never, never, R>
   /** The dead letters, for a person to inspect. */
   readonly deadLetters: Effect<ReadonlyArray<DeadLetter<A>>, QueueStoreError>
-  /** Puts a dead letter back on the queue, with its idempotency key, under a new id. */
+  /** Puts a dead letter back on the queue, with its idempotency key, under its id (see `Pending`). */
   readonly replay: (id: string) => Effect<Pending, QueueStoreError | DeadLetterNotFound>
 }
 
@@ -292,12 +297,14 @@ export declare namespace QueueForLater {
     /** Items the worker writes at once. Defaults to `1`. */
     readonly concurrency?: number | undefined
     /**
-     * How long after its item is delivered (or dead-lettered and then replayed or left) an idempotency
-     * key is still a duplicate: queued again within it, it is dropped; after it, it is a new item. A key
-     * is always a duplicate while its item is queued, being written, or a dead letter. Kept by the
-     * store on its clock (`Clock` in memory, Redis's `TIME` on Redis). Defaults to `"7 days"`: longer
-     * than the 24 hours Stripe keeps idempotency keys, so the queue never forgets a key before a
-     * provider would, at one id per item delivered in the last week.
+     * How long an idempotency key is still a duplicate after its item is delivered: the same key
+     * enqueued within it is dropped (the answer is still `Pending`), after it is a new item. A key is a duplicate for as long as its item is queued, being
+     * written or waiting out a retry delay, and while it is a dead letter (until replayed). Timed by
+     * the store (`Clock` in memory, Redis's `TIME` on Redis); give every instance of a queue the same
+     * value. Defaults to `"7 days"`: longer than Stripe keeps idempotency keys (24 hours), so the
+     * queue forgets a key no sooner than such a provider does, and long enough for a weekend incident
+     * and its replays, at the cost of one id per item delivered in the last week (600,000 at one a
+     * second). Set it to your provider's key retention (`"30 days"`) when that is longer.
      */
     readonly rememberIds?: Duration.DurationInput | undefined
   }
@@ -318,7 +325,9 @@ export declare namespace QueueForLater {
  *   schema: Webhook,
  *   write: (hook, _idempotencyKey) => Effect.succeed(hook.url),
  *   maxAttempts: 20,
- *   maxRetryDelay: "15 minutes"
+ *   maxRetryDelay: "15 minutes",
+ *   // the provider keeps idempotency keys 30 days: so does the queue
+ *   rememberIds: "30 days"
  * })
  * ```
  *

@@ -1,6 +1,6 @@
 import * as PersistedQueue from "@effect/experimental/PersistedQueue"
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, Effect, Exit, Fiber, Layer, Metric, Option, Ref, Schema, TestClock } from "effect"
+import { Clock, Duration, Effect, Exit, Fiber, Layer, Metric, Option, Ref, Schema, TestClock } from "effect"
 import { ClientError, InvalidOptions, Unavailable } from "../src/Errors.js"
 import { metrics } from "../src/internal/queueForLater.js"
 import * as QueueForLater from "../src/QueueForLater.js"
@@ -356,8 +356,8 @@ describe("QueueForLater", () => {
           { ...options, write, concurrency: 1.5 },
           { ...options, write, retryDelay: -1 },
           { ...options, write, rememberIds: 0 },
-          { ...options, write, rememberIds: "-1 days" },
-          { ...options, write, rememberIds: "a week" }
+          { ...options, write, rememberIds: "-1 days" as Duration.DurationInput },
+          { ...options, write, rememberIds: "a week" as Duration.DurationInput }
         ]
       ) {
         expect(yield* Effect.flip(QueueForLater.make(bad))).toBeInstanceOf(InvalidOptions)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Fiber, Layer, Logger, Option, Ref, Schema, Scope } from "effect"
+import { Duration, Effect, Fiber, Layer, Logger, Option, Ref, Schema, Scope } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { ClientError, Unavailable } from "../src/Errors.js"
@@ -160,10 +160,12 @@ describe.skipIf(redisUnavailable !== undefined)("QueueForLaterRedis (real Redis)
   it.scopedLive("rememberIds - a delivered id is a duplicate until the bound on Redis's clock, then a new item", () =>
     Effect.gen(function*() {
       const client = yield* redisClient
-      const redisNow = Effect.promise(() => client.time()).pipe(Effect.map(([s, us]) => Number(s) * 1000 + Math.floor(Number(us) / 1000)))
+      const redisNow = Effect.promise(() => client.time()).pipe(
+        Effect.map(([s, us]) => Number(s) * 1000 + Math.floor(Number(us) / 1000))
+      )
       const applied = yield* Ref.make(0)
       const write = () => Ref.update(applied, (n) => n + 1)
-      const deliveredOnce = (prefix: string, rememberIds: string) =>
+      const deliveredOnce = (prefix: string, rememberIds: Duration.DurationInput) =>
         Effect.gen(function*() {
           const queue = yield* instance(prefix, write, { rememberIds })
           const worker = yield* Effect.fork(queue.worker)

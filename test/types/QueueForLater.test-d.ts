@@ -1,5 +1,5 @@
 import type * as PersistedQueue from "@effect/experimental/PersistedQueue"
-import { Context, Effect, Layer, Schema } from "effect"
+import { Context, type Duration, Effect, Layer, Schema } from "effect"
 import { describe, expectTypeOf, it } from "vitest"
 import type { ClientError, InvalidOptions, Unavailable } from "../../src/Errors.js"
 import * as QueueForLater from "../../src/QueueForLater.js"
@@ -44,6 +44,16 @@ describe("QueueForLater", () => {
     expectTypeOf(queue.enqueue({ orderId: "o", cents: 1 }, "k")).toEqualTypeOf<
       Effect.Effect<QueueForLater.Pending, QueueForLater.QueueStoreError>
     >()
+  })
+
+  it("rememberIds takes a duration and leaves the queue's types as they are", () => {
+    expectTypeOf<QueueForLater.QueueForLater.Options<string, string, void, never, never>["rememberIds"]>()
+      .toEqualTypeOf<Duration.DurationInput | undefined>()
+    expectTypeOf(QueueForLater.make({ name: "charges", schema: Charge, write, rememberIds: "30 days" })).toEqualTypeOf<
+      Effect.Effect<Queue, InvalidOptions>
+    >()
+    // @ts-expect-error a duration needs its unit
+    QueueForLater.make({ name: "charges", schema: Charge, write, rememberIds: "7" })
   })
 
   it("submit accepts only the queue's item type", () => {
