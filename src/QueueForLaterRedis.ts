@@ -9,7 +9,9 @@
  * while it writes; if the worker's process dies, the lease runs out on Redis's clock and the next take
  * by any worker puts the item back first. So a killed worker's item is delivered again after at most
  * `lockExpiration` plus `pollInterval`, with its idempotency key. A worker that lost its lease (paused
- * longer than `lockExpiration`) cannot remove or duplicate the item when it finishes.
+ * longer than `lockExpiration`) cannot remove or duplicate the item when it finishes. The ids that make
+ * a key one item are a sorted set on Redis's clock: kept while their item is queued or taken, then for
+ * the queue's `rememberIds`, and pruned by the script that offers.
  *
  * Not experimental's `PersistedQueue/Redis` store: its lock recovery iterates `HGETALL` as if it
  * returned pairs (Lua gets a flat list), so on every refresh it puts each taken item back on the

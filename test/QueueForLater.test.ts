@@ -34,6 +34,10 @@ const provider = Effect.gen(function*() {
 })
 
 
+/** Yields until the provider has applied `key` `times` times. */
+const deliveredTimes = (p: Effect.Effect.Success<typeof provider>, key: string, times: number) =>
+  until(Effect.map(Ref.get(p.applied), (m) => m.get(key) === times))
+
 const order = (id: string): Charge => ({ orderId: id, cents: 1200 })
 const options = { name: "charges", schema: Charge } as const
 
@@ -281,16 +285,16 @@ describe("QueueForLater", () => {
       const queue = yield* QueueForLater.make({ ...options, write: p.write, rememberIds: "1 hours" })
       yield* Effect.forkScoped(queue.worker)
       yield* queue.enqueue(order("o-1"), "k-1")
-      yield* until(Effect.map(Ref.get(p.applied), (m) => m.get("k-1") === 1))
+      yield* deliveredTimes(p, "k-1", 1)
       yield* TestClock.adjust("59 minutes")
       expect(yield* queue.enqueue(order("o-1"), "k-1")).toEqual(QueueForLater.pending("k-1", "k-1"))
       // First in, first out: once k-2 is delivered, a second k-1 would have been too.
       yield* queue.enqueue(order("o-2"), "k-2")
-      yield* until(Effect.map(Ref.get(p.applied), (m) => m.get("k-2") === 1))
+      yield* deliveredTimes(p, "k-2", 1)
       expect((yield* Ref.get(p.applied)).get("k-1")).toBe(1)
       yield* TestClock.adjust("2 minutes")
       yield* queue.enqueue(order("o-1"), "k-1")
-      yield* until(Effect.map(Ref.get(p.applied), (m) => m.get("k-1") === 2))
+      yield* deliveredTimes(p, "k-1", 2)
     }).pipe(Effect.scoped))
 
   it.effect("rememberIds - an id whose time is up is forgotten even when more ids are due than one offer prunes", () =>
@@ -302,7 +306,7 @@ describe("QueueForLater", () => {
       yield* until(Effect.map(Ref.get(p.applied), (m) => m.size === 250))
       yield* TestClock.adjust("2 hours")
       yield* queue.enqueue(order("o-249"), "k-249")
-      yield* until(Effect.map(Ref.get(p.applied), (m) => m.get("k-249") === 2))
+      yield* deliveredTimes(p, "k-249", 2)
     }).pipe(Effect.scoped))
 
   it.effect("rememberIds - a key queued or being written never ages out, however long it waits", () =>
@@ -320,10 +324,10 @@ describe("QueueForLater", () => {
       yield* TestClock.adjust("90 minutes")
       yield* queue.enqueue(order("o-1"), "k-1") // being written for 90 minutes: still a duplicate
       yield* TestClock.adjust("30 minutes")
-      yield* until(Effect.map(Ref.get(p.applied), (m) => m.get("k-1") === 1))
+      yield* deliveredTimes(p, "k-1", 1)
       yield* queue.enqueue(order("o-2"), "k-2")
       yield* TestClock.adjust("2 hours")
-      yield* until(Effect.map(Ref.get(p.applied), (m) => m.get("k-2") === 1))
+      yield* deliveredTimes(p, "k-2", 1)
       expect((yield* Ref.get(p.applied)).get("k-1")).toBe(1)
     }).pipe(Effect.scoped))
 
@@ -339,10 +343,10 @@ describe("QueueForLater", () => {
       yield* TestClock.adjust("2 hours")
       expect(yield* queue.enqueue(order("o-1"), "k-1")).toEqual(QueueForLater.pending("k-1", "k-1"))
       yield* queue.enqueue(order("o-2"), "k-2")
-      yield* until(Effect.map(Ref.get(p.applied), (m) => m.get("k-2") === 1))
+      yield* deliveredTimes(p, "k-2", 1)
       expect((yield* Ref.get(p.applied)).get("k-1")).toBeUndefined()
       expect(yield* queue.replay("k-1")).toEqual(QueueForLater.pending("k-1", "k-1"))
-      yield* until(Effect.map(Ref.get(p.applied), (m) => m.get("k-1") === 1))
+      yield* deliveredTimes(p, "k-1", 1)
       expect(yield* queue.deadLetters).toEqual([])
     }).pipe(Effect.scoped))
 
