@@ -91,8 +91,9 @@ export interface Done<B> {
 
 /**
  * The write failed and is on the queue: accepted, pending. `id` names it in the queue and in the dead
- * letters; it is the idempotency key (a replayed dead letter gets a new one, `<key>#replay-<time>`, only on
- * a store of your own, which may remember ids for ever, or while its item is still being let go).
+ * letters; it is the idempotency key, for a replayed dead letter too. A replay gets a new id,
+ * `<key>#replay-<time>`, only on a store of your own (which may remember ids for ever), or when it comes
+ * before the worker that dead-lettered the item has let go of it.
  *
  * @since 0.1.0
  * @category models

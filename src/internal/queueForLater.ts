@@ -120,7 +120,7 @@ const build = <A, I, B, E, R>(module: string, input: Api.QueueForLater.Options<A
       memoryQueueStore.make
     )
     const ids = retention.retentionOf(queueStore)
-    Option.map(ids, (r) => r.rememberIds(name, o.rememberIds))
+    if (Option.isSome(ids)) ids.value.rememberIds(name, o.rememberIds)
     const queue = yield* PersistedQueue.make({ name, schema: Item }).pipe(
       Effect.provide(PersistedQueue.layer),
       Effect.provideService(PersistedQueue.PersistedQueueStore, queueStore)
