@@ -16,6 +16,7 @@ import { LatencyWindow } from "./latencyWindow.js"
 import * as Options from "./options.js"
 import { budget as makeBudget, isRetryBudget } from "./retryBudget.js"
 import { spanEvent } from "./spanEvent.js"
+import { tagged } from "./taggedMetric.js"
 
 /** @internal */
 export const TypeId: Api.TypeId = Symbol.for("effect-resilience/Hedge") as Api.TypeId
@@ -191,9 +192,9 @@ const build = (module: string, input: Api.Hedge.Options): Effect.Effect<Api.Hedg
     }
     const budget = shared ? given : yield* makeBudget({ name: config.name, ...defaults.budget, ...given })
     const labels: Labels = {
-      hedges: Metric.tagged(metrics.hedges, "hedge", config.name),
-      wins: Metric.tagged(metrics.wins, "hedge", config.name),
-      refused: Metric.tagged(metrics.refused, "hedge", config.name)
+      hedges: tagged(metrics.hedges, { hedge: config.name }),
+      wins: tagged(metrics.wins, { hedge: config.name }),
+      refused: tagged(metrics.refused, { hedge: config.name })
     }
     const hedge = <A, E, R>(self: Effect.Effect<A, E, R>) => hedged(config, budget, !shared, labels, self)
     return Object.defineProperties(hedge, {

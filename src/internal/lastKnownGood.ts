@@ -15,6 +15,7 @@ import type * as Api from "../LastKnownGood.js"
 import * as memoryStore from "./lastKnownGood/memoryStore.js"
 import * as options from "./options.js"
 import * as storeOutage from "./storeOutage.js"
+import { tagged } from "./taggedMetric.js"
 
 /** @internal */
 export const TypeId: Api.TypeId = Symbol.for("effect-resilience/LastKnownGood") as Api.TypeId
@@ -96,8 +97,12 @@ const build = <A, I>(module: string, input: Api.LastKnownGood.Options<A, I>) =>
             })
         }))
       )
-    const count = (result: "fresh" | "stale" | "failed") =>
-      Metric.increment(Metric.tagged(Metric.tagged(served, "cache", name), "result", result))
+    const answers = {
+      fresh: tagged(served, { cache: name, result: "fresh" }),
+      stale: tagged(served, { cache: name, result: "stale" }),
+      failed: tagged(served, { cache: name, result: "failed" })
+    }
+    const count = (result: keyof typeof answers) => Metric.increment(answers[result])
     const serveKey = <E, R>(self: Effect.Effect<A, E, R>, key: string): Effect.Effect<Api.Result<A>, E, R> =>
       Effect.matchEffect(self, {
         onSuccess: (value) => Effect.as(Effect.zipRight(remember(key, value), count("fresh")), fresh(value)),
