@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Fiber, Metric, Schema, TestClock } from "effect"
+import { Duration, Effect, Equal, Fiber, HashMap, Metric, Option, Schema, TestClock } from "effect"
 import { readdirSync, readFileSync } from "node:fs"
 import * as Backoff from "../src/Backoff.js"
 import * as Bulkhead from "../src/Bulkhead.js"
@@ -46,35 +46,35 @@ const drive = <A, E, R>(self: Effect.Effect<A, E, R>, adjust: Duration.DurationI
 const everyGuard = Effect.gen(function*() {
   // A provider through the default policy: a 429, a 503, then an answer (retries, the gate, the
   // adaptive limiter, the breaker, the bulkhead, the attempt span).
-  const payments = yield* HttpProvider.make({ name: "payments", baseUrl: "https://payments.test" })
+  const payments = yield* HttpProvider.make({ name: "obs-payments", baseUrl: "https://payments.test" })
   yield* drive(
     payments.get("/v1/ping", { response: Schema.Struct({ ok: Schema.Boolean }) }).pipe(Effect.withSpan("checkout"))
   )
 
   // breaker transitions, and a breaker whose shared store is down
-  const breaker = yield* CircuitBreaker.make({ name: "ledger" })
+  const breaker = yield* CircuitBreaker.make({ name: "obs-ledger" })
   yield* breaker.isolate
-  const shared = yield* CircuitBreaker.make({ name: "shared" }).pipe(
+  const shared = yield* CircuitBreaker.make({ name: "obs-shared" }).pipe(
     Effect.provideService(CircuitBreaker.Store, failingBreakerStore)
   )
   yield* Effect.exit(Effect.void.pipe(shared.protect))
 
   // a caller waiting at a closed gate, and a gate whose store is down
-  const gate = yield* RateLimit.gate({ name: "crm", key: "crm" }).pipe(Effect.provide(RateLimit.layerGateMemory))
+  const gate = yield* RateLimit.gate({ name: "obs-crm", key: "crm" }).pipe(Effect.provide(RateLimit.layerGateMemory))
   yield* gate.close("1 second")
   yield* drive(gate.protect(Effect.void), "2 seconds")
-  const blind = yield* RateLimit.gate({ name: "blind", key: "blind", onStoreError: "allow" }).pipe(
+  const blind = yield* RateLimit.gate({ name: "obs-blind", key: "blind", onStoreError: "allow" }).pipe(
     Effect.provideService(RateLimit.GateStore, failingGateStore)
   )
   yield* blind.protect(Effect.void)
 
   // fixed limiters: one call admitted, one refused, one that would wait too long (its token refunded),
   // one that waits
-  const limiter = yield* RateLimit.make({ name: "api", key: "k", limit: 1, window: "1 minute", onExceeded: "fail" })
+  const limiter = yield* RateLimit.make({ name: "obs-api", key: "k", limit: 1, window: "1 minute", onExceeded: "fail" })
   yield* limiter.protect(Effect.void)
   yield* Effect.exit(limiter.protect(Effect.void))
   const patient = yield* RateLimit.make({
-    name: "patient",
+    name: "obs-patient",
     key: "k",
     limit: 1,
     window: "1 minute",
@@ -83,7 +83,7 @@ const everyGuard = Effect.gen(function*() {
   })
   yield* patient.protect(Effect.void)
   yield* drive(patient.protect(Effect.void))
-  const waits = yield* RateLimit.make({ name: "waits", key: "k", limit: 1, window: "1 second", onExceeded: "delay" })
+  const waits = yield* RateLimit.make({ name: "obs-waits", key: "k", limit: 1, window: "1 second", onExceeded: "delay" })
   yield* waits.protect(Effect.void)
   yield* drive(waits.protect(Effect.void))
 
@@ -92,7 +92,7 @@ const everyGuard = Effect.gen(function*() {
   yield* drive(Effect.never.pipe(Timeout.attempt("1 second"), Effect.withSpan("slow call")))
 
   // a full bulkhead: one caller waits in the queue (inside a span), the next is refused
-  const bulkhead = yield* Bulkhead.make({ name: "uploads", maxConcurrent: 1, maxQueued: 1 })
+  const bulkhead = yield* Bulkhead.make({ name: "obs-uploads", maxConcurrent: 1, maxQueued: 1 })
   const holder = yield* Effect.fork(bulkhead(Effect.never))
   const waiter = yield* Effect.fork(bulkhead(Effect.void).pipe(Effect.withSpan("upload")))
   yield* Effect.yieldNow()
@@ -101,21 +101,21 @@ const everyGuard = Effect.gen(function*() {
   yield* Fiber.interrupt(holder)
 
   // a hedge: one call answered by its hedge, then hedges started until the budget's reserve runs out
-  const hedge = yield* Hedge.make({ name: "search", delay: "10 millis", maxHedged: 20 })
+  const hedge = yield* Hedge.make({ name: "obs-search", delay: "10 millis", maxHedged: 20 })
   let searches = 0
   const search = Effect.suspend(() => (searches++ === 0 ? Effect.sleep("1 second") : Effect.void))
   yield* drive(hedge(search).pipe(Effect.withSpan("search")), "1 second")
   yield* drive(hedge(Effect.sleep("1 second")), "2 seconds")
 
   // a last-known-good cache: a fresh answer, then a stale one
-  const plans = yield* LastKnownGood.make({ name: "plans", schema: Schema.String, maxStale: "1 minute" })
+  const plans = yield* LastKnownGood.make({ name: "obs-plans", schema: Schema.String, maxStale: "1 minute" })
   yield* Effect.succeed("pro").pipe(plans.serve("acme"))
   yield* Effect.exit(Effect.fail(down).pipe(plans.serve("acme")))
 
   // a queue for later: a write that fails is queued, then delivered by the worker
   let writes = 0
   const charges = yield* QueueForLater.make({
-    name: "charges",
+    name: "obs-charges",
     schema: Schema.String,
     write: (_: string, key: string) => Effect.suspend(() => (writes++ === 0 ? Effect.fail(down) : Effect.succeed(key)))
   })
@@ -154,16 +154,23 @@ describe("observability", () => {
   it.effect("every documented metric, span and span event is emitted", () =>
     Effect.gen(function*() {
       const { recording, spans } = yield* recordingTracer
+      // Test files share a worker and its metric registry: a series counts as emitted here only if this
+      // test created it (the guards' names are this file's own) or changed it (the untagged ones).
+      const before = HashMap.fromIterable((yield* Metric.snapshot).map((pair) => [pair.metricKey, pair.metricState]))
       yield* everyGuard.pipe(Effect.withTracer(recording))
 
-      const emitted = new Set((yield* Metric.snapshot).map((pair) => pair.metricKey.name))
+      const emitted = new Set(
+        (yield* Metric.snapshot)
+          .filter((pair) => !Equal.equals(HashMap.get(before, pair.metricKey), Option.some(pair.metricState)))
+          .map((pair) => pair.metricKey.name)
+      )
       expect(documentedMetrics.filter((name) => !emitted.has(name))).toEqual([])
 
       const spanNames = new Set(spans.map((span) => span.name))
-      const spanFor = (documented: string) => documented === "<provider> <METHOD> <route template>" ? "payments GET /v1/ping" : documented
+      const spanFor = (documented: string) => documented === "<provider> <METHOD> <route template>" ? "obs-payments GET /v1/ping" : documented
       expect(documentedSpans.map(spanFor).filter((name) => !spanNames.has(name))).toEqual([])
 
-      const attempt = spans.find((span) => span.name === "payments GET /v1/ping")
+      const attempt = spans.find((span) => span.name === "obs-payments GET /v1/ping")
       expect([...attempt.attributes.keys()]).toEqual(expect.arrayContaining([
         "resilience.provider",
         "resilience.attempt",
@@ -172,7 +179,7 @@ describe("observability", () => {
         "http.route",
         "http.response.status_code"
       ]))
-      expect(spans.find((span) => span.name === "Bulkhead.wait").attributes.get("bulkhead.name")).toBe("uploads")
+      expect(spans.find((span) => span.name === "Bulkhead.wait").attributes.get("bulkhead.name")).toBe("obs-uploads")
 
       const eventNames = new Set(spans.flatMap((span) => span.events.map(([name]: [string]) => name)))
       expect(documentedEvents.filter((name) => !eventNames.has(name))).toEqual([])
