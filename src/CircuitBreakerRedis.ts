@@ -26,38 +26,26 @@
  */
 import type * as Duration from "effect/Duration"
 import type * as Layer from "effect/Layer"
-import type * as Redacted from "effect/Redacted"
-import type { RedisOptions } from "ioredis"
 import type * as CircuitBreaker from "./CircuitBreaker.js"
 import type { InvalidOptions } from "./Errors.js"
+import type { ConnectionOptions } from "./internal/redisClient.js"
 import * as internal from "./internal/circuitBreaker/redisStore.js"
 
 /**
  * @since 0.1.0
  * @category models
  */
-export interface Options {
-  /**
-   * `redis://[user:password@]host[:port][/db]`, or `rediss://` for TLS. Pass a `Redacted` when it
-   * carries a password. Defaults to ioredis's `127.0.0.1:6379`.
-   */
-  readonly url?: string | Redacted.Redacted<string> | undefined
+export interface Options extends ConnectionOptions {
   /**
    * Prefix of every key (followed by the breaker's name and policy), non-empty. Defaults to
    * `"resilience:breaker:"`.
    */
   readonly prefix?: string | undefined
-  /** Bound on every command, queued ones included (ioredis `commandTimeout`). Defaults to `"500 millis"`. */
-  readonly timeout?: Duration.DurationInput | undefined
-  /** Bound on establishing the connection (ioredis `connectTimeout`). Defaults to `"2 seconds"`. */
-  readonly connectTimeout?: Duration.DurationInput | undefined
   /**
    * How long a breaker's record is kept once nothing is pending (no break, no probe), after its last
    * write. A forgotten record reads as a closed breaker. Defaults to `"1 day"`.
    */
   readonly idleTimeToLive?: Duration.DurationInput | undefined
-  /** Further ioredis options, applied last (they override the ones above). Defaults to `{}`. */
-  readonly redis?: RedisOptions | undefined
 }
 
 /**

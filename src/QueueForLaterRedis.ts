@@ -32,9 +32,8 @@
 import type * as PersistedQueue from "@effect/experimental/PersistedQueue"
 import type * as Duration from "effect/Duration"
 import type * as Layer from "effect/Layer"
-import type * as Redacted from "effect/Redacted"
-import type { RedisOptions } from "ioredis"
 import type { InvalidOptions } from "./Errors.js"
+import type { ConnectionOptions } from "./internal/redisClient.js"
 import * as internal from "./internal/queueForLater/redis.js"
 import type * as QueueForLater from "./QueueForLater.js"
 
@@ -42,12 +41,7 @@ import type * as QueueForLater from "./QueueForLater.js"
  * @since 0.1.0
  * @category models
  */
-export interface Options {
-  /**
-   * `redis://[user:password@]host[:port][/db]`, or `rediss://` for TLS. Pass a `Redacted` when it
-   * carries a password. Defaults to ioredis's `127.0.0.1:6379`.
-   */
-  readonly url?: string | Redacted.Redacted<string> | undefined
+export interface Options extends ConnectionOptions {
   /** Prefix of every key. Defaults to `"resilience:"`. */
   readonly prefix?: string | undefined
   /** How often an idle worker asks Redis for items. Defaults to `"1 seconds"`. */
@@ -56,12 +50,6 @@ export interface Options {
   readonly lockExpiration?: Duration.DurationInput | undefined
   /** How often a worker renews its locks (and looks for expired ones). Defaults to a third of `lockExpiration`. */
   readonly lockRefreshInterval?: Duration.DurationInput | undefined
-  /** Bound on every command, queued ones included (ioredis `commandTimeout`). Defaults to `"500 millis"`. */
-  readonly timeout?: Duration.DurationInput | undefined
-  /** Bound on establishing the connection (ioredis `connectTimeout`). Defaults to `"2 seconds"`. */
-  readonly connectTimeout?: Duration.DurationInput | undefined
-  /** Further ioredis options, applied last (they override the ones above). Defaults to `{}`. */
-  readonly redis?: RedisOptions | undefined
 }
 
 /**

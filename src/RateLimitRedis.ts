@@ -26,11 +26,9 @@
  * @since 0.1.0
  */
 import type * as RateLimiter from "@effect/experimental/RateLimiter"
-import type * as Duration from "effect/Duration"
 import type * as Layer from "effect/Layer"
-import type * as Redacted from "effect/Redacted"
-import type { RedisOptions } from "ioredis"
 import type { InvalidOptions } from "./Errors.js"
+import type { ConnectionOptions } from "./internal/redisClient.js"
 import * as adaptiveRedis from "./internal/rateLimit/adaptiveRedis.js"
 import * as internal from "./internal/rateLimitRedis.js"
 import type * as RateLimit from "./RateLimit.js"
@@ -39,23 +37,12 @@ import type * as RateLimit from "./RateLimit.js"
  * @since 0.1.0
  * @category models
  */
-export interface Options {
-  /**
-   * `redis://[user:password@]host[:port][/db]`, or `rediss://` for TLS. Pass a `Redacted` when it
-   * carries a password. Defaults to ioredis's `127.0.0.1:6379`.
-   */
-  readonly url?: string | Redacted.Redacted<string> | undefined
+export interface Options extends ConnectionOptions {
   /**
    * Prefix of every key; limiter and gate names follow it, so apps sharing a Redis need different
    * prefixes only when they reuse names. Defaults to `"resilience:ratelimit:"`.
    */
   readonly prefix?: string | undefined
-  /** Bound on every command, queued ones included (ioredis `commandTimeout`). Defaults to `"500 millis"`. */
-  readonly timeout?: Duration.DurationInput | undefined
-  /** Bound on establishing the connection (ioredis `connectTimeout`). Defaults to `"2 seconds"`. */
-  readonly connectTimeout?: Duration.DurationInput | undefined
-  /** Further ioredis options, applied last (they override the ones above). Defaults to `{}`. */
-  readonly redis?: RedisOptions | undefined
 }
 
 /**

@@ -10,10 +10,18 @@ import * as options from "./options.js"
  * commands, and one client per layer that always closes.
  */
 
+/** How a Redis store connects: the options every Redis entry point shares. */
 export interface ConnectionOptions {
+  /**
+   * `redis://[user:password@]host[:port][/db]`, or `rediss://` for TLS. Pass a `Redacted` when it
+   * carries a password. Defaults to ioredis's `127.0.0.1:6379`.
+   */
   readonly url?: string | Redacted.Redacted<string> | undefined
+  /** Bound on every command, queued ones included (ioredis `commandTimeout`). Defaults to `"500 millis"`. */
   readonly timeout?: Duration.DurationInput | undefined
+  /** Bound on establishing the connection (ioredis `connectTimeout`). Defaults to `"2 seconds"`. */
   readonly connectTimeout?: Duration.DurationInput | undefined
+  /** Further ioredis options, applied last (they override the ones above). Defaults to `{}`. */
   readonly redis?: RedisOptions | undefined
 }
 
