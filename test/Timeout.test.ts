@@ -215,6 +215,25 @@ describe("Timeout", () => {
         expect(yield* Fiber.join(fiber)).toBe("after a sleep")
       }))
 
+    it.effect("the work's refs come back from every kind of caller fiber, and a ref it set and restored changes nothing", () =>
+      Effect.gen(function*() {
+        const ref = FiberRef.unsafeMake("before")
+        // each fiber of a concurrent forEach holds refs that every fork resets (Effect's fork scope override)
+        const seen = yield* Effect.forEach(
+          ["a", "b"],
+          (name) =>
+            FiberRef.set(ref, name).pipe(Timeout.attempt("2 seconds"), Timeout.total("5 seconds"), Effect.zipRight(FiberRef.get(ref))),
+          { concurrency: 2 }
+        )
+        expect(seen).toEqual(["a", "b"])
+        const other = FiberRef.unsafeMake("before")
+        const restored = yield* Effect.locally(Effect.void, other, "inside").pipe(
+          Timeout.attempt("2 seconds"),
+          Effect.zipRight(FiberRef.get(other))
+        )
+        expect(restored).toBe("before")
+      }))
+
     it.effect("a total's deadline ends with it: the caller has none afterwards, whether the work succeeded or failed", () =>
       Effect.gen(function*() {
         expect(yield* Effect.void.pipe(Timeout.total("5 seconds"), Effect.zipRight(leftMillis))).toBe(-1)

@@ -3,9 +3,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
-
-/** The `join` of a scoped fiber ref: the joining fiber keeps its own value. */
-export const keepOuter = <A>(outer: A): A => outer
+import { unsafeMakeKeptOnJoin } from "./startedWork.js"
 
 /**
  * The active total deadline, as epoch milliseconds on the `Clock` (so `TestClock` drives it). Child
@@ -16,10 +14,7 @@ export const keepOuter = <A>(outer: A): A => outer
  * `Timeout.total` sets it in the fiber that runs its work only; joining that fiber (or any child)
  * keeps the joiner's own deadline, so a deadline never outlives the total that set it.
  */
-export const currentDeadline: FiberRef.FiberRef<Option.Option<number>> = FiberRef.unsafeMake<Option.Option<number>>(
-  Option.none(),
-  { join: keepOuter }
-)
+export const currentDeadline: FiberRef.FiberRef<Option.Option<number>> = unsafeMakeKeptOnJoin(Option.none())
 
 /** Time left until the active deadline (zero once it has passed), or none when no deadline is set. */
 export const remaining: Effect.Effect<Option.Option<Duration.Duration>> = Effect.flatMap(

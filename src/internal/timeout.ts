@@ -2,9 +2,7 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Fiber from "effect/Fiber"
 import type * as FiberId from "effect/FiberId"
-import * as FiberRef from "effect/FiberRef"
 import * as FiberRefs from "effect/FiberRefs"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
@@ -14,6 +12,7 @@ import * as Deadline from "./deadline.js"
 import { eagerDual } from "./eagerDual.js"
 import * as Options from "./options.js"
 import { spanEvent } from "./spanEvent.js"
+import * as StartedWork from "./startedWork.js"
 
 /** @internal */
 export interface TimeoutOptions {
@@ -33,7 +32,7 @@ interface Total {
   readonly after: Duration.Duration
 }
 
-const currentTotal = FiberRef.unsafeMake<Option.Option<Total>>(Option.none(), { join: Deadline.keepOuter })
+const currentTotal = StartedWork.unsafeMakeKeptOnJoin<Option.Option<Total>>(Option.none())
 
 const expired = Metric.counter("resilience_timeout_expired_total", {
   description: "Calls failed with Timeout by Timeout.attempt or Timeout.total, by scope",
@@ -79,19 +78,16 @@ const guard = <A, E, R>(
   error: () => Timeout,
   refs?: (refs: FiberRefs.FiberRefs, fiberId: FiberId.Runtime) => FiberRefs.FiberRefs
 ): Effect.Effect<A, E | Timeout> => {
-  const work = Runtime.runFork(runtime, self, refs === undefined ? undefined : { updateRefs: refs })
-  const done = work.unsafePoll()
+  const work = StartedWork.start(runtime, self, refs)
+  const done = work.fiber.unsafePoll()
   return done !== null
-    ? ended(work, done)
+    ? StartedWork.exit(work, done)
     : Effect.fiberIdWith((caller) => raceClock(runtime, work, limit, caller, error))
 }
 
-const ended = <A, E>(work: Fiber.RuntimeFiber<A, E>, exit: Exit.Exit<A, E>): Effect.Effect<A, E> =>
-  Exit.isSuccess(exit) ? Effect.zipRight(Fiber.inheritAll(work), exit) : exit
-
 const raceClock = <A, E, R>(
   runtime: Runtime.Runtime<R>,
-  work: Fiber.RuntimeFiber<A, E>,
+  work: StartedWork.StartedWork<A, E>,
   limit: Duration.Duration,
   caller: FiberId.FiberId,
   error: () => Timeout
@@ -104,24 +100,24 @@ const raceClock = <A, E, R>(
       if (settled) return
       settled = true
       timer.unsafeInterruptAsFork(caller)
-      resume(ended(work, exit))
+      resume(StartedWork.exit(work, exit))
     }
     const onTimer = (exit: Exit.Exit<void>) => {
       if (settled || Exit.isFailure(exit)) return
       settled = true
-      work.removeObserver(onWork)
-      work.unsafeInterruptAsFork(caller)
+      work.fiber.removeObserver(onWork)
+      work.fiber.unsafeInterruptAsFork(caller)
       resume(onExpired(error()))
     }
-    work.addObserver(onWork)
+    work.fiber.addObserver(onWork)
     timer.addObserver(onTimer)
     // The caller was interrupted: stop both, without waiting for the work to end.
     return Effect.sync(() => {
       settled = true
-      work.removeObserver(onWork)
+      work.fiber.removeObserver(onWork)
       timer.removeObserver(onTimer)
       timer.unsafeInterruptAsFork(caller)
-      work.unsafeInterruptAsFork(caller)
+      work.fiber.unsafeInterruptAsFork(caller)
     })
   })
 
