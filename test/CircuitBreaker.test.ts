@@ -770,6 +770,24 @@ describe("CircuitBreaker", () => {
       expect(yield* gauge("closed")).toBe(0)
     }))
 
+  it.scoped("metrics - calls carry the caller's ambient tags (Effect.tagMetrics)", () =>
+    Effect.gen(function*() {
+      const breaker = yield* CircuitBreaker.make({ name: "metered-ambient", policy: CircuitBreaker.consecutive(1) })
+      yield* attempt(breaker, ok).pipe(Effect.tagMetrics("team", "checkout"))
+      yield* attempt(breaker, failing).pipe(Effect.tagMetrics("team", "checkout"))
+      const pairs = yield* Metric.snapshot
+      const count = (outcome: string) => {
+        const tags = { breaker: "metered-ambient", outcome, team: "checkout" }
+        const pair = pairs.find((p) =>
+          p.metricKey.name === "resilience_breaker_calls_total" &&
+          Object.entries(tags).every(([k, v]) => p.metricKey.tags.some((t) => t.key === k && t.value === v))
+        )
+        return pair !== undefined && MetricState.isCounterState(pair.metricState) ? pair.metricState.count : undefined
+      }
+      expect(count("success")).toBe(1)
+      expect(count("failure")).toBe(1)
+    }))
+
   it.scoped("restore - a state from another policy, or not a state at all, fails with InvalidOptions", () =>
     Effect.gen(function*() {
       const first = yield* CircuitBreaker.make({ policy: CircuitBreaker.consecutive(3) })

@@ -6,6 +6,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
 import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
@@ -28,11 +29,11 @@ import { CircuitOpen, InvalidOptions, isRejected, retryAfterOf } from "../Errors
 import * as machine from "./circuitBreaker/machine.js"
 import { checked, consecutive } from "./circuitBreaker/policy.js"
 import * as replicated from "./circuitBreaker/replicated.js"
-import { onExitMasked } from "./onExitMasked.js"
 import { Store } from "./circuitBreaker/store.js"
 import * as healthChecks from "./health/checks.js"
 import { Registry as HealthRegistry, whenRegistry } from "./health/registry.js"
 import * as keyedMap from "./keyedMap.js"
+import * as MetricNow from "./metricNow.js"
 import * as options from "./options.js"
 import { oneOf, storeKeyOf } from "./rateLimitCommon.js"
 
@@ -550,21 +551,54 @@ const protectWith = <A, E, R>(
   const config = breaker.shared.resolved.config
   // Admission and the registration of the exit handler happen in one uninterruptible region, so an
   // admitted call (a probe in particular) is settled however it ends, interruption included. The
-  // clock is read once per event, synchronously; a quiet transition is committed without an effect.
+  // clock is read once per event, synchronously; a quiet transition is committed, and counted,
+  // without an effect of its own.
   return Effect.uninterruptibleMask((restore) =>
-    Effect.clockWith((clock) => {
+    Effect.withFiberRuntime((fiber) => {
+      const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
       const now = clock.unsafeCurrentTimeMillis()
       const acquire: replicated.Transition<machine.Ticket | machine.Rejection> = (core, next) =>
         machine.acquire(config, core, now, next)
       const admitted = (admission: machine.Ticket | machine.Rejection): Effect.Effect<A, E | CircuitOpen, R> =>
         isTicket(admission)
-          ? onExitMasked(restore(self), (exit) => settleWith(breaker, clock, admission, exit))
+          ? settling(restore(self), (exit) => settleWith(breaker, fiber, clock, admission, exit))
           : Effect.zipRight(Metric.increment(breaker.shared.calls.rejected), Effect.fail(rejectionOf(breaker, admission)))
       const admission = applyQuiet(breaker, acquire)
       return admission === NotQuiet ? Effect.flatMap(transact(breaker, now, undefined, acquire), admitted) : admitted(admission)
     })
   )
 }
+
+/**
+ * The call's own exit once the breaker has settled it: at once when settling took no effect (a quiet
+ * transition), else after that effect, whose failure (a user's `isFailure` that threw) comes after
+ * the call's own.
+ */
+const settled = <A, E>(settling: Effect.Effect<void> | undefined, exit: Exit.Exit<A, E>): Effect.Effect<A, E> =>
+  settling === undefined
+    ? exit
+    : Exit.isSuccess(exit)
+    ? Effect.zipRight(settling, exit)
+    : Effect.matchCauseEffect(settling, {
+      onFailure: (settleCause) => Exit.failCause(Cause.sequential(exit.cause, settleCause)),
+      onSuccess: () => exit
+    })
+
+/** Runs `self`, then settles it with the breaker, whatever its exit. */
+const settling = <A, E, R>(
+  self: Effect.Effect<A, E, R>,
+  settle: (exit: Exit.Exit<A, E>) => Effect.Effect<void> | undefined
+): Effect.Effect<A, E, R> =>
+  Effect.matchCauseEffect(self, {
+    onFailure: (cause) => {
+      const exit = Exit.failCause(cause)
+      return settled(settle(exit), exit)
+    },
+    onSuccess: (value) => {
+      const exit = Exit.succeed(value)
+      return settled(settle(exit), exit)
+    }
+  })
 
 const rejectionOf = (breaker: BreakerImpl, rejection: machine.Rejection): CircuitOpen =>
   new CircuitOpen(
@@ -574,12 +608,17 @@ const rejectionOf = (breaker: BreakerImpl, rejection: machine.Rejection): Circui
     true
   )
 
+/**
+ * Settles an admitted call. A quiet transition is committed and counted here and now (`undefined`);
+ * anything else is the effect that commits it.
+ */
 const settleWith = (
   breaker: BreakerImpl,
+  fiber: Fiber.RuntimeFiber<unknown, unknown>,
   clock: Clock.Clock,
   ticket: machine.Ticket,
   exit: Exit.Exit<unknown, unknown>
-): Effect.Effect<void> => {
+): Effect.Effect<void> | undefined => {
   const { calls, resolved } = breaker.shared
   const now = clock.unsafeCurrentTimeMillis()
   let outcome: Outcome | undefined = { failure: false, millis: now - ticket.startedAt }
@@ -610,10 +649,11 @@ const settleWith = (
   }
   const settle: replicated.Transition<void> = (core, next) =>
     machine.settle(resolved.config, core, ticket, outcome, hint, now, next)
-  const settled = applyQuiet(breaker, settle) === NotQuiet
-    ? Effect.zipRight(Metric.increment(metric), transact(breaker, now, input, settle))
-    : Metric.increment(metric)
-  return thrown === undefined ? settled : Effect.zipRight(settled, Effect.die(thrown.defect))
+  MetricNow.increment(fiber, metric)
+  const committing = applyQuiet(breaker, settle) === NotQuiet ? transact(breaker, now, input, settle) : undefined
+  if (thrown === undefined) return committing
+  const die = Effect.die(thrown.defect)
+  return committing === undefined ? die : Effect.zipRight(committing, die)
 }
 
 const isFailure = (resolved: Resolved, error: unknown, onThrow: (defect: unknown) => void): boolean => {
