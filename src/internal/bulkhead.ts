@@ -122,7 +122,8 @@ class BulkheadState {
   wakeReaper: (() => void) | undefined = undefined
   /** The queue length last reported to the series. */
   reportedQueued = 0
-  readonly release: Effect.Effect<void>
+  /** Gives the slot back now; anything left to do (a log line) is the effect returned. */
+  readonly release: () => Effect.Effect<void> | undefined
   /** The `Bulkhead` value over this state, made on first `get` (a keyed bulkhead's calls need none). */
   api: Api.Bulkhead | undefined = undefined
   /** A keyed bulkhead's scope for the key's reaper; closed when the key is evicted. */
@@ -134,7 +135,7 @@ class BulkheadState {
     readonly series: Series,
     readonly clock: Clock.Clock
   ) {
-    this.release = Effect.suspend(() => this.releaseUnsafe())
+    this.release = () => this.releaseNow()
   }
 
   get stats(): Effect.Effect<Api.Bulkhead.Stats> {
@@ -153,7 +154,7 @@ class BulkheadState {
     return Effect.uninterruptibleMask((restore) => {
       if (this.active < this.config.maxConcurrent) {
         this.setActive(this.active + 1)
-        return onExitMasked(restore(self), () => this.release)
+        return onExitMasked(restore(self), this.release)
       }
       if (this.queue.length >= this.config.maxQueued) return this.reject("queue-full")
       const waiter = new Waiter()
@@ -168,7 +169,7 @@ class BulkheadState {
       return Effect.matchCauseEffect(restore(traced), {
         onFailure: (cause) => this.abandon(waiter, cause),
         // The slot is ours from the moment of the grant; the exit handler takes over its release.
-        onSuccess: () => onExitMasked(restore(self), () => this.release)
+        onSuccess: () => onExitMasked(restore(self), this.release)
       })
     })
   }
@@ -222,14 +223,15 @@ class BulkheadState {
       }
       case "granted": {
         waiter.status = "left"
-        return Effect.zipRight(this.releaseUnsafe(), Effect.failCause(cause))
+        const logging = this.releaseNow()
+        return logging === undefined ? Effect.failCause(cause) : Effect.zipRight(logging, Effect.failCause(cause))
       }
       default:
         return Effect.failCause(cause)
     }
   }
 
-  releaseUnsafe(): Effect.Effect<void> {
+  releaseNow(): Effect.Effect<void> | undefined {
     const next = this.queue.shift()
     if (next !== undefined) {
       // Hand the slot straight to the oldest waiter: `active` does not change, so a caller arriving

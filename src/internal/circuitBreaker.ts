@@ -34,6 +34,7 @@ import * as healthChecks from "./health/checks.js"
 import { Registry as HealthRegistry, whenRegistry } from "./health/registry.js"
 import * as keyedMap from "./keyedMap.js"
 import * as MetricNow from "./metricNow.js"
+import { onExitMasked } from "./onExitMasked.js"
 import * as options from "./options.js"
 import { oneOf, storeKeyOf } from "./rateLimitCommon.js"
 
@@ -561,44 +562,13 @@ const protectWith = <A, E, R>(
         machine.acquire(config, core, now, next)
       const admitted = (admission: machine.Ticket | machine.Rejection): Effect.Effect<A, E | CircuitOpen, R> =>
         isTicket(admission)
-          ? settling(restore(self), (exit) => settleWith(breaker, fiber, clock, admission, exit))
+          ? onExitMasked(restore(self), (exit) => settleWith(breaker, fiber, clock, admission, exit))
           : Effect.zipRight(Metric.increment(breaker.shared.calls.rejected), Effect.fail(rejectionOf(breaker, admission)))
       const admission = applyQuiet(breaker, acquire)
       return admission === NotQuiet ? Effect.flatMap(transact(breaker, now, undefined, acquire), admitted) : admitted(admission)
     })
   )
 }
-
-/**
- * The call's own exit once the breaker has settled it: at once when settling took no effect (a quiet
- * transition), else after that effect, whose failure (a user's `isFailure` that threw) comes after
- * the call's own.
- */
-const settled = <A, E>(settling: Effect.Effect<void> | undefined, exit: Exit.Exit<A, E>): Effect.Effect<A, E> =>
-  settling === undefined
-    ? exit
-    : Exit.isSuccess(exit)
-    ? Effect.zipRight(settling, exit)
-    : Effect.matchCauseEffect(settling, {
-      onFailure: (settleCause) => Exit.failCause(Cause.sequential(exit.cause, settleCause)),
-      onSuccess: () => exit
-    })
-
-/** Runs `self`, then settles it with the breaker, whatever its exit. */
-const settling = <A, E, R>(
-  self: Effect.Effect<A, E, R>,
-  settle: (exit: Exit.Exit<A, E>) => Effect.Effect<void> | undefined
-): Effect.Effect<A, E, R> =>
-  Effect.matchCauseEffect(self, {
-    onFailure: (cause) => {
-      const exit = Exit.failCause(cause)
-      return settled(settle(exit), exit)
-    },
-    onSuccess: (value) => {
-      const exit = Exit.succeed(value)
-      return settled(settle(exit), exit)
-    }
-  })
 
 const rejectionOf = (breaker: BreakerImpl, rejection: machine.Rejection): CircuitOpen =>
   new CircuitOpen(
