@@ -2,6 +2,7 @@ import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as FiberRef from "effect/FiberRef"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
@@ -128,7 +129,7 @@ const announce = (policy: Policy, attempt: number, delay: number, error: unknown
  */
 const retrying = <A, E, R>(self: Effect.Effect<A, E, R>, policy: Policy): Effect.Effect<A, E, R> => {
   const succeeded = (a: A): Effect.Effect<A> =>
-    policy.budget === undefined ? Effect.succeed(a) : Effect.as(policy.budget.deposit, a)
+    policy.budget === undefined ? Exit.succeed(a) : Effect.as(policy.budget.deposit, a)
 
   const failed = (cause: Cause.Cause<E>, state: unknown, attempt: number): Effect.Effect<A, E, R> => {
     const failure = Cause.failureOption(cause)
@@ -162,7 +163,8 @@ const retrying = <A, E, R>(self: Effect.Effect<A, E, R>, policy: Policy): Effect
       onFailure: (cause) => failed(cause, state, attempt)
     })
 
-  return Effect.suspend(() => run(policy.schedule.initial, 1))
+  // The first attempt's effect holds no state of its own: built once, run by every call.
+  return run(policy.schedule.initial, 1)
 }
 
 /** @internal */
