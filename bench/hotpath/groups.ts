@@ -152,6 +152,11 @@ const stackInOneRun = (concurrency: number) =>
     title: `Full stack per call inside one runPromise, concurrency ${concurrency}`,
     cases: {
       ours: inOneRunPromise("full stack", concurrency, fullStack(`stack-${concurrency}`)(call)),
+      timeouts: inOneRunPromise(
+        "Timeout.total around Timeout.attempt",
+        concurrency,
+        call.pipe(Timeout.attempt("2 seconds"), Timeout.total("10 seconds"))
+      ),
       bare: inOneRunPromise("bare effect", concurrency, call)
     },
     rows: (s) => [
@@ -161,7 +166,10 @@ const stackInOneRun = (concurrency: number) =>
         "bare effect, same `forEach`",
         s.bare,
         3
-      )
+      ),
+      // Each timeout runs its work in a fiber of its own (how it can return while the work ignores
+      // interruption): this row is that floor.
+      ratioRow("of which the two timeouts alone, same `forEach`", s.timeouts, "bare effect", s.bare)
     ]
   })
 
