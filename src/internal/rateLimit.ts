@@ -11,6 +11,8 @@ import * as Predicate from "effect/Predicate"
 import { type InvalidOptions, RateLimited } from "../Errors.js"
 import type * as RateLimit from "../RateLimit.js"
 import { remaining } from "./deadline.js"
+import { withNow } from "./fiberNow.js"
+import { inProcessLimiterStore } from "./rateLimit/inProcessStore.js"
 import * as options from "./options.js"
 import { isGate } from "./rateLimitGate.js"
 import * as metrics from "./rateLimitMetrics.js"
@@ -55,8 +57,11 @@ const build = <Args>(
   o: RateLimit.RateLimit.Options<Args>
 ): Effect.Effect<RateLimit.RateLimit<Args>, InvalidOptions, RateLimiter.RateLimiterStore> =>
   Effect.flatMap(options.validated(() => resolve(module, o)), (resolved) =>
-    Effect.map(RateLimiter.make, (limiter) => {
+    Effect.map(Effect.zip(RateLimiter.make, RateLimiter.RateLimiterStore), ([limiter, store]) => {
       const { algorithm, keyOf, limit, maxWait, name, onExceeded, onStoreError, window } = resolved
+      const inProcess = algorithm === "token-bucket" ? inProcessLimiterStore(store) : undefined
+      // as RateLimiter.consume computes it, so both ways find the same bucket
+      const refillMillis = Duration.toMillis(Duration.unsafeDivide(window, limit))
       const health = makeStoreHealth("limiter", name, onStoreError)
       const admitted = tagged(metrics.admittedTotal, { limiter: name })
       const refunded = tagged(metrics.refundedTotal, { limiter: name })
@@ -87,10 +92,9 @@ const build = <Args>(
       // Takes the token uninterruptibly (a Redis round trip that was sent may have counted), then runs
       // `self` interruptibly. Until `self` has started, an interruption (during the delay, or right
       // after the token was taken) gives the token back.
-      const protect = <A, E, R>(self: Effect.Effect<A, E, R>, args: Args): Effect.Effect<A, E | RateLimited, R> =>
-        Effect.uninterruptibleMask((restore) => {
-          const storeKey = fixedStoreKey ?? storeKeyOf(name, keyOf(args))
-          return Effect.flatMap(
+      const limited = <A, E, R>(self: Effect.Effect<A, E, R>, storeKey: string): Effect.Effect<A, E | RateLimited, R> =>
+        Effect.uninterruptibleMask((restore) =>
+          Effect.flatMap(
             health.call(take(storeKey)),
             (taken): Effect.Effect<A, E | RateLimited, R> => {
               if (Option.isNone(taken)) {
@@ -130,7 +134,26 @@ const build = <Args>(
                   ))
             }
           )
+        )
+
+      // A store in this process takes a free token in the same synchronous step that hands `self` to the
+      // fiber (the moment the Effect way marks as `started`): no interruption can fall between taking
+      // and starting, so there is nothing to give back and no mask to pay for. Without a free token
+      // (a wait, a refusal) the call goes the Effect way, as with any store.
+      const protect = <A, E, R>(self: Effect.Effect<A, E, R>, args: Args): Effect.Effect<A, E | RateLimited, R> => {
+        if (inProcess === undefined) {
+          return fixedStoreKey === undefined
+            ? Effect.suspend(() => limited(self, storeKeyOf(name, keyOf(args))))
+            : limited(self, fixedStoreKey)
+        }
+        const limitedFixed = fixedStoreKey === undefined ? undefined : limited(self, fixedStoreKey)
+        return withNow((now, metricTags): Effect.Effect<A, E | RateLimited, R> => {
+          const storeKey = fixedStoreKey ?? storeKeyOf(name, keyOf(args))
+          if (!inProcess.takeToken(storeKey, limit, refillMillis, now)) return limitedFixed ?? limited(self, storeKey)
+          admitted.unsafeUpdate(1, metricTags)
+          return self
         })
+      }
 
       return guardValue<RateLimit.RateLimit<Args>>(TypeId, { name, limit, window, algorithm, onExceeded, protect })
     }))

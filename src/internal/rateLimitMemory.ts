@@ -25,6 +25,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as RateLimit from "../RateLimit.js"
+import { gateStoreInProcess, limiterStoreInProcess } from "./rateLimit/inProcessStore.js"
 import { GateStore } from "./rateLimitGate.js"
 
 /** How long an entry stays after it came to rest. */
@@ -148,82 +149,104 @@ export const makeMemoryStores = (options?: { readonly grace?: number; readonly p
     return map
   }
 
-  const limiter = RateLimiter.RateLimiterStore.of({
-    fixedWindow: (options) =>
-      Effect.clockWith((clock) =>
-        Effect.sync(() => {
-          const now = clock.unsafeCurrentTimeMillis()
-          sweepOwnAndNext(counters, now)
-          let counter = counters.get(options.key)
-          if (counter === undefined || counter.expiresAt <= now) counter = { count: 0, expiresAt: now }
-          if (options.limit !== undefined && counter.count + options.tokens > options.limit) {
-            // a refusal writes nothing (so a window that had ended stays as it was, as in Redis)
-            return [counter.count + options.tokens, counter.expiresAt - now] as const
-          }
-          counters.set(options.key, counter)
-          counter.count += options.tokens
-          counter.expiresAt += Duration.toMillis(options.refillRate) * options.tokens
-          return [counter.count, counter.expiresAt - now] as const
-        })
-      ),
-    tokenBucket: (options) =>
-      Effect.clockWith((clock) =>
-        Effect.sync(() => {
-          const now = clock.unsafeCurrentTimeMillis()
-          const { key, limit } = options
-          const refillMillis = Duration.toMillis(options.refillRate)
-          const quota = bucketsFor(limit, refillMillis)
-          sweepOwnAndNext(quota, now)
-          let bucket = quota.get(key)
-          if (bucket === undefined) {
-            bucket = { tokens: limit, lastRefill: now }
-            quota.set(key, bucket)
-          } else if (refillMillis > 0) {
-            const refilled = Math.floor((now - bucket.lastRefill) / refillMillis)
-            if (refilled > 0) {
-              bucket.tokens = Math.min(limit, bucket.tokens + refilled)
-              bucket.lastRefill += refilled * refillMillis
-            }
-          } else {
-            bucket.tokens = limit
-          }
-          // A full bucket is the same as a new one: its next refill counts from now.
-          if (bucket.tokens >= limit) {
-            bucket.tokens = limit
-            bucket.lastRefill = now
-          }
-          const left = bucket.tokens - options.tokens
-          if (options.allowOverflow || left >= 0) {
-            bucket.tokens = Math.min(limit, left)
-            return bucket.tokens
-          }
-          return left
-        })
-      )
-  })
+  // Both answers of the token bucket: the store's, and the in-process one that takes a token only if there is one.
+  const tokenBucket = (
+    key: string,
+    tokens: number,
+    limit: number,
+    refillMillis: number,
+    allowOverflow: boolean,
+    now: number
+  ): number => {
+    const quota = bucketsFor(limit, refillMillis)
+    sweepOwnAndNext(quota, now)
+    let bucket = quota.get(key)
+    if (bucket === undefined) {
+      bucket = { tokens: limit, lastRefill: now }
+      quota.set(key, bucket)
+    } else if (refillMillis > 0) {
+      const refilled = Math.floor((now - bucket.lastRefill) / refillMillis)
+      if (refilled > 0) {
+        bucket.tokens = Math.min(limit, bucket.tokens + refilled)
+        bucket.lastRefill += refilled * refillMillis
+      }
+    } else {
+      bucket.tokens = limit
+    }
+    // A full bucket is the same as a new one: its next refill counts from now.
+    if (bucket.tokens >= limit) {
+      bucket.tokens = limit
+      bucket.lastRefill = now
+    }
+    const left = bucket.tokens - tokens
+    if (allowOverflow || left >= 0) {
+      bucket.tokens = Math.min(limit, left)
+      return bucket.tokens
+    }
+    return left
+  }
 
-  const gate = GateStore.of({
-    closedFor: (key) =>
-      Effect.clockWith((clock) =>
-        Effect.sync(() => {
-          const now = clock.unsafeCurrentTimeMillis()
-          sweepOwnAndNext(gates, now)
-          const reopenAt = gates.get(key)
-          return reopenAt === undefined ? 0 : Math.max(0, reopenAt - now)
-        })
-      ),
-    close: (key, millis) =>
-      Effect.clockWith((clock) =>
-        Effect.sync(() => {
-          const now = clock.unsafeCurrentTimeMillis()
-          sweepOwnAndNext(gates, now)
-          const until = now + millis
-          if ((gates.get(key) ?? 0) >= until) return false
-          gates.set(key, until)
-          return true
-        })
-      )
-  })
+  const closedFor = (key: string, now: number): number => {
+    sweepOwnAndNext(gates, now)
+    const reopenAt = gates.get(key)
+    return reopenAt === undefined ? 0 : Math.max(0, reopenAt - now)
+  }
+
+  const limiter = limiterStoreInProcess(
+    RateLimiter.RateLimiterStore.of({
+      fixedWindow: (options) =>
+        Effect.clockWith((clock) =>
+          Effect.sync(() => {
+            const now = clock.unsafeCurrentTimeMillis()
+            sweepOwnAndNext(counters, now)
+            let counter = counters.get(options.key)
+            if (counter === undefined || counter.expiresAt <= now) counter = { count: 0, expiresAt: now }
+            if (options.limit !== undefined && counter.count + options.tokens > options.limit) {
+              // a refusal writes nothing (so a window that had ended stays as it was, as in Redis)
+              return [counter.count + options.tokens, counter.expiresAt - now] as const
+            }
+            counters.set(options.key, counter)
+            counter.count += options.tokens
+            counter.expiresAt += Duration.toMillis(options.refillRate) * options.tokens
+            return [counter.count, counter.expiresAt - now] as const
+          })
+        ),
+      tokenBucket: (options) =>
+        Effect.clockWith((clock) =>
+          Effect.sync(() =>
+            tokenBucket(
+              options.key,
+              options.tokens,
+              options.limit,
+              Duration.toMillis(options.refillRate),
+              options.allowOverflow,
+              clock.unsafeCurrentTimeMillis()
+            )
+          )
+        )
+    }),
+    {
+      takeToken: (key, limit, refillMillis, now) => tokenBucket(key, 1, limit, refillMillis, false, now) >= 0
+    }
+  )
+
+  const gate = gateStoreInProcess(
+    GateStore.of({
+      closedFor: (key) => Effect.clockWith((clock) => Effect.sync(() => closedFor(key, clock.unsafeCurrentTimeMillis()))),
+      close: (key, millis) =>
+        Effect.clockWith((clock) =>
+          Effect.sync(() => {
+            const now = clock.unsafeCurrentTimeMillis()
+            sweepOwnAndNext(gates, now)
+            const until = now + millis
+            if ((gates.get(key) ?? 0) >= until) return false
+            gates.set(key, until)
+            return true
+          })
+        )
+    }),
+    { closedFor }
+  )
 
   const sweep = (now: number) => {
     counters.sweep(now)
