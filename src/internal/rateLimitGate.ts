@@ -13,9 +13,11 @@ import type * as Scope from "effect/Scope"
 import { type InvalidOptions, type RateLimited, retryAfterOf } from "../Errors.js"
 import type * as RateLimit from "../RateLimit.js"
 import { remaining } from "./deadline.js"
+import { withNow } from "./fiberNow.js"
 import * as healthChecks from "./health/checks.js"
 import { whenRegistry } from "./health/registry.js"
 import * as options from "./options.js"
+import { inProcessGateStore } from "./rateLimit/inProcessStore.js"
 import { guardValue, keyOfOption, localRefusal, storeErrorPolicy, storeKeyOf } from "./rateLimitCommon.js"
 import * as metrics from "./rateLimitMetrics.js"
 import { makeStoreHealth } from "./rateLimitStoreHealth.js"
@@ -81,6 +83,7 @@ const build = <Args>(
     const resolved = yield* options.validated(() => resolve(module, o))
     const { maxClosed, maxWait, name, onStoreError, releaseOver, signal } = resolved
     const store = yield* GateStore
+    const inProcess = inProcessGateStore(store)
     const watchers = yield* FiberMap.make<string>()
     const health = makeStoreHealth("gate", name, onStoreError)
     const maxClosedMillis = Duration.toMillis(maxClosed)
@@ -192,19 +195,38 @@ const build = <Args>(
           : Effect.void)
     }
 
-    const protect = <A, E, R>(self: Effect.Effect<A, E, R>, args: Args): Effect.Effect<A, E | RateLimited, R> =>
-      Effect.suspend(() => {
-        const key = resolved.keyOf(args)
-        const guarded = Effect.tapError(self, (error) => {
-          const retryAfter = signal(error)
-          return retryAfter === undefined ? Effect.void : close(key, error, retryAfter)
-        })
-        return Effect.flatMap(
-          closedFor(key),
-          (closedMillis): Effect.Effect<A, E | RateLimited, R> =>
-            closedMillis > 0 ? Effect.zipRight(awaitOpen(key, closedMillis), guarded) : guarded
-        )
+    // The call, closing the gate of `key` when it fails with a signal.
+    const closingOnSignal = <A, E, R>(self: Effect.Effect<A, E, R>, key: string): Effect.Effect<A, E, R> =>
+      Effect.tapError(self, (error) => {
+        const retryAfter = signal(error)
+        return retryAfter === undefined ? Effect.void : close(key, error, retryAfter)
       })
+
+    const whenOpen = <A, E, R>(
+      guarded: Effect.Effect<A, E, R>,
+      key: string,
+      closedMillis: number
+    ): Effect.Effect<A, E | RateLimited, R> =>
+      closedMillis > 0 ? Effect.zipRight(awaitOpen(key, closedMillis), guarded) : guarded
+
+    // A store in this process answers in the step that starts the call. It cannot fail: no store health to track.
+    const protect = <A, E, R>(self: Effect.Effect<A, E, R>, args: Args): Effect.Effect<A, E | RateLimited, R> => {
+      const fixed = typeof o.key === "string"
+        ? { key: o.key, storeKey: storeKey(o.key), guarded: closingOnSignal(self, o.key) }
+        : undefined
+      if (inProcess !== undefined) {
+        return withNow((now) => {
+          const key = fixed?.key ?? resolved.keyOf(args)
+          const guarded = fixed?.guarded ?? closingOnSignal(self, key)
+          return whenOpen(guarded, key, inProcess.closedFor(fixed?.storeKey ?? storeKey(key), now))
+        })
+      }
+      return Effect.suspend(() => {
+        const key = fixed?.key ?? resolved.keyOf(args)
+        const guarded = fixed?.guarded ?? closingOnSignal(self, key)
+        return Effect.flatMap(closedFor(key), (closedMillis) => whenOpen(guarded, key, closedMillis))
+      })
+    }
 
     const gate = guardValue<RateLimit.Gate<Args>>(GateTypeId, {
       name,

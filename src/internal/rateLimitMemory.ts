@@ -232,7 +232,8 @@ export const makeMemoryStores = (options?: { readonly grace?: number; readonly p
 
   const gate = gateStoreInProcess(
     GateStore.of({
-      closedFor: (key) => Effect.clockWith((clock) => Effect.sync(() => closedFor(key, clock.unsafeCurrentTimeMillis()))),
+      closedFor: (key) =>
+        Effect.clockWith((clock) => Effect.sync(() => closedFor(key, clock.unsafeCurrentTimeMillis()))),
       close: (key, millis) =>
         Effect.clockWith((clock) =>
           Effect.sync(() => {
