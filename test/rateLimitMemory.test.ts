@@ -1,9 +1,10 @@
 import * as RateLimiter from "@effect/experimental/RateLimiter"
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Duration, Effect, Either, FastCheck, Layer, TestClock } from "effect"
+import { inProcessLimiterStore } from "../src/internal/rateLimit/inProcessStore.js"
 import { makeMemoryStores, restGrace } from "../src/internal/rateLimitMemory.js"
 import * as RateLimit from "../src/RateLimit.js"
-import { fixedWindow, manualClock, type Step, type Store, steps, type Take, tokenBucket } from "./support/rateLimitSteps.js"
+import { fixedWindow, manualClock, quotas, type Step, type Store, steps, type Take, tokenBucket } from "./support/rateLimitSteps.js"
 
 /** Runs `steps` on the experimental store, a store that sweeps when told, and one that never sweeps. */
 const replay = <A>(
@@ -55,6 +56,36 @@ describe("in-memory stores", () => {
         expect(r.swept).toBeLessThanOrEqual(r.experimental)
       }
       expect(left).toBe(0)
+    },
+    { fastCheck: { numRuns: 1_000 } }
+  )
+
+  it.prop(
+    "token bucket - takeToken (the in-process answer) takes and refuses as tokenBucket with one token and no overflow",
+    [steps],
+    ([script]) => {
+      const time = manualClock()
+      const viaEffect = makeMemoryStores()
+      const viaTakeToken = makeMemoryStores()
+      const inProcess = inProcessLimiterStore(viaTakeToken.limiter)
+      expect(inProcess).toBeDefined()
+      for (const s of script) {
+        if (s.kind === "advance") time.advance(s.millis)
+        else if (s.kind === "sweep") {
+          viaEffect.sweep(time.now())
+          viaTakeToken.sweep(time.now())
+        } else {
+          const expected = time.run(tokenBucket(viaEffect.limiter, s))
+          if (s.tokens === 1 && s.mode === "fail") {
+            const { limit, window } = quotas[s.key]
+            // the refill rate as the store receives it (a fractional millisecond is kept in nanoseconds)
+            const refillMillis = Duration.toMillis(Duration.millis(window / limit))
+            expect(inProcess!.takeToken(s.key, limit, refillMillis, time.now())).toBe(expected >= 0)
+          } else {
+            expect(time.run(tokenBucket(viaTakeToken.limiter, s))).toBe(expected)
+          }
+        }
+      }
     },
     { fastCheck: { numRuns: 1_000 } }
   )
