@@ -200,6 +200,32 @@ describe("Timeout", () => {
       }))
   })
 
+  // Effect's live clock gets a plain timer (no fiber to sleep in); these run on real time, briefly,
+  // because that path is the one TestClock cannot reach.
+  describe("on the live clock", () => {
+    const pendingTimers = () => process.getActiveResourcesInfo().filter((name) => name === "Timeout").length
+
+    it.live("the limit wins over work that ignores interruption, which ends later in the background", () =>
+      Effect.gen(function*() {
+        const ended = yield* Deferred.make<void>()
+        const work = Effect.sleep("300 millis").pipe(Effect.zipRight(Deferred.succeed(ended, undefined)), Effect.uninterruptible)
+        const error = yield* work.pipe(Timeout.attempt("20 millis"), Effect.flip)
+        expect(error).toEqual(new TimeoutError({ scope: "attempt", after: Duration.millis(20) }))
+        expect(yield* Deferred.isDone(ended)).toBe(false)
+        yield* Deferred.await(ended)
+      }))
+
+    it.live("work that ends first stops its timers: none is left pending", () =>
+      Effect.gen(function*() {
+        const before = pendingTimers()
+        const call = Effect.sleep("1 millis").pipe(Effect.as(1), Timeout.attempt("1 minute"), Timeout.total("2 minutes"))
+        const values = yield* Effect.forEach(Array.from({ length: 20 }), () => call)
+        expect(values).toEqual(Array.from({ length: 20 }, () => 1))
+        // 40 timers would be left if none were stopped; a few may be other tests' (Redis clients, servers)
+        expect(pendingTimers() - before).toBeLessThan(10)
+      }))
+  })
+
   describe("the work's fiber", () => {
     it.effect("a work that ends at once starts no timer, and hands its fiber refs back on success, as Effect.timeout does", () =>
       Effect.gen(function*() {

@@ -9,6 +9,7 @@ import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import { Timeout } from "../Errors.js"
+import * as ClockTimer from "./clockTimer.js"
 import * as Deadline from "./deadline.js"
 import { eagerDual } from "./eagerDual.js"
 import * as Options from "./options.js"
@@ -68,12 +69,14 @@ const onExpired = (error: Timeout): Effect.Effect<never, Timeout> =>
  * their three child fibers).
  *
  * Work that finishes before its first asynchronous step (a cache hit, a refused call) is done when
- * its fiber is started: its exit is returned as is, and no timer is started. Otherwise one fiber
- * sleeps on the `Clock` (so `TestClock` drives it) and is interrupted when the work ends first.
+ * its fiber is started: its exit is returned as is, and no timer is started. Otherwise a timer runs
+ * on the caller's `Clock` (internal/clockTimer.ts; `TestClock` drives it) and is stopped when the
+ * work ends first.
  * Like `Fiber.join`, a success hands the work's fiber refs back to the caller.
  */
 const guard = <A, E, R>(
   runtime: Runtime.Runtime<R>,
+  clock: Clock.Clock,
   self: Effect.Effect<A, E, R>,
   limit: Duration.Duration,
   error: () => Timeout,
@@ -83,11 +86,12 @@ const guard = <A, E, R>(
   const done = work.fiber.unsafePoll()
   return done !== null
     ? StartedWork.exit(work, done)
-    : Effect.fiberIdWith((caller) => raceClock(runtime, work, limit, caller, error))
+    : Effect.fiberIdWith((caller) => raceClock(runtime, clock, work, limit, caller, error))
 }
 
 const raceClock = <A, E, R>(
   runtime: Runtime.Runtime<R>,
+  clock: Clock.Clock,
   work: StartedWork.StartedWork<A, E>,
   limit: Duration.Duration,
   caller: FiberId.FiberId,
@@ -95,29 +99,26 @@ const raceClock = <A, E, R>(
 ): Effect.Effect<A, E | Timeout> =>
   Effect.async<A, E | Timeout>((resume) => {
     let settled = false
-    // Interruptible even for a caller in an uninterruptible region, so the timer stops with the work.
-    const timer = Runtime.runFork(runtime, Effect.interruptible(Effect.sleep(limit)))
     const onWork = (exit: Exit.Exit<A, E>) => {
       if (settled) return
       settled = true
-      timer.unsafeInterruptAsFork(caller)
+      cancelTimer()
       resume(StartedWork.exit(work, exit))
     }
-    const onTimer = (exit: Exit.Exit<void>) => {
-      if (settled || Exit.isFailure(exit)) return
+    const onTimer = () => {
+      if (settled) return
       settled = true
       work.fiber.removeObserver(onWork)
       work.fiber.unsafeInterruptAsFork(caller)
       resume(onExpired(error()))
     }
+    const cancelTimer = ClockTimer.start(runtime, clock, limit, caller, onTimer)
     work.fiber.addObserver(onWork)
-    timer.addObserver(onTimer)
     // The caller was interrupted: stop both, without waiting for the work to end.
     return Effect.sync(() => {
       settled = true
       work.fiber.removeObserver(onWork)
-      timer.removeObserver(onTimer)
-      timer.unsafeInterruptAsFork(caller)
+      cancelTimer()
       work.fiber.unsafeInterruptAsFork(caller)
     })
   })
@@ -155,14 +156,14 @@ const bounded = <A, E, R>(
 ): Effect.Effect<A, E | Timeout> => {
   const deadline = FiberRefs.getOrDefault(runtime.fiberRefs, Deadline.currentDeadline)
   const left = Option.isNone(deadline) ? Infinity : deadline.value - clock.unsafeCurrentTimeMillis()
-  if (left > Duration.toMillis(own)) return guard(runtime, self, own, () => timeoutError(ownScope, own, provider))
+  if (left > Duration.toMillis(own)) return guard(runtime, clock, self, own, () => timeoutError(ownScope, own, provider))
   const total = FiberRefs.getOrDefault(runtime.fiberRefs, currentTotal)
   const after = Option.isSome(total) && Option.isSome(deadline) && total.value.deadline === deadline.value
     ? total.value.after
     : Duration.millis(Math.max(0, left))
   return left <= 0
     ? onExpired(timeoutError("total", after, provider))
-    : guard(runtime, self, Duration.millis(left), () => timeoutError("total", after, provider))
+    : guard(runtime, clock, self, Duration.millis(left), () => timeoutError("total", after, provider))
 }
 
 /** @internal */
@@ -187,7 +188,7 @@ export const total = eagerDual((duration: Duration.DurationInput, options?: Time
         return bounded(runtime, clock, self, own, "total", provider)
       }
       // The deadline is set in the work's fiber alone, as it starts: the caller's refs are untouched.
-      return guard(runtime, self, own, () => timeoutError("total", own, provider), (refs, fiberId) =>
+      return guard(runtime, clock, self, own, () => timeoutError("total", own, provider), (refs, fiberId) =>
         FiberRefs.updateManyAs(refs, {
           entries: [
             [Deadline.currentDeadline, [[fiberId, Option.some(deadline)]]],
