@@ -146,6 +146,39 @@ const stackPerCall = group({
   ]
 })
 
+// The same stack around an asynchronous body: the promise cockatiel's case runs. Each timeout's work
+// then suspends in a fiber of its own, where the synchronous body above ends before any timer.
+const asyncCall = Effect.promise(promiseCall)
+
+const asyncStackPerCall = group({
+  id: "full-stack-async",
+  title: "Full stack around an asynchronous body, one runPromise per call, vs cockatiel",
+  cases: {
+    ours: runPromise(
+      "Timeout.attempt, Bulkhead, CircuitBreaker, Retry.transient, Timeout.total (Effect.promise body)",
+      fullStack("stack-async")(asyncCall)
+    ),
+    cockatiel: execute(
+      "cockatiel wrap(timeout, retry, breaker, bulkhead)",
+      wrap(timeout(10_000, TimeoutStrategy.Aggressive), cockatielRetry(), cockatielBreaker(), cockatielBulkheadOf())
+    ),
+    effectTimeout: runPromise("Effect.timeout (Effect.promise body)", asyncCall.pipe(Effect.timeout("2 seconds"))),
+    attempt: runPromise("Timeout.attempt (Effect.promise body)", asyncCall.pipe(Timeout.attempt("2 seconds"))),
+    bare: runPromise("bare asynchronous effect", asyncCall)
+  },
+  rows: (s) => [
+    ratioRow(
+      "full stack around an asynchronous body (`Effect.promise`), one `runPromise` per call",
+      s.ours,
+      "cockatiel `wrap(timeout, retry, breaker, bulkhead)`",
+      s.cockatiel,
+      1
+    ),
+    ratioRow("the same, against the bare asynchronous effect", s.ours, "bare `runPromise`", s.bare),
+    ratioRow("`Timeout.attempt` around an asynchronous body", s.attempt, "`Effect.timeout`", s.effectTimeout, 1.2)
+  ]
+})
+
 const stackInOneRun = (concurrency: number) =>
   group({
     id: `full-stack-forEach-${concurrency}`,
@@ -323,6 +356,7 @@ const bulkheadContended = (fibers: number, slots: number) => {
 /** Every group, in the order they run and print. Add a comparison here. */
 export const groups: ReadonlyArray<Group> = [
   stackPerCall,
+  asyncStackPerCall,
   stackInOneRun(1),
   stackInOneRun(100),
   timeouts,
