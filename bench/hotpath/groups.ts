@@ -72,6 +72,13 @@ const cockatielRetry = () =>
   retry(handleAll, { maxAttempts: 4, backoff: new ExponentialBackoff({ initialDelay: 200, maxDelay: 5_000 }) })
 const cockatielBreaker = () => circuitBreaker(handleAll, { halfOpenAfter: 10_000, breaker: new ConsecutiveBreaker(5) })
 const cockatielBulkheadOf = () => cockatielBulkhead(bulkheadOptions.maxConcurrent, bulkheadOptions.maxQueued)
+const cockatielStackName = "cockatiel `wrap(timeout, retry, breaker, bulkhead)`"
+/** cockatiel's full stack, the baseline of the full-stack groups: its `execute` of the promise call. */
+const cockatielStack = () =>
+  execute(
+    "cockatiel wrap(timeout, retry, breaker, bulkhead)",
+    wrap(timeout(10_000, TimeoutStrategy.Aggressive), cockatielRetry(), cockatielBreaker(), cockatielBulkheadOf())
+  )
 /** A cockatiel policy's `execute` of the promise call, one call after the other. */
 const execute = (name: string, policy: IPolicy) => sequential(name, () => policy.execute(promiseCall))
 
@@ -128,17 +135,14 @@ const stackPerCall = group({
       "Timeout.attempt, Bulkhead, CircuitBreaker, Retry.transient, Timeout.total",
       fullStack("stack")(call)
     ),
-    cockatiel: execute(
-      "cockatiel wrap(timeout, retry, breaker, bulkhead)",
-      wrap(timeout(10_000, TimeoutStrategy.Aggressive), cockatielRetry(), cockatielBreaker(), cockatielBulkheadOf())
-    ),
+    cockatiel: cockatielStack(),
     bare: runPromise("bare effect", call)
   },
   rows: (s) => [
     ratioRow(
       "full stack (`Timeout.attempt`, bulkhead, breaker, retry, `Timeout.total`), one `runPromise` per call",
       s.ours,
-      "cockatiel `wrap(timeout, retry, breaker, bulkhead)`",
+      cockatielStackName,
       s.cockatiel,
       1
     ),
@@ -158,10 +162,7 @@ const asyncStackPerCall = group({
       "Timeout.attempt, Bulkhead, CircuitBreaker, Retry.transient, Timeout.total (Effect.promise body)",
       fullStack("stack-async")(asyncCall)
     ),
-    cockatiel: execute(
-      "cockatiel wrap(timeout, retry, breaker, bulkhead)",
-      wrap(timeout(10_000, TimeoutStrategy.Aggressive), cockatielRetry(), cockatielBreaker(), cockatielBulkheadOf())
-    ),
+    cockatiel: cockatielStack(),
     effectTimeout: runPromise("Effect.timeout (Effect.promise body)", asyncCall.pipe(Effect.timeout("2 seconds"))),
     attempt: runPromise("Timeout.attempt (Effect.promise body)", asyncCall.pipe(Timeout.attempt("2 seconds"))),
     bare: runPromise("bare asynchronous effect", asyncCall)
@@ -170,7 +171,7 @@ const asyncStackPerCall = group({
     ratioRow(
       "full stack around an asynchronous body (`Effect.promise`), one `runPromise` per call",
       s.ours,
-      "cockatiel `wrap(timeout, retry, breaker, bulkhead)`",
+      cockatielStackName,
       s.cockatiel,
       1
     ),
