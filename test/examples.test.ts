@@ -1,12 +1,13 @@
 /**
- * Runs every example as a user would (`npx tsx examples/<name>.ts`, from the repository root) and
- * checks that it exits 0 and prints the lines that tell its story. Each talks only to servers it
- * starts on 127.0.0.1, or to nothing; each takes a few seconds of real time.
+ * Runs every example as a user would (`npx tsx examples/<name>.ts`, from the repository root: compiled as
+ * tsx compiles it, then a Node process of its own) and checks that it exits 0 and prints the lines that
+ * tell its story. Each talks only to servers it starts on 127.0.0.1, or to nothing; each takes a few
+ * seconds of real time.
  */
-import { describe, expect, it } from "@effect/vitest"
+import { beforeAll, describe, expect, it } from "@effect/vitest"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { missingLine, queueTimeout, root, runTimeout, runTsx } from "./support/runScript.js"
+import { compile, missingLine, queueTimeout, root, run, runTimeout } from "./support/runScript.js"
 
 // For each example, lines its output must hold, in order (`...` stands for any text).
 const examples: Record<string, ReadonlyArray<string>> = {
@@ -93,6 +94,8 @@ const examples: Record<string, ReadonlyArray<string>> = {
 }
 
 describe.concurrent("examples", () => {
+  beforeAll(() => compile(Object.keys(examples).map((example) => `examples/${example}`)))
+
   it("every example is run here", () => {
     const files = fs.readdirSync(path.join(root, "examples")).filter((name) => name.endsWith(".ts"))
     expect(files.filter((name) => !(name in examples))).toEqual([])
@@ -100,12 +103,12 @@ describe.concurrent("examples", () => {
 
   for (const [example, lines] of Object.entries(examples)) {
     it(`examples/${example} runs and prints its story`, async () => {
-      const run = await runTsx(`examples/${example}`, runTimeout)
-      expect(run.stderr, run.stdout).toBe("")
-      expect(run.code).toBe(0)
-      expect(missingLine(run.stdout, lines), run.stdout).toBeUndefined()
+      const { code, stderr, stdout } = await run(`examples/${example}`, runTimeout)
+      expect(stderr, stdout).toBe("")
+      expect(code).toBe(0)
+      expect(missingLine(stdout, lines), stdout).toBeUndefined()
       // what a person reads: no raw Effect data structures
-      expect(run.stdout).not.toMatch(/_id: '|"_id":/)
+      expect(stdout).not.toMatch(/_id: '|"_id":/)
     }, queueTimeout(Object.keys(examples).length))
   }
 })

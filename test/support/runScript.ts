@@ -1,3 +1,4 @@
+import { build } from "esbuild"
 import { execFile } from "node:child_process"
 import * as path from "node:path"
 
@@ -9,8 +10,8 @@ export interface Run {
   readonly stderr: string
 }
 
-// Each run is a Node process loading tsx and effect (seconds, and up to a minute on a loaded 2-core
-// machine): two at a time.
+// Each run is a Node process that loads effect from node_modules (a second of CPU on a loaded 2-core
+// machine, and most of a run is the program's own real-time waits): two at a time.
 const slots = 2
 
 /** The longest one run may take before it is killed and its test fails. */
@@ -29,17 +30,45 @@ const release = () => {
   else running--
 }
 
+// Compiled programs, outside .docs-check/ (which scripts/docs-blocks.ts empties) and ignored by git.
+const compiledDir = path.join(root, ".run-build")
+
+/** Where `compile` writes the program `file` (relative to the repository root). */
+const compiledPath = (file: string) => path.join(compiledDir, file.replace(/\.ts$/, ".mjs"))
+
 /**
- * Runs a TypeScript file as a user would with `npx tsx <file>` from the repository root (so
- * `effect-resilience` resolves to src/ through tsconfig paths), killed after `timeoutMs`.
+ * Compiles TypeScript programs (relative to the repository root) as `npx tsx <file>` does: esbuild with
+ * tsconfig.json's paths, so `effect-resilience` is src/, and names kept. Each program's own modules and
+ * src/ become one file; packages stay imports that Node resolves from node_modules, as in a user's
+ * program. tsx would instead hook every one of effect's hundreds of module loads in each process.
  */
-export const runTsx = async (file: string, timeoutMs: number): Promise<Run> => {
+export const compile = async (files: ReadonlyArray<string>): Promise<void> => {
+  await build({
+    entryPoints: files.map((file) => ({ in: path.join(root, file), out: file.replace(/\.ts$/, "") })),
+    outdir: compiledDir,
+    outExtension: { ".js": ".mjs" },
+    bundle: true,
+    packages: "external",
+    tsconfig: path.join(root, "tsconfig.json"),
+    platform: "node",
+    format: "esm",
+    target: `node${process.versions.node}`,
+    keepNames: true,
+    logLevel: "silent"
+  })
+}
+
+/**
+ * Runs a program that `compile` compiled, in a Node process of its own started from the repository
+ * root, as `npx tsx <file>` runs it; killed after `timeoutMs`.
+ */
+export const run = async (file: string, timeoutMs: number): Promise<Run> => {
   await acquire()
   try {
     return await new Promise<Run>((resolve) => {
       execFile(
         process.execPath,
-        ["--import", "tsx", file],
+        [compiledPath(file)],
         { cwd: root, timeout: timeoutMs, killSignal: "SIGKILL", env: { ...process.env, NO_COLOR: "1" } },
         (error, stdout, stderr) =>
           resolve({ code: error ? (typeof error.code === "number" ? error.code : null) : 0, stdout, stderr })
