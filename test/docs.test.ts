@@ -18,7 +18,10 @@ const blocks: ReadonlyArray<Runnable> = JSON.parse(
 )
 
 describe.concurrent("runnable docs blocks", () => {
-  beforeAll(() => compile(blocks.map((block) => block.file)))
+  let programs: ReadonlyMap<string, string> = new Map()
+  beforeAll(async () => {
+    programs = await compile("docs", blocks.map((block) => block.file))
+  })
 
   it("the quick start and the docs have runnable blocks", () => {
     expect(blocks.map((block) => block.source)).toContain("README.md")
@@ -27,7 +30,7 @@ describe.concurrent("runnable docs blocks", () => {
 
   for (const block of blocks) {
     it(`${block.source}:${block.line} runs and prints what it says`, async () => {
-      const { code, stderr, stdout } = await run(block.file, runTimeout)
+      const { code, stderr, stdout } = await run(programs.get(block.file)!, runTimeout)
       expect(stderr, stdout).toBe("")
       expect(code, stderr).toBe(0)
       expect(missingLine(stdout, block.expected), stdout).toBeUndefined()

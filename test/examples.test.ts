@@ -94,7 +94,10 @@ const examples: Record<string, ReadonlyArray<string>> = {
 }
 
 describe.concurrent("examples", () => {
-  beforeAll(() => compile(Object.keys(examples).map((example) => `examples/${example}`)))
+  let programs: ReadonlyMap<string, string> = new Map()
+  beforeAll(async () => {
+    programs = await compile("examples", Object.keys(examples).map((example) => `examples/${example}`))
+  })
 
   it("every example is run here", () => {
     const files = fs.readdirSync(path.join(root, "examples")).filter((name) => name.endsWith(".ts"))
@@ -103,7 +106,7 @@ describe.concurrent("examples", () => {
 
   for (const [example, lines] of Object.entries(examples)) {
     it(`examples/${example} runs and prints its story`, async () => {
-      const { code, stderr, stdout } = await run(`examples/${example}`, runTimeout)
+      const { code, stderr, stdout } = await run(programs.get(`examples/${example}`)!, runTimeout)
       expect(stderr, stdout).toBe("")
       expect(code).toBe(0)
       expect(missingLine(stdout, lines), stdout).toBeUndefined()
