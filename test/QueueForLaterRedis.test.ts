@@ -1,7 +1,6 @@
-import { describe, expect, it } from "@effect/vitest"
+import { beforeAll, describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Fiber, Layer, Logger, Option, Ref, Schema, Scope } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
-import { fileURLToPath } from "node:url"
 import { ClientError, Unavailable } from "../src/Errors.js"
 import * as QueueForLater from "../src/QueueForLater.js"
 import * as QueueForLaterRedis from "../src/QueueForLaterRedis.js"
@@ -13,6 +12,7 @@ import {
   redisUrl,
   withPrefix
 } from "./support/redis.js"
+import { compile } from "./support/runScript.js"
 
 const Charge = Schema.Struct({ orderId: Schema.String })
 const down = new Unavailable({ provider: "payments", reason: "connection-refused" })
@@ -40,13 +40,18 @@ const eventually = (done: Effect.Effect<boolean>, seconds: number) =>
     return yield* Effect.dieMessage(`not done within ${seconds} s`)
   })
 
-const fixture = fileURLToPath(new URL("./fixtures/queueForLaterWorker.ts", import.meta.url))
+const fixture = "test/fixtures/queueForLaterWorker.ts"
+// the worker program, compiled once for the processes the tests start
+let worker = ""
+beforeAll(async () => {
+  worker = (await compile("queueForLaterWorker", [fixture])).get(fixture)!
+})
 
 /** A worker in a child process of its own, killed with SIGKILL when the scope closes if still alive. */
 const childWorker = (prefix: string, mode: "hang" | "normal") =>
   Effect.acquireRelease(
     Effect.sync(() =>
-      spawn(process.execPath, ["--import", "tsx", fixture], {
+      spawn(process.execPath, [worker], {
         env: { ...process.env, REDIS_URL: redisUrl, PREFIX: prefix, MODE: mode },
         stdio: ["ignore", "pipe", "inherit"]
       })
