@@ -6,15 +6,31 @@ import { BaseSequencer, type TestSpecification } from "vitest/node"
 const src = (path: string) => fileURLToPath(new URL(`./src/${path}`, import.meta.url))
 
 /**
- * The packaging test builds the package in a child process: start it first, so that the build overlaps
- * the other files instead of running alone at the end. The rest keep vitest's order (slowest first once
- * a run has been recorded, largest first before that).
+ * Files that spend most of their time waiting start first, so that their waits overlap the other files
+ * instead of running alone at the end: the packaging test's build (a child process), the examples and
+ * the runnable doc blocks (a Node process each, waiting in real time), the QueueForLaterRedis worker
+ * processes, the adaptive limiter's scenarios (thousands of TestClock wake-ups, each a real timer tick)
+ * and the demo (5 real seconds). The rest keep vitest's order (slowest first once a run has been
+ * recorded, largest first before that, as on a fresh clone).
  */
-class PackagingFirst extends BaseSequencer {
+const waitingMost = [
+  "packaging",
+  "RateLimit.adaptive",
+  "examples",
+  "QueueForLaterRedis",
+  "docs",
+  "demo"
+].map((name) => `/test/${name}.test.ts`)
+
+class WaitingFirst extends BaseSequencer {
   override async sort(files: Array<TestSpecification>): Promise<Array<TestSpecification>> {
     const sorted = await super.sort(files)
-    const packaging = (file: TestSpecification) => file.moduleId.endsWith("/test/packaging.test.ts")
-    return [...sorted.filter(packaging), ...sorted.filter((file) => !packaging(file))]
+    const rank = (file: TestSpecification) => {
+      const at = waitingMost.findIndex((suffix) => file.moduleId.endsWith(suffix))
+      return at === -1 ? waitingMost.length : at
+    }
+    // sort is stable: the rest keep their order
+    return [...sorted].sort((a, b) => rank(a) - rank(b))
   }
 }
 
@@ -39,7 +55,7 @@ export default defineConfig({
     // Redis answer over sockets), so at least two workers even on a 2-core machine, next to the type
     // checker that `--typecheck` runs alongside.
     maxWorkers: Math.max(2, availableParallelism()),
-    sequence: { sequencer: PackagingFirst },
+    sequence: { sequencer: WaitingFirst },
     typecheck: {
       // `vitest --typecheck` is the project's only type check: its tsc run covers the whole tsconfig.json
       // (src, tests, examples, bench, scripts and the extracted doc blocks). An error in a type test
