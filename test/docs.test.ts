@@ -1,8 +1,8 @@
 /**
  * Runs every ```ts runnable block of README.md and docs/*.md (extracted by scripts/docs-blocks.ts,
  * which `npm run typecheck` also type-checks) and checks that it exits 0 and prints what the block's
- * trailing comments say. Each runs as `npx tsx <block>` would run it: compiled as tsx compiles it, then a
- * Node process of its own.
+ * trailing comments say. Each runs as a program, as `npx tsx <block>` would run it (compiled by
+ * `compile` in test/support/runScript.ts, then a Node process of its own).
  */
 import { beforeAll, describe, expect, it } from "@effect/vitest"
 import { execFileSync } from "node:child_process"

@@ -1,7 +1,7 @@
 /**
- * Runs every example as a user would (`npx tsx examples/<name>.ts`, from the repository root: compiled as
- * tsx compiles it, then a Node process of its own) and checks that it exits 0 and prints the lines that
- * tell its story. Each talks only to servers it starts on 127.0.0.1, or to nothing; each takes a few
+ * Runs every example as a program, as `npx tsx examples/<name>.ts` runs it from the repository root
+ * (compiled by `compile` in test/support/runScript.ts, then a Node process of its own), and checks that
+ * it exits 0 and prints the lines that tell its story. Each talks only to servers it starts on 127.0.0.1, or to nothing; each takes a few
  * seconds of real time.
  */
 import { beforeAll, describe, expect, it } from "@effect/vitest"
