@@ -3,7 +3,7 @@
  *
  * Run: `npm run bench` (all steps, built JavaScript), or this step alone from the built tree
  * `node .bench-build/bench/hotpath/run.js` or through tsx
- * `node --import tsx bench/hotpath/run.ts`. Options: `--rounds=N` (default 10),
+ * `node --import tsx bench/hotpath/run.ts`. Options: `--rounds=N` (default 20),
  * `--batch-millis=N` (default 50), `--only=<group id>,...`.
  */
 import { load } from "../support/environment.js"
@@ -15,7 +15,7 @@ const option = (name: string): string | undefined =>
   process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3)
 
 const settings = {
-  rounds: Number(option("rounds") ?? 10),
+  rounds: Number(option("rounds") ?? 20),
   batchMillis: Number(option("batch-millis") ?? 50)
 }
 const only = option("only")?.split(",")
