@@ -74,8 +74,9 @@ const isFiberRef = (u: unknown): u is FiberRef.FiberRef<unknown> =>
 
 /**
  * Refs whose join keeps the caller's value, so a work fiber that starts with another value hands
- * nothing back: ours (`register`) and two of Effect's that every fork resets (the fork scope override,
- * which each fiber of a concurrent `Effect.forEach` holds, and the interrupted cause). Effect does not
+ * nothing back: ours (`unsafeMakeKeptOnJoin`: the deadline refs) and two of Effect's that every fork
+ * resets (the fork scope override, which each fiber of a concurrent `Effect.forEach` holds, and the
+ * interrupted cause). Effect does not
  * export those two; they are read from the global registry under the keys Effect gives them. Were a
  * key to change, the lookup would miss and such calls would take the full join: slower, never wrong.
  */
