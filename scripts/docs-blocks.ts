@@ -12,7 +12,7 @@
  * ```ts no-check and the text around it says why.
  *
  * A block fenced ```ts runnable is also listed in `.docs-check/runnable.json`, and test/docs.test.ts
- * runs it (`tsx`, from the repository root) and checks that it exits 0. When the block ends with
+ * runs it (compiled as `tsx` compiles it, from the repository root) and checks that it exits 0. When the block ends with
  * `// ` comment lines, those are what it prints: each must appear, in order, among the lines it
  * writes to stdout (other lines, such as log lines, may come between). In an expected line, `...`
  * stands for any text, and an annotation after three spaces, `   (like this)`, is not part of it.

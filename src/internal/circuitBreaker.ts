@@ -32,8 +32,8 @@ import * as replicated from "./circuitBreaker/replicated.js"
 import { Store } from "./circuitBreaker/store.js"
 import * as healthChecks from "./health/checks.js"
 import { Registry as HealthRegistry, whenRegistry } from "./health/registry.js"
+import * as FiberNow from "./fiberNow.js"
 import * as keyedMap from "./keyedMap.js"
-import * as MetricNow from "./metricNow.js"
 import { onExitMasked } from "./onExitMasked.js"
 import * as options from "./options.js"
 import { oneOf, storeKeyOf } from "./rateLimitCommon.js"
@@ -556,7 +556,7 @@ const protectWith = <A, E, R>(
   // without an effect of its own.
   return Effect.uninterruptibleMask((restore) =>
     Effect.withFiberRuntime((fiber) => {
-      const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
+      const clock = FiberNow.clockOf(fiber)
       const now = clock.unsafeCurrentTimeMillis()
       const acquire: replicated.Transition<machine.Ticket | machine.Rejection> = (core, next) =>
         machine.acquire(config, core, now, next)
@@ -619,7 +619,7 @@ const settleWith = (
   }
   const settle: replicated.Transition<void> = (core, next) =>
     machine.settle(resolved.config, core, ticket, outcome, hint, now, next)
-  MetricNow.increment(fiber, metric)
+  FiberNow.increment(fiber, metric)
   const committing = applyQuiet(breaker, settle) === NotQuiet ? transact(breaker, now, input, settle) : undefined
   if (thrown === undefined) return committing
   const die = Effect.die(thrown.defect)

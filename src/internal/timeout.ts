@@ -11,6 +11,7 @@ import * as Runtime from "effect/Runtime"
 import { Timeout } from "../Errors.js"
 import * as ClockTimer from "./clockTimer.js"
 import * as Deadline from "./deadline.js"
+import * as FiberNow from "./fiberNow.js"
 import { eagerDual } from "./eagerDual.js"
 import * as Options from "./options.js"
 import { spanEvent } from "./spanEvent.js"
@@ -137,7 +138,7 @@ const withRuntimeAndClock = <A, E, R>(
         runtimeFlags: status.runtimeFlags,
         fiberRefs: fiber.getFiberRefs()
       }),
-      Context.get(fiber.currentDefaultServices, Clock.Clock)
+      FiberNow.clockOf(fiber)
     )
   )
 
