@@ -20,10 +20,14 @@
  * ```ts runnable file=examples/quickstart.ts: the block must be that file, character for character
  * (so the README's quick start and the example cannot drift apart); otherwise this script fails.
  *
+ * `npm test` runs it as vitest's global setup (test/globalSetup.ts), before the type check starts;
+ * `npm run typecheck` runs it from the command line:
+ *
  *   npx tsx scripts/docs-blocks.ts
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { pathToFileURL } from "node:url"
 import ts from "typescript"
 
 const root = path.resolve(import.meta.dirname, "..")
@@ -144,36 +148,47 @@ const expectedOutput = (code: string): Array<string> => {
   return expected
 }
 
-const blocks = [
-  ...["README.md", ...listFiles("docs", ".md")].flatMap((file) => blocksOf(file, markdown)),
-  ...listFiles("src", ".ts").flatMap((file) => blocksOf(file, jsdoc))
-]
+/**
+ * Writes every ts block to `.docs-check/` (emptied first) and the runnable ones to
+ * `.docs-check/runnable.json`; throws when a `file=` block differs from its file.
+ */
+export const extractDocBlocks = (): { readonly blocks: number; readonly runnable: number } => {
+  const blocks = [
+    ...["README.md", ...listFiles("docs", ".md")].flatMap((file) => blocksOf(file, markdown)),
+    ...listFiles("src", ".ts").flatMap((file) => blocksOf(file, jsdoc))
+  ]
 
-const drifted = blocks.filter((block) =>
-  block.sameAs !== undefined &&
-  fs.readFileSync(path.join(root, block.sameAs), "utf8").trimEnd() !== block.code.trimEnd()
-)
-if (drifted.length > 0) {
-  throw new Error(drifted.map((block) =>
-    `${block.source}:${block.firstLine - 1}: ts block ${block.index} differs from ${block.sameAs}; make them the same`
-  ).join("\n"))
+  const drifted = blocks.filter((block) =>
+    block.sameAs !== undefined &&
+    fs.readFileSync(path.join(root, block.sameAs), "utf8").trimEnd() !== block.code.trimEnd()
+  )
+  if (drifted.length > 0) {
+    throw new Error(drifted.map((block) =>
+      `${block.source}:${block.firstLine - 1}: ts block ${block.index} differs from ${block.sameAs}; make them the same`
+    ).join("\n"))
+  }
+
+  const moduleOf = (block: Block) => path.join(".docs-check", `${block.source}-${block.index}.ts`)
+
+  fs.rmSync(outDir, { recursive: true, force: true })
+  for (const block of blocks) {
+    const target = path.join(root, moduleOf(block))
+    const header = `// ${block.source}, ts block ${block.index}: line numbers are the source file's`
+    const padding = "\n".repeat(Math.max(0, block.firstLine - 2))
+    fs.mkdirSync(path.dirname(target), { recursive: true })
+    fs.writeFileSync(target, `${header}\n${padding}${block.code}\n${exportsOf(target, block.code)}\n`)
+  }
+  const runnable: Array<Runnable> = blocks.filter((block) => block.runnable).map((block) => ({
+    source: block.source,
+    line: block.firstLine - 1,
+    file: moduleOf(block),
+    expected: expectedOutput(block.code)
+  }))
+  fs.writeFileSync(path.join(outDir, "runnable.json"), `${JSON.stringify(runnable, null, 2)}\n`)
+  return { blocks: blocks.length, runnable: runnable.length }
 }
 
-const moduleOf = (block: Block) => path.join(".docs-check", `${block.source}-${block.index}.ts`)
-
-fs.rmSync(outDir, { recursive: true, force: true })
-for (const block of blocks) {
-  const target = path.join(root, moduleOf(block))
-  const header = `// ${block.source}, ts block ${block.index}: line numbers are the source file's`
-  const padding = "\n".repeat(Math.max(0, block.firstLine - 2))
-  fs.mkdirSync(path.dirname(target), { recursive: true })
-  fs.writeFileSync(target, `${header}\n${padding}${block.code}\n${exportsOf(target, block.code)}\n`)
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const written = extractDocBlocks()
+  console.log(`docs-blocks: ${written.blocks} ts blocks written to .docs-check/, ${written.runnable} of them runnable`)
 }
-const runnable: Array<Runnable> = blocks.filter((block) => block.runnable).map((block) => ({
-  source: block.source,
-  line: block.firstLine - 1,
-  file: moduleOf(block),
-  expected: expectedOutput(block.code)
-}))
-fs.writeFileSync(path.join(outDir, "runnable.json"), `${JSON.stringify(runnable, null, 2)}\n`)
-console.log(`docs-blocks: ${blocks.length} ts blocks written to .docs-check/, ${runnable.length} of them runnable`)

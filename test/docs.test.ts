@@ -1,18 +1,15 @@
 /**
- * Runs every ```ts runnable block of README.md and docs/*.md (extracted by scripts/docs-blocks.ts,
- * which `npm run typecheck` also type-checks) and checks that it exits 0 and prints what the block's
- * trailing comments say. Each runs as a program, as `npx tsx <block>` would run it (compiled by
- * `compile` in test/support/runScript.ts, then a Node process of its own).
+ * Runs every ```ts runnable block of README.md and docs/*.md (extracted by scripts/docs-blocks.ts, in
+ * vitest's global setup, before the type check that covers them) and checks that it exits 0 and prints
+ * what the block's trailing comments say. Each runs as a program, as `npx tsx <block>` would run it
+ * (compiled by `compile` in test/support/runScript.ts, then a Node process of its own).
  */
 import { beforeAll, describe, expect, it } from "@effect/vitest"
-import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import type { Runnable } from "../scripts/docs-blocks.js"
 import { compile, missingLine, queueTimeout, root, run, runTimeout } from "./support/runScript.js"
 
-// throws with the script's message when a block is malformed or differs from the file it names
-execFileSync(process.execPath, ["--import", "tsx", "scripts/docs-blocks.ts"], { cwd: root, encoding: "utf8" })
 const blocks: ReadonlyArray<Runnable> = JSON.parse(
   fs.readFileSync(path.join(root, ".docs-check", "runnable.json"), "utf8")
 )
