@@ -6,7 +6,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
-import type * as Fiber from "effect/Fiber"
+import * as Fiber from "effect/Fiber"
 import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
@@ -554,8 +554,8 @@ const protectWith = <A, E, R>(
   // admitted call (a probe in particular) is settled however it ends, interruption included. The
   // clock is read once per event, synchronously; a quiet transition is committed, and counted,
   // without an effect of its own.
-  return Effect.uninterruptibleMask((restore) =>
-    Effect.withFiberRuntime((fiber) => {
+  return Effect.uninterruptibleMask((restore) => {
+    const admit = (fiber: Fiber.RuntimeFiber<unknown, unknown>): Effect.Effect<A, E | CircuitOpen, R> => {
       const clock = FiberNow.clockOf(fiber)
       const now = clock.unsafeCurrentTimeMillis()
       const acquire: replicated.Transition<machine.Ticket | machine.Rejection> = (core, next) =>
@@ -566,8 +566,12 @@ const protectWith = <A, E, R>(
           : Effect.zipRight(Metric.increment(breaker.shared.calls.rejected), Effect.fail(rejectionOf(breaker, admission)))
       const admission = applyQuiet(breaker, acquire)
       return admission === NotQuiet ? Effect.flatMap(transact(breaker, now, undefined, acquire), admitted) : admitted(admission)
-    })
-  )
+    }
+    // The mask's callback runs in the caller's fiber, inside its run loop: that fiber is the current
+    // one, and reading it here saves the step `withFiberRuntime` would take.
+    const current = Fiber.getCurrentFiber()
+    return Option.isSome(current) ? admit(current.value) : Effect.withFiberRuntime(admit)
+  })
 }
 
 const rejectionOf = (breaker: BreakerImpl, rejection: machine.Rejection): CircuitOpen =>

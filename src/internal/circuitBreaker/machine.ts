@@ -241,34 +241,47 @@ export const settle = <S>(
   now: number,
   next: NextBreak | undefined
 ): Step<S, void> | NeedBreak => {
+  // a closed breaker has no time-driven change to catch up on: the common case allocates no changes
+  if (core.state === "closed") return settleIn(config, core, ticket, outcome, hint, now, next, noChanges)
   const changes: Array<Change> = []
-  const current = core.state === "closed" ? core : elapse(config, core, now, next, changes)
+  const current = elapse(config, core, now, next, changes)
   if (current === NeedBreak) return NeedBreak
-  if (ticket.generation !== current.generation) return step(current, undefined, changes)
+  return settleIn(config, current, ticket, outcome, hint, now, next, changes)
+}
+
+/** `settle` once the state is current; `elapsed` are the changes that made it so. */
+const settleIn = <S>(
+  config: Config<S>,
+  current: Core<S>,
+  ticket: Ticket,
+  outcome: Outcome | undefined,
+  hint: number | undefined,
+  now: number,
+  next: NextBreak | undefined,
+  elapsed: ReadonlyArray<Change>
+): Step<S, void> | NeedBreak => {
+  if (ticket.generation !== current.generation) return step(current, undefined, elapsed)
   if (ticket.probe < 0) {
-    if (outcome === undefined) return step(current, undefined, changes)
+    if (outcome === undefined) return step(current, undefined, elapsed)
     const verdict = config.policy.record(current.books, outcome, now)
     if (verdict.trip === undefined) {
-      return step(verdict.state === current.books ? current : { ...current, books: verdict.state }, undefined, changes)
+      return step(verdict.state === current.books ? current : { ...current, books: verdict.state }, undefined, elapsed)
     }
     const opened = open(config, { ...current, books: verdict.state }, now, hint, next)
     if (opened === NeedBreak) return NeedBreak
-    changes.push(change(current, opened, now, verdict.trip))
-    return step(opened, undefined, changes)
+    return step(opened, undefined, [...elapsed, change(current, opened, now, verdict.trip)])
   }
   const probes = current.probes.filter((probe) => probe[0] !== ticket.probe)
-  if (outcome === undefined) return step({ ...current, probes }, undefined, changes)
+  if (outcome === undefined) return step({ ...current, probes }, undefined, elapsed)
   if (config.policy.healthy(outcome)) {
     const succeeded = current.succeeded + 1
-    if (succeeded < config.probes) return step({ ...current, probes, succeeded }, undefined, changes)
+    if (succeeded < config.probes) return step({ ...current, probes, succeeded }, undefined, elapsed)
     const closed = close(config, current, now)
-    changes.push(change(current, closed, now, "probes-succeeded"))
-    return step(closed, undefined, changes)
+    return step(closed, undefined, [...elapsed, change(current, closed, now, "probes-succeeded")])
   }
   const reopened = open(config, current, now, hint, next)
   if (reopened === NeedBreak) return NeedBreak
-  changes.push(change(current, reopened, now, "probe-failed"))
-  return step(reopened, undefined, changes)
+  return step(reopened, undefined, [...elapsed, change(current, reopened, now, "probe-failed")])
 }
 
 export const isolate = <S>(core: Core<S>, now: number): Step<S, void> => {
