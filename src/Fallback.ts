@@ -65,6 +65,19 @@ export type Handled<E, K extends string> = Extract<E, { readonly _tag: K }>
 export type Unhandled<E, K extends string> = Exclude<E, { readonly _tag: K }>
 
 /**
+ * `unknown` when every tag that `on` names (`K`) is a {@link DefaultTag} or a tag of `E`; otherwise a type
+ * naming the others, so that a misspelled or foreign tag is a compile error where the effect is given:
+ * `Property '"on" names tags the effect cannot fail with' is missing`, with the tags in the message.
+ * Default tags are always accepted, so code generic in `E` can name them.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type CheckedOn<E, K extends string> = [Exclude<K, DefaultTag>] extends [never] ? unknown
+  : [Exclude<K, DefaultTag | Tags<E>>] extends [never] ? unknown
+  : { readonly "\"on\" names tags the effect cannot fail with": Exclude<K, DefaultTag | Tags<E>> }
+
+/**
  * The provider's own answer.
  *
  * @since 0.1.0
@@ -232,9 +245,9 @@ export const value: {
   <B, const K extends string = DefaultTag>(
     value: B,
     options?: Fallback.Options<K>
-  ): <A, E, R>(self: Effect<A, E, R>) => Effect<A | B, Unhandled<E, K>, R>
+  ): <A, E, R>(self: Effect<A, E, R> & CheckedOn<E, K>) => Effect<A | B, Unhandled<E, K>, R>
   <A, E, R, B, const K extends string = DefaultTag>(
-    self: Effect<A, E, R>,
+    self: Effect<A, E, R> & CheckedOn<E, K>,
     value: B,
     options?: Fallback.Options<K>
   ): Effect<A | B, Unhandled<E, K>, R>
@@ -262,9 +275,9 @@ export const compute: {
   <E, B, const K extends string = DefaultTag>(
     f: (error: Handled<E, K>) => B,
     options?: Fallback.Options<K>
-  ): <A, R>(self: Effect<A, E, R>) => Effect<A | B, Unhandled<E, K>, R>
+  ): <A, R>(self: Effect<A, E, R> & CheckedOn<E, K>) => Effect<A | B, Unhandled<E, K>, R>
   <A, E, R, B, const K extends string = DefaultTag>(
-    self: Effect<A, E, R>,
+    self: Effect<A, E, R> & CheckedOn<E, K>,
     f: (error: Handled<E, K>) => B,
     options?: Fallback.Options<K>
   ): Effect<A | B, Unhandled<E, K>, R>
@@ -295,9 +308,9 @@ export const degrade: {
   <E, B, const K extends string = DefaultTag>(
     f: (error: Handled<E, K>) => B,
     options?: Fallback.Options<K>
-  ): <A, R>(self: Effect<A, E, R>) => Effect<Served<A | B, Handled<E, K>>, Unhandled<E, K>, R>
+  ): <A, R>(self: Effect<A, E, R> & CheckedOn<E, K>) => Effect<Served<A | B, Handled<E, K>>, Unhandled<E, K>, R>
   <A, E, R, B, const K extends string = DefaultTag>(
-    self: Effect<A, E, R>,
+    self: Effect<A, E, R> & CheckedOn<E, K>,
     f: (error: Handled<E, K>) => B,
     options?: Fallback.Options<K>
   ): Effect<Served<A | B, Handled<E, K>>, Unhandled<E, K>, R>

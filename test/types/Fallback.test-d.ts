@@ -36,6 +36,30 @@ describe("Fallback", () => {
     >()
   })
 
+  it("on - a tag the effect cannot fail with is a compile error, in every form; default tags always pass", () => {
+    // @ts-expect-error: "ClientEror" is misspelled
+    call.pipe(Fallback.value(0, { on: ["ClientEror"] }))
+    // @ts-expect-error: data first
+    Fallback.value(call, 0, { on: ["Unavailable", "ClientEror"] })
+    // @ts-expect-error: compute
+    call.pipe(Fallback.compute(() => 0, { on: ["Mine"] }))
+    // @ts-expect-error: compute, data first
+    Fallback.compute(call, () => 0, { on: ["Mine"] })
+    // @ts-expect-error: degrade
+    call.pipe(Fallback.degrade(() => 0, { on: ["Error"] }))
+    // @ts-expect-error: degrade, data first
+    Fallback.degrade(call, () => 0, { on: ["Error"] })
+    // a default tag the effect cannot fail with handles nothing, and compiles (code generic in E names them)
+    expectTypeOf(mixed.pipe(Fallback.value(0, { on: ["Timeout", "ClientError"] }))).toEqualTypeOf<
+      Effect.Effect<number, Unavailable | Error, never>
+    >()
+    const generic = <E>(self: Effect.Effect<number, E>) => self.pipe(Fallback.value(0, { on: ["Timeout"] }))
+    expectTypeOf(generic(mixed)).toEqualTypeOf<Effect.Effect<number, Unavailable | ClientError | Error>>()
+    // a tag of the user's own error is a tag like any other
+    const mine = Effect.fail(new Mine()) as Effect.Effect<number, Mine | Unavailable>
+    expectTypeOf(mine.pipe(Fallback.value(0, { on: ["Mine"] }))).toEqualTypeOf<Effect.Effect<number, Unavailable>>()
+  })
+
   it("compute is given the handled errors only", () => {
     const computed = call.pipe(
       Fallback.compute((error) => {
