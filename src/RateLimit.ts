@@ -631,6 +631,14 @@ export declare namespace Adaptive {
      * is the gate's longest closing, so the two agree on what "too long" is. Defaults to `"1 minute"`.
      */
     readonly maxWait?: Duration.DurationInput | undefined
+    /**
+     * The longest a `Retry-After`, or a quota header's reset at `remaining: 0`, holds the key's calls.
+     * A longer hint is capped: when it runs out one call goes through as a probe, and a 429 closes the
+     * key again. So a hostile or broken header cannot stop a key for a day, as the gate's `maxClosed`
+     * and the breaker's `maxRetryAfter` ensure. A duration > 0. Defaults to `"1 minute"`
+     * (`Backoff.defaultMaxRetryAfter`).
+     */
+    readonly maxClosed?: Duration.DurationInput | undefined
   }
 
   /**

@@ -72,7 +72,8 @@ const constants: model.Constants = {
   minRate: 0.5,
   maxRate: 1000,
   initialConcurrency: 4,
-  maxConcurrency: 50
+  maxConcurrency: 50,
+  maxClosedMillis: 60_000
 }
 
 describe("RateLimit.adaptive", () => {
@@ -281,6 +282,34 @@ describe("RateLimit.adaptive", () => {
         const snapshot = yield* limiter.current()
         expect(Option.isSome(snapshot.rate)).toBe(true)
         expect(snapshot.closedFor).toEqual(Option.some(Duration.seconds(2)))
+      }).pipe(Effect.scoped))
+
+    it.effect("maxClosed - a Retry-After of a day holds calls for maxClosed, then one call probes and a 429 closes again", () =>
+      Effect.gen(function*() {
+        const limiter = yield* RateLimit.adaptive({ name: "api", key: "k", maxWait: "2 minutes" })
+        yield* answering({ "retry-after": "86400" }, 429).pipe(limiter.protect)
+        expect((yield* limiter.current()).closedFor).toEqual(Option.some(Duration.minutes(1)))
+        const { mark, starts } = yield* recorder
+        const probe = yield* Effect.fork(mark.pipe(Effect.zipRight(answering({ "retry-after": "86400" }, 429)), limiter.protect))
+        yield* TestClock.adjust("59 seconds")
+        expect(yield* starts).toEqual([])
+        yield* TestClock.adjust("1 second")
+        expect(yield* starts).toEqual([60_000])
+        yield* Fiber.join(probe)
+        expect((yield* limiter.current()).closedFor).toEqual(Option.some(Duration.minutes(1)))
+      }).pipe(Effect.scoped))
+
+    it.effect("maxClosed - caps a quota's reset at remaining 0 too, and is an option (a duration > 0)", () =>
+      Effect.gen(function*() {
+        const limiter = yield* RateLimit.adaptive({ name: "api", key: "k", maxClosed: "10 seconds" })
+        yield* answering({ "x-ratelimit-limit": "100", "x-ratelimit-remaining": "0", "x-ratelimit-reset": "3600" })
+          .pipe(limiter.protect)
+        expect((yield* limiter.current()).closedFor).toEqual(Option.some(Duration.seconds(10)))
+        for (const maxClosed of [0, -1, Number.NaN, "1h" as Duration.DurationInput]) {
+          const error = yield* Effect.flip(Effect.scoped(RateLimit.adaptive({ name: "api", key: "k", maxClosed })))
+          expect(error).toBeInstanceOf(InvalidOptions)
+          expect(error.message).toContain("maxClosed")
+        }
       }).pipe(Effect.scoped))
 
     it.effect("decrease - a 429's epoch reset is measured from the response's Date, not our (skewed) clock", () =>
@@ -699,7 +728,7 @@ describe("RateLimit.adaptive", () => {
       }).pipe(Effect.scoped))
 
     it("interruption - a permit taken but never used is refunded in full (model)", () => {
-      const c = { beta: 0.7, scale: 0.4, minRate: 0.5, maxRate: 1000, initialConcurrency: 4, maxConcurrency: 50 }
+      const c = { ...constants, scale: 0.4 }
       const s = model.makeKeyState({ ...model.initialLearned(c), ceiling: 1, unitCeiling: 10 }, 0)
       model.admit(c, s, 50, 0)
       expect(model.waitFor(c, s, 1, 0)).toBeGreaterThan(0)

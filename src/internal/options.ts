@@ -33,7 +33,8 @@ export const longestTimer: Duration.Duration = Duration.days(24)
 
 /**
  * The longest `Retry-After` hint waited for, unless an option says otherwise: one default for every module
- * (`Retry.transient`, `Backoff.honorRetryAfter`, the gate's `maxClosed`, the breaker's `maxRetryAfter`).
+ * (`Retry.transient`, `Backoff.honorRetryAfter`, the gate's and the adaptive limiter's `maxClosed`, the
+ * breaker's `maxRetryAfter`).
  * Public as `Backoff.defaultMaxRetryAfter`, whose JSDoc says why it is a minute.
  */
 export const defaultMaxRetryAfter: Duration.Duration = Duration.minutes(1)

@@ -36,7 +36,8 @@ export const adaptiveDefaults = {
   minRate: 0.5,
   maxRate: 1000,
   decrease: 0.7,
-  maxWait: Duration.minutes(1)
+  maxWait: Duration.minutes(1),
+  maxClosed: options.defaultMaxRetryAfter
 } as const
 
 /**
@@ -82,13 +83,19 @@ const resolve = <Args>(o: RateLimit.Adaptive.Options<Args>) => {
     adaptiveDefaults.decrease,
     (n) => Number.isFinite(n) && n > 0 && n < 1 ? n : options.invalid(check("decrease"), n, "a number in (0, 1)")
   )
+  const maxClosed = options.orDefault(
+    o.maxClosed,
+    adaptiveDefaults.maxClosed,
+    (d) => options.positiveDuration(check("maxClosed"), d)
+  )
   const constants: model.Constants = {
     beta: decrease,
     scale: cubicScale,
     minRate,
     maxRate,
     initialConcurrency,
-    maxConcurrency
+    maxConcurrency,
+    maxClosedMillis: Duration.toMillis(maxClosed)
   }
   return {
     name,
@@ -321,7 +328,7 @@ export const make = <Args = void>(
             if (response.status === 429) call.throttled = true
             if (response.status === 429 || response.status === 503) {
               const hint = hintMillis(response.headers, now)
-              if (hint !== undefined) learned = model.closeUntil(state, now + hint, now) || learned
+              if (hint !== undefined) learned = model.closeUntil(c, state, now + hint, now) || learned
             }
             return learned ? Effect.zipRight(changed(entry, "provider headers", "debug"), pump(entry)) : Effect.void
           }),
@@ -353,7 +360,7 @@ export const make = <Args = void>(
         let learning: Effect.Effect<void> = Effect.void
         if (call.throttled || rateLimited) {
           const retryAfter = rateLimited ? retryAfterOf(failure.value) : undefined
-          const closed = retryAfter !== undefined && model.closeUntil(state, now + Duration.toMillis(retryAfter), now)
+          const closed = retryAfter !== undefined && model.closeUntil(c, state, now + Duration.toMillis(retryAfter), now)
           const before = [model.requestRate(c, state.learned), state.learned.concurrency]
           if (model.throttle(c, state, call.admittedAt, now)) {
             // INFO only when the rate or the window moved: 429s at the floor would repeat one line per wave

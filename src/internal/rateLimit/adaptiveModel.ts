@@ -32,6 +32,8 @@ export interface Constants {
   readonly maxRate: number
   readonly initialConcurrency: number
   readonly maxConcurrency: number
+  /** The longest a Retry-After or a quota reset holds calls (`maxClosed`). */
+  readonly maxClosedMillis: number
 }
 
 /** What a limiter learned for a key: serialisable, what an `AdaptiveStore` shares. */
@@ -169,12 +171,16 @@ const update = (s: KeyState, now: number, patch: Patch): void => {
   s.learned = { ...s.learned, ...patch, updatedAt: now }
 }
 
-/** No call before `at`; at reopening the bucket holds one request (a probe), so waiters leave paced. */
-export const closeUntil = (s: KeyState, at: number, now: number): boolean => {
-  if (at <= s.learned.notBefore) return false
-  update(s, now, { notBefore: at })
+/**
+ * No call before `at`, or before `maxClosed` from now if that is sooner; at reopening the bucket holds
+ * one request (a probe), so waiters leave paced.
+ */
+export const closeUntil = (c: Constants, s: KeyState, at: number, now: number): boolean => {
+  const until = Math.min(at, now + c.maxClosedMillis)
+  if (until <= s.learned.notBefore) return false
+  update(s, now, { notBefore: until })
   s.requests.level = 1
-  s.requests.at = at
+  s.requests.at = until
   return true
 }
 
@@ -304,7 +310,7 @@ export const observe = (c: Constants, s: KeyState, quota: Quota, ownUnits: numbe
       const othersInFlight = dimension === "requests" ? Math.max(0, s.inFlight - 1) : s.inFlightUnits - ownUnits
       bucket.level = Math.min(bucket.level, reading.remaining - Math.max(0, othersInFlight))
       if (reading.remaining === 0 && reading.resetMillis !== undefined) {
-        changed = closeUntil(s, now + reading.resetMillis, now) || changed
+        changed = closeUntil(c, s, now + reading.resetMillis, now) || changed
       }
     }
   }
