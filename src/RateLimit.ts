@@ -632,10 +632,11 @@ export declare namespace Adaptive {
      */
     readonly maxWait?: Duration.DurationInput | undefined
     /**
-     * The longest a `Retry-After`, or a quota header's reset at `remaining: 0`, holds the key's calls.
-     * A longer hint is capped: when it runs out one call goes through as a probe, and a 429 closes the
-     * key again. So a hostile or broken header cannot stop a key for a day, as the gate's `maxClosed`
-     * and the breaker's `maxRetryAfter` ensure. A duration > 0. Defaults to `"1 minute"`
+     * The longest a `Retry-After`, a quota header's reset at `remaining: 0`, or the token debt of a heavy
+     * call (at a learned token rate) holds the key's calls. A longer hold is capped: when it runs out one
+     * call goes through as a probe, and a 429 closes the key again. So a hostile or broken header (a
+     * day's `Retry-After`, a token a day) cannot stop a key for days, as the gate's `maxClosed` and the
+     * breaker's `maxRetryAfter` ensure. A duration > 0. Defaults to `"1 minute"`
      * (`Backoff.defaultMaxRetryAfter`).
      */
     readonly maxClosed?: Duration.DurationInput | undefined

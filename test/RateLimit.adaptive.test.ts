@@ -465,6 +465,22 @@ describe("RateLimit.adaptive", () => {
         expect(t.map((x) => x - t[0]!)).toEqual([0, 2000, 4000])
       }).pipe(Effect.scoped))
 
+    it.effect("weighted - a near-zero token rate (a hostile header) holds a heavy call for maxClosed at most", () =>
+      Effect.gen(function*() {
+        const limiter = yield* RateLimit.adaptive({ name: "llm", key: "k", maxWait: "2 minutes" })
+        // one token spent, refilled in a day: a rate of one token a day
+        yield* teach(limiter, { "x-ratelimit-limit-tokens": "1000", "x-ratelimit-remaining-tokens": "999", "x-ratelimit-reset-tokens": "24h" })
+        expect(Option.getOrThrow((yield* limiter.current()).unitRate)).toBeCloseTo(1 / 86_400)
+        const { mark, starts } = yield* recorder
+        const heavy = mark.pipe(RateLimit.withCost(200), limiter.protect)
+        const fiber = yield* Effect.fork(Effect.zipRight(heavy, heavy))
+        // the first call's debt alone would hold the second for 199 days
+        yield* TestClock.adjust("2 minutes")
+        yield* Fiber.join(fiber)
+        const t = yield* starts
+        expect(t.map((x) => x - t[0]!)).toEqual([0, 60_000])
+      }).pipe(Effect.scoped))
+
     it.effect("weighted - withCost inside protect settles the difference as the call starts", () =>
       Effect.gen(function*() {
         const limiter = yield* RateLimit.adaptive({ name: "llm", key: "k" })

@@ -400,7 +400,8 @@ export const make = <Args = void>(
       const queuedUnits = ahead.reduce((sum, w) => sum + w.cost, 0)
       return model.waitFor(c, entry.state, cost, now) + Math.max(
         rate === undefined ? 0 : ahead.length * 1000 / rate,
-        unitRate === undefined ? 0 : queuedUnits * 1000 / unitRate
+        // each waiter ahead holds the next one for `maxClosed` at most (see the model's unit debt)
+        unitRate === undefined ? 0 : Math.min(queuedUnits * 1000 / unitRate, ahead.length * c.maxClosedMillis)
       )
     }
 

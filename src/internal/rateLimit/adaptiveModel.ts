@@ -123,13 +123,27 @@ const bucketWait = (bucket: Bucket, rate: number | undefined, cost: number, now:
 const epsilon = 1e-9
 
 /** Millis until a call of `cost` units may start; 0 means now (the concurrency window aside). */
-export const waitFor = (c: Constants, s: KeyState, cost: number, now: number): number =>
-  Math.max(
+export const waitFor = (c: Constants, s: KeyState, cost: number, now: number): number => {
+  boundUnitDebt(c, s, cost, now)
+  return Math.max(
     Math.ceil(s.learned.notBefore - now),
     bucketWait(s.requests, requestRate(c, s.learned), 1, now),
     bucketWait(s.units, unitRate(s.learned), cost, now),
     0
   )
+}
+
+/**
+ * The unit rate has no floor (units are the provider's), so a header teaching a near-zero one would
+ * leave a heavy call's debt to hold the key's calls, and with them the headers that could correct it,
+ * for days. The debt is forgiven down to what the rate refills in `maxClosed`: no call waits longer.
+ */
+const boundUnitDebt = (c: Constants, s: KeyState, cost: number, now: number): void => {
+  const rate = unitRate(s.learned)
+  if (rate === undefined) return
+  refill(s.units, rate, now)
+  s.units.level = Math.max(s.units.level, Math.min(cost, 1) - rate * c.maxClosedMillis / 1000)
+}
 
 export const hasConcurrency = (s: KeyState): boolean => s.inFlight < s.learned.concurrency
 
