@@ -90,6 +90,34 @@ describe("in-memory stores", () => {
     { fastCheck: { numRuns: 1_000 } }
   )
 
+  it.prop(
+    "fixed window - takeWindowSlot (the in-process answer) counts and refuses as fixedWindow with one token and a limit",
+    [steps],
+    ([script]) => {
+      const time = manualClock()
+      const viaEffect = makeMemoryStores()
+      const viaTakeSlot = makeMemoryStores()
+      const inProcess = inProcessLimiterStore(viaTakeSlot.limiter)
+      for (const s of script) {
+        if (s.kind === "advance") time.advance(s.millis)
+        else if (s.kind === "sweep") {
+          viaEffect.sweep(time.now())
+          viaTakeSlot.sweep(time.now())
+        } else {
+          const expected = time.run(fixedWindow(viaEffect.limiter, s))
+          if (s.tokens === 1 && s.mode === "fail") {
+            const { limit, window } = quotas[s.key]
+            const refillMillis = Duration.toMillis(Duration.millis(window / limit))
+            expect(inProcess!.takeWindowSlot(s.key, limit, refillMillis, time.now())).toBe(expected[0] <= limit)
+          } else {
+            expect(time.run(fixedWindow(viaTakeSlot.limiter, s))).toEqual(expected)
+          }
+        }
+      }
+    },
+    { fastCheck: { numRuns: 1_000 } }
+  )
+
   it("token bucket - a full bucket refills from its next use, not from an old phase (stricter than experimental)", () => {
     const time = manualClock()
     const ours = makeMemoryStores()

@@ -288,6 +288,7 @@ const rateLimits = (() => {
     Effect.runSync(Effect.provide(Scope.extend(effect, scope), Layer.fresh(RateLimit.layerMemory)))
   const huge = { limit: 1_000_000_000, window: "1 second" } as const
   const limiter = build(RateLimit.make({ name: "bench-limiter", key: "k", ...huge }))
+  const window = build(RateLimit.make({ name: "bench-window", key: "k", algorithm: "fixed-window", ...huge }))
   const gate = build(RateLimit.gate({ name: "bench-gate", key: "k" }))
   return group({
     id: "rate-limit",
@@ -298,10 +299,15 @@ const rateLimits = (() => {
         "RateLimit.protect, token bucket in memory, limit never reached",
         call.pipe(RateLimit.protect(limiter))
       ),
+      window: runSync(
+        "RateLimit.protect, fixed window in memory, limit never reached",
+        call.pipe(RateLimit.protect(window))
+      ),
       gate: runSync("RateLimit.protect, gate open", call.pipe(RateLimit.protect(gate)))
     },
     rows: (s) => [
       ratioRow("limiter (token bucket, in memory, never runs out), `runSync`", s.limiter, "bare effect", s.bare, 2),
+      ratioRow("limiter (fixed window, in memory, never runs out), `runSync`", s.window, "bare effect", s.bare, 2),
       ratioRow("gate (open), `runSync`", s.gate, "bare effect", s.bare, 2)
     ]
   })

@@ -59,7 +59,13 @@ const build = <Args>(
   Effect.flatMap(options.validated(() => resolve(module, o)), (resolved) =>
     Effect.map(Effect.zip(RateLimiter.make, RateLimiter.RateLimiterStore), ([limiter, store]) => {
       const { algorithm, keyOf, limit, maxWait, name, onExceeded, onStoreError, window } = resolved
-      const inProcess = algorithm === "token-bucket" ? inProcessLimiterStore(store) : undefined
+      // the in-process answer of this limiter's algorithm, when its store has one
+      const inProcessStore = inProcessLimiterStore(store)
+      const takeInProcess = inProcessStore === undefined
+        ? undefined
+        : algorithm === "token-bucket"
+        ? inProcessStore.takeToken
+        : inProcessStore.takeWindowSlot
       // as RateLimiter.consume computes it, so both ways find the same bucket
       const refillMillis = Duration.toMillis(Duration.unsafeDivide(window, limit))
       const health = makeStoreHealth("limiter", name, onStoreError)
@@ -136,12 +142,13 @@ const build = <Args>(
           )
         )
 
-      // A store in this process takes a free token in the same synchronous step that hands `self` to the
-      // fiber (the moment the Effect way marks as `started`): no interruption can fall between taking
-      // and starting, so there is nothing to give back and no mask to pay for. Without a free token
-      // (a wait, a refusal) the call goes the Effect way, as with any store.
+      // A store in this process takes a free token (or a free place in the window) in the same
+      // synchronous step that hands `self` to the fiber (the moment the Effect way marks as `started`):
+      // no interruption can fall between taking and starting, so there is nothing to give back and no
+      // mask to pay for. Without a free one (a wait, a refusal) the call goes the Effect way, as with
+      // any store.
       const protect = <A, E, R>(self: Effect.Effect<A, E, R>, args: Args): Effect.Effect<A, E | RateLimited, R> => {
-        if (inProcess === undefined) {
+        if (takeInProcess === undefined) {
           return fixedStoreKey === undefined
             ? Effect.suspend(() => limited(self, storeKeyOf(name, keyOf(args))))
             : limited(self, fixedStoreKey)
@@ -149,7 +156,7 @@ const build = <Args>(
         const limitedFixed = fixedStoreKey === undefined ? undefined : limited(self, fixedStoreKey)
         return withNow((now, metricTags): Effect.Effect<A, E | RateLimited, R> => {
           const storeKey = fixedStoreKey ?? storeKeyOf(name, keyOf(args))
-          if (!inProcess.takeToken(storeKey, limit, refillMillis, now)) return limitedFixed ?? limited(self, storeKey)
+          if (!takeInProcess(storeKey, limit, refillMillis, now)) return limitedFixed ?? limited(self, storeKey)
           admitted.unsafeUpdate(1, metricTags)
           return self
         })

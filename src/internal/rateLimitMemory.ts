@@ -186,6 +186,27 @@ export const makeMemoryStores = (options?: { readonly grace?: number; readonly p
     return left
   }
 
+  // Both answers of the fixed window: the store's, and the in-process one that counts a call only under the limit.
+  const fixedWindow = (
+    key: string,
+    tokens: number,
+    refillMillis: number,
+    limit: number | undefined,
+    now: number
+  ): readonly [count: number, ttl: number] => {
+    sweepOwnAndNext(counters, now)
+    let counter = counters.get(key)
+    if (counter === undefined || counter.expiresAt <= now) counter = { count: 0, expiresAt: now }
+    if (limit !== undefined && counter.count + tokens > limit) {
+      // a refusal writes nothing (so a window that had ended stays as it was, as in Redis)
+      return [counter.count + tokens, counter.expiresAt - now]
+    }
+    counters.set(key, counter)
+    counter.count += tokens
+    counter.expiresAt += refillMillis * tokens
+    return [counter.count, counter.expiresAt - now]
+  }
+
   const closedFor = (key: string, now: number): number => {
     sweepOwnAndNext(gates, now)
     const reopenAt = gates.get(key)
@@ -196,20 +217,15 @@ export const makeMemoryStores = (options?: { readonly grace?: number; readonly p
     RateLimiter.RateLimiterStore.of({
       fixedWindow: (options) =>
         Effect.clockWith((clock) =>
-          Effect.sync(() => {
-            const now = clock.unsafeCurrentTimeMillis()
-            sweepOwnAndNext(counters, now)
-            let counter = counters.get(options.key)
-            if (counter === undefined || counter.expiresAt <= now) counter = { count: 0, expiresAt: now }
-            if (options.limit !== undefined && counter.count + options.tokens > options.limit) {
-              // a refusal writes nothing (so a window that had ended stays as it was, as in Redis)
-              return [counter.count + options.tokens, counter.expiresAt - now] as const
-            }
-            counters.set(options.key, counter)
-            counter.count += options.tokens
-            counter.expiresAt += Duration.toMillis(options.refillRate) * options.tokens
-            return [counter.count, counter.expiresAt - now] as const
-          })
+          Effect.sync(() =>
+            fixedWindow(
+              options.key,
+              options.tokens,
+              Duration.toMillis(options.refillRate),
+              options.limit,
+              clock.unsafeCurrentTimeMillis()
+            )
+          )
         ),
       tokenBucket: (options) =>
         Effect.clockWith((clock) =>
@@ -226,7 +242,8 @@ export const makeMemoryStores = (options?: { readonly grace?: number; readonly p
         )
     }),
     {
-      takeToken: (key, limit, refillMillis, now) => tokenBucket(key, 1, limit, refillMillis, false, now) >= 0
+      takeToken: (key, limit, refillMillis, now) => tokenBucket(key, 1, limit, refillMillis, false, now) >= 0,
+      takeWindowSlot: (key, limit, refillMillis, now) => fixedWindow(key, 1, refillMillis, limit, now)[0] <= limit
     }
   )
 

@@ -15,6 +15,11 @@ export interface InProcessLimiterStore {
    * `allowOverflow: false` would: `true` when taken; `false` (and nothing taken) when empty.
    */
   readonly takeToken: (key: string, limit: number, refillMillis: number, now: number) => boolean
+  /**
+   * Counts one call in the fixed window of `key` if it fits under `limit`, as `fixedWindow` with
+   * `tokens: 1` and a `limit` would: `true` when counted; `false` (and nothing written) when full.
+   */
+  readonly takeWindowSlot: (key: string, limit: number, refillMillis: number, now: number) => boolean
 }
 
 export interface InProcessGateStore {
