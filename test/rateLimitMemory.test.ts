@@ -1,7 +1,7 @@
 import * as RateLimiter from "@effect/experimental/RateLimiter"
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Duration, Effect, Either, FastCheck, Layer, TestClock } from "effect"
-import { inProcessLimiterStore } from "../src/internal/rateLimit/inProcessStore.js"
+import { type InProcessLimiterStore, inProcessLimiterStore } from "../src/internal/rateLimit/inProcessStore.js"
 import { makeMemoryStores, restGrace } from "../src/internal/rateLimitMemory.js"
 import * as RateLimit from "../src/RateLimit.js"
 import { fixedWindow, manualClock, quotas, type Step, type Store, steps, type Take, tokenBucket } from "./support/rateLimitSteps.js"
@@ -34,6 +34,41 @@ const replay = <A>(
   return { results, left: swept.sizes().counters + swept.sizes().buckets }
 }
 
+/**
+ * Replays `script` on two memory stores, one through `viaStore` only, the other through its in-process
+ * answer (`take`) for the one-token takes a limiter in "fail" mode makes: `take` must say `taken` of what
+ * the store answered, and every other step must leave both stores answering the same.
+ */
+const inProcessAgrees = <A>(
+  script: ReadonlyArray<Step>,
+  viaStore: (store: Store, step: Take) => Effect.Effect<A, unknown>,
+  take: (store: InProcessLimiterStore) => InProcessLimiterStore["takeToken"],
+  taken: (answer: A, limit: number) => boolean
+) => {
+  const time = manualClock()
+  const viaEffect = makeMemoryStores()
+  const viaInProcess = makeMemoryStores()
+  const inProcess = inProcessLimiterStore(viaInProcess.limiter)
+  expect(inProcess).toBeDefined()
+  for (const s of script) {
+    if (s.kind === "advance") time.advance(s.millis)
+    else if (s.kind === "sweep") {
+      viaEffect.sweep(time.now())
+      viaInProcess.sweep(time.now())
+    } else {
+      const expected = time.run(viaStore(viaEffect.limiter, s))
+      if (s.tokens === 1 && s.mode === "fail") {
+        const { limit, window } = quotas[s.key]
+        // the refill rate as the store receives it (a fractional millisecond is kept in nanoseconds)
+        const refillMillis = Duration.toMillis(Duration.millis(window / limit))
+        expect(take(inProcess!)(s.key, limit, refillMillis, time.now())).toBe(taken(expected, limit))
+      } else {
+        expect(time.run(viaStore(viaInProcess.limiter, s))).toEqual(expected)
+      }
+    }
+  }
+}
+
 const TENANTS = 10_000
 
 describe("in-memory stores", () => {
@@ -63,58 +98,14 @@ describe("in-memory stores", () => {
   it.prop(
     "token bucket - takeToken (the in-process answer) takes and refuses as tokenBucket with one token and no overflow",
     [steps],
-    ([script]) => {
-      const time = manualClock()
-      const viaEffect = makeMemoryStores()
-      const viaTakeToken = makeMemoryStores()
-      const inProcess = inProcessLimiterStore(viaTakeToken.limiter)
-      expect(inProcess).toBeDefined()
-      for (const s of script) {
-        if (s.kind === "advance") time.advance(s.millis)
-        else if (s.kind === "sweep") {
-          viaEffect.sweep(time.now())
-          viaTakeToken.sweep(time.now())
-        } else {
-          const expected = time.run(tokenBucket(viaEffect.limiter, s))
-          if (s.tokens === 1 && s.mode === "fail") {
-            const { limit, window } = quotas[s.key]
-            // the refill rate as the store receives it (a fractional millisecond is kept in nanoseconds)
-            const refillMillis = Duration.toMillis(Duration.millis(window / limit))
-            expect(inProcess!.takeToken(s.key, limit, refillMillis, time.now())).toBe(expected >= 0)
-          } else {
-            expect(time.run(tokenBucket(viaTakeToken.limiter, s))).toBe(expected)
-          }
-        }
-      }
-    },
+    ([script]) => inProcessAgrees(script, tokenBucket, (p) => p.takeToken, (left) => left >= 0),
     { fastCheck: { numRuns: 1_000 } }
   )
 
   it.prop(
     "fixed window - takeWindowSlot (the in-process answer) counts and refuses as fixedWindow with one token and a limit",
     [steps],
-    ([script]) => {
-      const time = manualClock()
-      const viaEffect = makeMemoryStores()
-      const viaTakeSlot = makeMemoryStores()
-      const inProcess = inProcessLimiterStore(viaTakeSlot.limiter)
-      for (const s of script) {
-        if (s.kind === "advance") time.advance(s.millis)
-        else if (s.kind === "sweep") {
-          viaEffect.sweep(time.now())
-          viaTakeSlot.sweep(time.now())
-        } else {
-          const expected = time.run(fixedWindow(viaEffect.limiter, s))
-          if (s.tokens === 1 && s.mode === "fail") {
-            const { limit, window } = quotas[s.key]
-            const refillMillis = Duration.toMillis(Duration.millis(window / limit))
-            expect(inProcess!.takeWindowSlot(s.key, limit, refillMillis, time.now())).toBe(expected[0] <= limit)
-          } else {
-            expect(time.run(fixedWindow(viaTakeSlot.limiter, s))).toEqual(expected)
-          }
-        }
-      }
-    },
+    ([script]) => inProcessAgrees(script, fixedWindow, (p) => p.takeWindowSlot, ([count], limit) => count <= limit),
     { fastCheck: { numRuns: 1_000 } }
   )
 
