@@ -312,6 +312,24 @@ describe("RateLimit.adaptive", () => {
         }
       }).pipe(Effect.scoped))
 
+    it.effect("maxClosed - a closing shared by a limiter that holds keys longer is held for this limiter's maxClosed", () =>
+      Effect.gen(function*() {
+        const patient = yield* RateLimit.adaptive({ name: "api", key: "k", maxClosed: "1 hour" })
+        const limiter = yield* RateLimit.adaptive({ name: "api", key: "k" })
+        // after the epoch, so what the patient one writes is newer than a fresh key's state
+        yield* TestClock.adjust("1 millis")
+        yield* answering({ "retry-after": "3600" }, 429).pipe(patient.protect)
+        expect((yield* patient.current()).closedFor).toEqual(Option.some(Duration.hours(1)))
+        // the other limiter reads the store as its call starts
+        const call = yield* Effect.fork(Effect.void.pipe(limiter.protect))
+        yield* TestClock.adjust("1 millis")
+        const closedFor = Option.getOrThrow((yield* limiter.current()).closedFor)
+        expect(Duration.toMillis(closedFor)).toBeGreaterThan(0)
+        expect(Duration.lessThanOrEqualTo(closedFor, Duration.minutes(1))).toBe(true)
+        expect((yield* patient.current()).closedFor).toEqual(Option.some(Duration.millis(3_600_000 - 1)))
+        yield* Fiber.interrupt(call)
+      }).pipe(Effect.scoped, Effect.provide(RateLimit.layerAdaptiveMemory)))
+
     it.effect("decrease - a 429's epoch reset is measured from the response's Date, not our (skewed) clock", () =>
       Effect.gen(function*() {
         const serverNow = Date.UTC(2026, 10, 23, 10, 0, 0)

@@ -188,14 +188,15 @@ export const make = <Args = void>(
     const storeSet = (entry: Entry) => Effect.asVoid(health.call(store.set(entry.storeKey, entry.state.learned)))
 
     // What other limiters sharing the store learned, when it is newer. The concurrency window stays
-    // this process's own; the latest reopening wins.
-    const adopt = (entry: Entry, remote: model.Learned) => {
+    // this process's own; the latest reopening wins, within this limiter's own `maxClosed` (a limiter
+    // configured to hold a key longer does not hold this one longer).
+    const adopt = (entry: Entry, remote: model.Learned, now: number) => {
       const local = entry.state.learned
       if (remote.updatedAt <= local.updatedAt) return
       entry.state.learned = {
         ...remote,
         concurrency: local.concurrency,
-        notBefore: Math.max(local.notBefore, remote.notBefore)
+        notBefore: Math.max(local.notBefore, Math.min(remote.notBefore, now + c.maxClosedMillis))
       }
     }
 
@@ -204,7 +205,7 @@ export const make = <Args = void>(
       entry.syncedAt = now
       return Effect.map(health.call(store.get(entry.storeKey)), (read) => {
         const remote = Option.flatten(read)
-        if (Option.isSome(remote)) adopt(entry, remote.value)
+        if (Option.isSome(remote)) adopt(entry, remote.value, now)
       })
     }
 

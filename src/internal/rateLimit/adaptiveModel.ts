@@ -32,7 +32,7 @@ export interface Constants {
   readonly maxRate: number
   readonly initialConcurrency: number
   readonly maxConcurrency: number
-  /** The longest a Retry-After or a quota reset holds calls (`maxClosed`). */
+  /** The longest a Retry-After, a quota reset or a unit debt holds calls (`maxClosed`). */
   readonly maxClosedMillis: number
 }
 
