@@ -54,10 +54,10 @@ export default defineConfig({
     isolate: false,
     // Much of a test's time is idle (each TestClock.adjust waits for a few real timer ticks; servers,
     // Redis and child processes answer over sockets), so two workers more than there are cores, next to
-    // the type checker that `--typecheck` runs alongside. On 2 cores, with a cold type check: 2 workers
-    // 95 s, 3 workers 62 s, 4 workers 60 s (with 3, the CPU sat half idle while the waiting files ran
-    // together). As many from the start: with 4 at most and vitest's default of fewer at the start, two
-    // runs here ended early with tinypool's unhandled "Terminating worker thread".
+    // the type checker that `--typecheck` runs alongside. On 2 cores, with a cold type check: 3 workers
+    // 62 and 64 s, 4 workers 60, 61 and 63 s (with 3, the CPU sat half idle for about 15 s while the
+    // waiting files ran together). As many from the start: with 4 at most and vitest's default of fewer
+    // at the start, two runs here ended early with tinypool's unhandled "Terminating worker thread".
     maxWorkers: availableParallelism() + 2,
     minWorkers: availableParallelism() + 2,
     sequence: { sequencer: WaitingFirst },
@@ -66,8 +66,8 @@ export default defineConfig({
       // tests, examples, bench, scripts and the extracted doc blocks). An error in a type test fails that
       // test; an error anywhere else fails the run as a source error.
       // The checker is TypeScript's native compiler (`tsgo`, as Effect's own repository checks with):
-      // the same errors as tsc 5.9 on this project, in 10 CPU-seconds instead of 21, on both cores. tsc
-      // 5.9 still builds and checks what is published (`npm run build`, `prepack`, `npm run typecheck`).
+      // the same errors as tsc 5.9 on this project, in 5 to 7 CPU-seconds instead of 21 (cold). tsc 5.9
+      // still builds and checks what is published (`npm run build`, `prepack`, `npm run typecheck`).
       checker: "tsgo",
       include: ["test/types/**/*.test-d.ts"],
       tsconfig: "tsconfig.json"
