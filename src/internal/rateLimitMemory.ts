@@ -20,6 +20,7 @@
  * limiters that share a name, or a limit that changed, do not drain each other's bucket).
  */
 import * as RateLimiter from "@effect/experimental/RateLimiter"
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -216,29 +217,22 @@ export const makeMemoryStores = (options?: { readonly grace?: number; readonly p
   const limiter = limiterStoreInProcess(
     RateLimiter.RateLimiterStore.of({
       fixedWindow: (options) =>
-        Effect.clockWith((clock) =>
-          Effect.sync(() =>
-            fixedWindow(
-              options.key,
-              options.tokens,
-              Duration.toMillis(options.refillRate),
-              options.limit,
-              clock.unsafeCurrentTimeMillis()
-            )
-          )
+        Effect.map(
+          Clock.currentTimeMillis,
+          (now) => fixedWindow(options.key, options.tokens, Duration.toMillis(options.refillRate), options.limit, now)
         ),
       tokenBucket: (options) =>
-        Effect.clockWith((clock) =>
-          Effect.sync(() =>
+        Effect.map(
+          Clock.currentTimeMillis,
+          (now) =>
             tokenBucket(
               options.key,
               options.tokens,
               options.limit,
               Duration.toMillis(options.refillRate),
               options.allowOverflow,
-              clock.unsafeCurrentTimeMillis()
+              now
             )
-          )
         )
     }),
     {
@@ -249,19 +243,15 @@ export const makeMemoryStores = (options?: { readonly grace?: number; readonly p
 
   const gate = gateStoreInProcess(
     GateStore.of({
-      closedFor: (key) =>
-        Effect.clockWith((clock) => Effect.sync(() => closedFor(key, clock.unsafeCurrentTimeMillis()))),
+      closedFor: (key) => Effect.map(Clock.currentTimeMillis, (now) => closedFor(key, now)),
       close: (key, millis) =>
-        Effect.clockWith((clock) =>
-          Effect.sync(() => {
-            const now = clock.unsafeCurrentTimeMillis()
-            sweepOwnAndNext(gates, now)
-            const until = now + millis
-            if ((gates.get(key) ?? 0) >= until) return false
-            gates.set(key, until)
-            return true
-          })
-        )
+        Effect.map(Clock.currentTimeMillis, (now) => {
+          sweepOwnAndNext(gates, now)
+          const until = now + millis
+          if ((gates.get(key) ?? 0) >= until) return false
+          gates.set(key, until)
+          return true
+        })
     }),
     { closedFor }
   )
