@@ -191,6 +191,13 @@ const stackInOneRun = (concurrency: number) =>
         concurrency,
         call.pipe(Timeout.attempt("2 seconds"), Timeout.total("10 seconds"))
       ),
+      effectTimeouts: inOneRunPromise(
+        "Effect.timeout twice",
+        concurrency,
+        call.pipe(Effect.timeout("2 seconds"), Effect.timeout("10 seconds"))
+      ),
+      guards: inOneRunPromise("bulkhead, breaker, retry", concurrency, threeGuards(`guards-${concurrency}`)(call)),
+      onExit: inOneRunPromise("Effect.onExit", concurrency, Effect.onExit(call, () => Effect.void)),
       bare: inOneRunPromise("bare effect", concurrency, call)
     },
     rows: (s) => [
@@ -203,7 +210,13 @@ const stackInOneRun = (concurrency: number) =>
       ),
       // Each timeout runs its work in a fiber of its own (how it can return while the work ignores
       // interruption): this row is that floor.
-      ratioRow("of which the two timeouts alone, same `forEach`", s.timeouts, "bare effect", s.bare)
+      ratioRow("of which the two timeouts alone, same `forEach`", s.timeouts, "bare effect", s.bare),
+      ratioRow("the two timeouts alone, same `forEach`", s.timeouts, "two `Effect.timeout`s", s.effectTimeouts),
+      // Without a timeout, so without a fiber of their own: what the other three guards cost here.
+      ratioRow("bulkhead, breaker and retry (no timeouts), same `forEach`", s.guards, "bare effect", s.bare),
+      // What any guard pays that must give a slot or a permit back however the call ends (the breaker
+      // and the bulkhead each run one such region): Effect's own `onExit`, with nothing in it.
+      ratioRow("`Effect.onExit` alone (the floor of an interruption-safe guard), same `forEach`", s.onExit, "bare effect", s.bare)
     ]
   })
 
