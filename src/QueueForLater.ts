@@ -30,8 +30,9 @@
  *   under the same id).
  * - Nothing is lost when a worker is interrupted (the item goes back on the queue, the attempt is
  *   not counted) or its process dies while writing: on Redis the item stays locked to its worker
- *   until the lock expires, then another worker takes it. Delivery is at least once; the idempotency
- *   key makes it once at the provider.
+ *   until the lock expires, then another worker takes it, counting that attempt (so a write that
+ *   kills its process every time goes to the dead letters after `maxAttempts`). Delivery is at least
+ *   once; the idempotency key makes it once at the provider.
  *
  * Storage: built on `@effect/experimental`'s `PersistedQueue` (its `make`, `offer`, `take` and
  * `PersistedQueueStore` interface), in memory by default; `make` uses the `PersistedQueueStore` and
@@ -49,8 +50,8 @@
  * Limits: the stores remember the id of every item delivered in the last `rememberIds` (in memory,
  * or a Redis sorted set), so that bound is also what the queue costs when idle: a key queued again
  * after it is a second delivery, which the provider dedupes only if it still remembers the key. A store
- * of your own in context keeps ids as it does. A process that dies mid-write does not count that
- * attempt, so a write that kills its process every time is tried for ever.
+ * of your own in context keeps ids as it does. The in-memory store lives in its process: a process
+ * that dies takes its queue with it.
  *
  * @since 0.1.0
  */

@@ -8,7 +8,8 @@
  * leased to its worker for `lockExpiration`, a lease the worker renews every `lockRefreshInterval`
  * while it writes; if the worker's process dies, the lease runs out on Redis's clock and the next take
  * by any worker puts the item back first. So a killed worker's item is delivered again after at most
- * `lockExpiration` plus `pollInterval`, with its idempotency key. A worker that lost its lease (paused
+ * `lockExpiration` plus `pollInterval`, with its idempotency key, and that lease counts as an attempt:
+ * an item whose write kills every worker is dead-lettered after `maxAttempts`. A worker that lost its lease (paused
  * longer than `lockExpiration`) cannot remove or duplicate the item when it finishes. The ids that make
  * a key one item are a sorted set on Redis's clock: kept while their item is queued or taken, then for
  * the queue's `rememberIds`, and pruned by the script that offers.

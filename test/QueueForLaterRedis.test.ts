@@ -3,6 +3,7 @@ import { Duration, Effect, Fiber, Layer, Logger, Option, Ref, Schema, Scope } fr
 import { type ChildProcess, spawn } from "node:child_process"
 import { ClientError, Unavailable } from "../src/Errors.js"
 import * as QueueForLater from "../src/QueueForLater.js"
+import { type QueueRedis, scripts } from "../src/internal/queueForLater/redisQueueStore.js"
 import * as QueueForLaterRedis from "../src/QueueForLaterRedis.js"
 import {
   closedPort,
@@ -59,6 +60,15 @@ const childWorker = (prefix: string, mode: "hang" | "normal") =>
     (child: ChildProcess) => Effect.sync(() => child.exitCode === null && child.kill("SIGKILL"))
   )
 
+/**
+ * A connection that takes items as a worker does and never settles them: a worker whose process dies
+ * while it holds an item.
+ */
+const deadWorker = Effect.map(redisClient, (client) => {
+  client.defineCommand("resilienceQueueTake", { numberOfKeys: 1, lua: scripts.resilienceQueueTake })
+  return client as typeof client & Pick<QueueRedis, "resilienceQueueTake">
+})
+
 failWithoutRedis("QueueForLaterRedis")
 
 describe.skipIf(redisUnavailable !== undefined)("QueueForLaterRedis (real Redis)", () => {
@@ -99,6 +109,53 @@ describe.skipIf(redisUnavailable !== undefined)("QueueForLaterRedis (real Redis)
       expect(yield* Effect.promise(() => client.llen(`${prefix}queue:charges`))).toBe(0)
       expect(yield* producer.deadLetters).toEqual([])
     }), 180_000)
+
+  it.scopedLive("a write that kills its worker every time: each lease that runs out counts, and the take after the last dead-letters it unwritten", () =>
+    Effect.gen(function*() {
+      const prefix = yield* withPrefix("qfl-stall")
+      const key = `${prefix}queue:charges`
+      const client = yield* deadWorker
+      const writes = yield* Ref.make(0)
+      const queue = yield* instance(prefix, () => Ref.update(writes, (n) => n + 1), { maxAttempts: 3 })
+      yield* queue.enqueue({ orderId: "o-1" }, "order-o-1")
+      // Three workers take the item and die before settling it (their process is gone): each lease runs
+      // out, and the next take puts the item back and counts the attempt.
+      const stalls: Array<string> = []
+      for (let i = 0; i < 3; i++) {
+        const taken = yield* Effect.promise(() => client.resilienceQueueTake(key, 100))
+        stalls.push(taken![2])
+        yield* Effect.sleep("150 millis")
+      }
+      expect(stalls).toEqual(["0", "1", "2"])
+      yield* Effect.forkScoped(queue.worker)
+      yield* eventually(Effect.map(Effect.orDie(queue.deadLetters), (d) => d.length === 1), 10)
+      const [letter] = yield* queue.deadLetters
+      expect(letter).toMatchObject({ id: "order-o-1", attempts: 3 })
+      expect(letter!.error).toContain("its lease ran out")
+      expect(yield* Ref.get(writes)).toBe(0)
+      expect(yield* Effect.promise(() => client.hlen(`${key}:items`))).toBe(0)
+      expect(yield* Effect.promise(() => client.hlen(`${key}:stalls`))).toBe(0)
+      expect(yield* Effect.promise(() => client.zcard(`${key}:leases`))).toBe(0)
+    }), 30_000)
+
+  it.scopedLive("a lease that ran out is an attempt the next worker counts; settling clears it", () =>
+    Effect.gen(function*() {
+      const prefix = yield* withPrefix("qfl-stall-once")
+      const key = `${prefix}queue:charges`
+      const client = yield* deadWorker
+      const declined = new ClientError({ provider: "payments", status: 402, body: "card declined" })
+      const queue = yield* instance(prefix, () => Effect.fail(declined), { maxAttempts: 5 })
+      yield* queue.enqueue({ orderId: "o-1" }, "order-o-1")
+      expect(yield* Effect.promise(() => client.resilienceQueueTake(key, 100))).not.toBeNull()
+      yield* Effect.sleep("150 millis")
+      yield* Effect.forkScoped(queue.worker)
+      // the write's error is not one to retry: dead-lettered at once, as the second attempt
+      yield* eventually(Effect.map(Effect.orDie(queue.deadLetters), (d) => d.length === 1), 10)
+      const [letter] = yield* queue.deadLetters
+      expect(letter).toMatchObject({ id: "order-o-1", attempts: 2 })
+      expect(letter!.error).toContain("card declined")
+      expect(yield* Effect.promise(() => client.hlen(`${key}:stalls`))).toBe(0)
+    }), 30_000)
 
   it.scopedLive("dead letters are on Redis: another instance lists them and replays one", () =>
     Effect.gen(function*() {

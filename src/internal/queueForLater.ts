@@ -186,6 +186,9 @@ const build = <A, I, B, E, R>(module: string, input: Api.QueueForLater.Options<A
     const retryDelayFor = (attempts: number) =>
       Duration.min(Duration.times(o.retryDelay, 2 ** Math.min(attempts - 1, 52)), o.maxRetryDelay)
 
+    const workerStopped =
+      "no attempt left when taken: an attempt whose worker stopped before finishing it (its lease ran out) counts as one"
+
     const deadLetter = (id: string, item: Item, attempts: number, error: string) =>
       Effect.flatMap(Clock.currentTimeMillis, (failedAt) =>
         dead.add(name, { id, idempotencyKey: item.idempotencyKey, value: item.value, attempts, error, failedAt }).pipe(
@@ -203,6 +206,11 @@ const build = <A, I, B, E, R>(module: string, input: Api.QueueForLater.Options<A
     // interruption hand it back to the queue (interruption without counting an attempt).
     const handle = (item: Item, meta: { readonly id: string; readonly attempts: number }) =>
       Effect.gen(function*() {
+        // Only attempts that ended with their worker get here spent (a process that died mid-write, whose
+        // lease ran out): the item goes to the dead letters instead of killing one more worker.
+        if (meta.attempts >= o.maxAttempts) {
+          return yield* deadLetter(meta.id, item, meta.attempts, workerStopped)
+        }
         if (meta.attempts > 0 && !answering) {
           yield* Effect.raceFirst(Effect.sleep(retryDelayFor(meta.attempts)), Deferred.await(answered))
         }

@@ -19,7 +19,9 @@ import * as retention from "./retention.js"
  * items (`<name>:leases`, a sorted set of id by expiry on Redis's clock, and `<name>:holders`, the
  * token of the take that holds each). Taking pops an id and leases it in one script; a worker renews
  * its leases while it holds them; any take first returns the items whose lease ran out (their worker
- * died) to the ready list. Settling an item (done, failed again, interrupted) is one script that does
+ * died) to the ready list, counting each such return in `<name>:stalls` (an attempt that ended with its
+ * worker: taking hands it over as one more attempt, so an item that kills every worker that writes it
+ * is dead-lettered after `maxAttempts` instead of tried for ever). Settling an item (done, failed again, interrupted) is one script that does
  * nothing unless the caller still holds the lease, so a worker that lost its lease cannot remove or
  * duplicate an item another worker has taken since. Each offer first forgets up to `pruneBatch` ids
  * whose time is up, in the script that offers, so an id is never forgotten between its check and its
@@ -27,7 +29,10 @@ import * as retention from "./retention.js"
  */
 export interface QueueRedis extends Redis {
   resilienceQueueOffer(key: string, id: string, payload: string, custom: string, pruneBatch: number): Promise<number>
-  resilienceQueueTake(key: string, leaseMillis: number): Promise<[token: string, payload: string] | null>
+  resilienceQueueTake(
+    key: string,
+    leaseMillis: number
+  ): Promise<[token: string, payload: string, stalls: string] | null>
   resilienceQueueRenew(key: string, leaseMillis: number, ...idsAndTokens: Array<string>): Promise<number>
   resilienceQueueSettle(
     key: string,
@@ -67,6 +72,7 @@ local expired = redis.call("ZRANGEBYSCORE", key .. ":leases", "-inf", now)
 for _, id in ipairs(expired) do
   redis.call("ZREM", key .. ":leases", id)
   redis.call("HDEL", key .. ":holders", id)
+  redis.call("HINCRBY", key .. ":stalls", id, 1)
   redis.call("LPUSH", key, id)
 end
 while true do
@@ -77,7 +83,7 @@ while true do
     local token = tostring(redis.call("INCR", key .. ":takes"))
     redis.call("ZADD", key .. ":leases", now + tonumber(ARGV[1]), id)
     redis.call("HSET", key .. ":holders", id, token)
-    return { token, payload }
+    return { token, payload, redis.call("HGET", key .. ":stalls", id) or "0" }
   end
 end
 `
@@ -94,15 +100,17 @@ end
 return renewed
 `
 
-// outcome: "done" removes the item, "again" puts it back (payload carries its attempts), "failed"
-// moves it to <name>:failed. Only the lease holder's settle counts: an item whose lease ran out and
-// was taken again is settled by its new holder. A finished item's id is forgotten ARGV[5] ms from now.
+// outcome: "done" removes the item, "again" puts it back (payload carries its attempts, the stalls
+// its take handed over included), "failed" moves it to <name>:failed. Only the lease holder's settle
+// counts: an item whose lease ran out and was taken again is settled by its new holder. A finished
+// item's id is forgotten ARGV[5] ms from now.
 const settleScript = `
 local key = KEYS[1]
 local id = ARGV[1]
 if redis.call("HGET", key .. ":holders", id) ~= ARGV[2] then return 0 end
 redis.call("ZREM", key .. ":leases", id)
 redis.call("HDEL", key .. ":holders", id)
+redis.call("HDEL", key .. ":stalls", id)
 if ARGV[3] == "again" then
   redis.call("HSET", key .. ":items", id, ARGV[4])
   redis.call("RPUSH", key, id)
@@ -223,8 +231,9 @@ export const make = (
             poll(key),
             (taken) => {
               if (taken === null) return Effect.zipRight(restore(Effect.sleep(o.pollInterval)), loop)
-              const [token, payload] = taken
-              const item: Stored = JSON.parse(payload)
+              const [token, payload, stalls] = taken
+              const stored: Stored = JSON.parse(payload)
+              const item: Stored = { ...stored, attempts: stored.attempts + Number(stalls) }
               hold(key, item.id, token)
               return Effect.as(Effect.addFinalizer(settle(name, token, item, maxAttempts)), item)
             }
