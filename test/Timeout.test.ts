@@ -1,5 +1,20 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Clock, Context, Deferred, Duration, Effect, Exit, Fiber, FiberRef, Option, Ref, TestClock } from "effect"
+import {
+  Chunk,
+  Clock,
+  Context,
+  Deferred,
+  Duration,
+  Effect,
+  Exit,
+  Fiber,
+  FiberRef,
+  Option,
+  Ref,
+  RuntimeFlags,
+  RuntimeFlagsPatch,
+  TestClock
+} from "effect"
 import { InvalidOptions, Timeout as TimeoutError } from "../src/Errors.js"
 import * as Timeout from "../src/Timeout.js"
 
@@ -258,6 +273,24 @@ describe("Timeout", () => {
           Effect.zipRight(FiberRef.get(other))
         )
         expect(restored).toBe("before")
+      }))
+
+    it.effect("runtime flags the work changes come back on success, as Fiber.join hands them back", () =>
+      Effect.gen(function*() {
+        const noYielding = Effect.patchRuntimeFlags(RuntimeFlagsPatch.disable(RuntimeFlags.CooperativeYielding))
+        const yielding = Effect.map(Effect.getRuntimeFlags, RuntimeFlags.cooperativeYielding)
+        expect(yield* yielding).toBe(true)
+        // ends at once
+        expect(yield* noYielding.pipe(Timeout.attempt("2 seconds"), Effect.zipRight(yielding))).toBe(false)
+        // ends after its first asynchronous step, inside a total
+        const later = Effect.zipRight(Effect.sleep("1 second"), noYielding).pipe(
+          Timeout.attempt("2 seconds"),
+          Timeout.total("5 seconds"),
+          Effect.zipRight(yielding)
+        )
+        const fiber = yield* Effect.fork(later)
+        yield* TestClock.adjust("1 second")
+        expect(yield* Fiber.join(fiber)).toBe(false)
       }))
 
     it.effect("a total's deadline ends with it: the caller has none afterwards, whether the work succeeded or failed", () =>

@@ -131,16 +131,13 @@ const raceClock = <A, E, R>(
 const withRuntimeAndClock = <A, E, R>(
   f: (runtime: Runtime.Runtime<R>, clock: Clock.Clock) => Effect.Effect<A, E>
 ): Effect.Effect<A, E, R> =>
-  Effect.withFiberRuntime<A, E, R>((fiber, status) =>
-    f(
-      Runtime.make({
-        context: fiber.currentContext as Context.Context<R>,
-        runtimeFlags: status.runtimeFlags,
-        fiberRefs: fiber.getFiberRefs()
-      }),
+  Effect.withFiberRuntime<A, E, R>((fiber) => {
+    const { flags, refs } = StartedWork.stateOf(fiber)
+    return f(
+      Runtime.make({ context: fiber.currentContext as Context.Context<R>, runtimeFlags: flags, fiberRefs: refs }),
       FiberNow.clockOf(fiber)
     )
-  )
+  })
 
 /**
  * Runs `self` bounded by min(own, time left until the active deadline). When the deadline is the
