@@ -206,8 +206,9 @@ const build = <A, I, B, E, R>(module: string, input: Api.QueueForLater.Options<A
     // interruption hand it back to the queue (interruption without counting an attempt).
     const handle = (item: Item, meta: { readonly id: string; readonly attempts: number }) =>
       Effect.gen(function*() {
-        // Only attempts that ended with their worker get here spent (a process that died mid-write, whose
-        // lease ran out): the item goes to the dead letters instead of killing one more worker.
+        // Taken with no attempt left: a failed write that spends the last one dead-letters the item itself,
+        // so the last ended with its worker (a process that died mid-write, whose lease ran out). The item
+        // goes to the dead letters instead of killing one more worker.
         if (meta.attempts >= o.maxAttempts) {
           return yield* deadLetter(meta.id, item, meta.attempts, workerStopped)
         }

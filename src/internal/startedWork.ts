@@ -47,10 +47,11 @@ export const exit = <A, E>(work: StartedWork<A, E>, exit: Exit.Exit<A, E>): Effe
 
 /**
  * A fiber's refs and runtime flags: what `fiber.getFiberRefs()` gives, without the copy it makes.
- * `getFiberRefs` first writes the fiber's flags into its refs, which copies the map of every ref; twice
- * per timeout (the caller's refs to start the work, the work's to join it), that was about a sixth of a
- * timeout's cost inside `Effect.forEach`. Effect's fibers keep both in fields; a fiber without them
- * (another version of Effect) is read with `getFiberRefs`: slower, never wrong.
+ * `getFiberRefs` first writes the fiber's flags into its refs, which copies the map of every ref. Twice
+ * per timeout (the caller's refs to start the work, the work's to join it), that was a third of
+ * `Timeout.attempt`'s cost through `runPromise` (4.7 µs, now 3.1) and a sixth inside `Effect.forEach`.
+ * Effect's fibers keep both in fields; a fiber without them (another version of Effect) is read with
+ * `getFiberRefs`: slower, never wrong.
  */
 export const stateOf = (
   fiber: Fiber.RuntimeFiber<unknown, unknown>
