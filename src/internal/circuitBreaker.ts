@@ -36,7 +36,7 @@ import * as FiberNow from "./fiberNow.js"
 import * as keyedMap from "./keyedMap.js"
 import { onExitMasked } from "./onExitMasked.js"
 import * as options from "./options.js"
-import { oneOf, storeKeyOf } from "./rateLimitCommon.js"
+import { storeKeyOf } from "./storeKey.js"
 
 export const TypeId: api.TypeId = Symbol.for("effect-resilience/CircuitBreaker") as api.TypeId
 
@@ -115,7 +115,7 @@ const resolve = (module: string, opts: api.CircuitBreaker.Options, name: string)
     fixed,
     schedule,
     restore: opts.restore,
-    onStoreError: oneOf(module, "onStoreError", ["local", "allow", "reject"], opts.onStoreError, "local")
+    onStoreError: options.oneOf(check("onStoreError"), ["local", "allow", "reject"], opts.onStoreError, "local")
   }
 }
 

@@ -105,6 +105,19 @@ export const string = (check: Check, value: string): string =>
   typeof value === "string" ? value : reject(check, value, "a string")
 
 /** A function (a predicate, a signal, a factory): untyped callers and `as any` can pass anything. */
+/** A string option that must be one of `allowed`; `fallback` when absent. */
+export const oneOf = <const L extends ReadonlyArray<string>>(
+  check: Check,
+  allowed: L,
+  value: string | undefined,
+  fallback: L[number]
+): L[number] =>
+  value === undefined
+    ? fallback
+    : allowed.includes(value)
+    ? value
+    : invalid(check, value, allowed.map((a) => JSON.stringify(a)).join(" or "))
+
 export const fn = <F>(check: Check, value: F): F =>
   typeof value === "function" ? value : reject(check, value, "a function")
 

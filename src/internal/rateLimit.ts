@@ -16,9 +16,10 @@ import { inProcessLimiterStore } from "./rateLimit/inProcessStore.js"
 import * as options from "./options.js"
 import { isGate } from "./rateLimitGate.js"
 import * as metrics from "./rateLimitMetrics.js"
-import { guardValue, keyOfOption, localRefusal, oneOf, storeErrorPolicy, storeKeyOf } from "./rateLimitCommon.js"
+import { guardValue, keyOfOption, localRefusal, storeErrorPolicy } from "./rateLimitCommon.js"
 import { onExitMasked } from "./onExitMasked.js"
 import { makeStoreHealth } from "./rateLimitStoreHealth.js"
+import { storeKeyOf } from "./storeKey.js"
 import { tagged } from "./taggedMetric.js"
 
 export const TypeId: RateLimit.TypeId = Symbol.for("effect-resilience/RateLimit") as RateLimit.TypeId
@@ -38,8 +39,8 @@ const resolve = <Args>(module: string, o: RateLimit.RateLimit.Options<Args>) => 
     keyOf: keyOfOption(module, o.key),
     limit,
     window,
-    algorithm: oneOf(module, "algorithm", ["token-bucket", "fixed-window"], o.algorithm, defaults.algorithm),
-    onExceeded: oneOf(module, "onExceeded", ["delay", "fail"], o.onExceeded, defaults.onExceeded),
+    algorithm: options.oneOf({ module, option: "algorithm" }, ["token-bucket", "fixed-window"], o.algorithm, defaults.algorithm),
+    onExceeded: options.oneOf({ module, option: "onExceeded" }, ["delay", "fail"], o.onExceeded, defaults.onExceeded),
     maxWait: o.maxWait === undefined
       ? Duration.min(window, options.longestTimer)
       : options.nonNegativeDuration({ module, option: "maxWait" }, o.maxWait),

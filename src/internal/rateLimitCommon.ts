@@ -12,28 +12,8 @@ export const keyOfOption = <Args>(module: string, key: string | ((args: Args) =>
   return () => fixed
 }
 
-/**
- * The store key of a limiter's or a gate's key. The name's length comes first, so that limiter "a"
- * with key "b:c" and limiter "a:b" with key "c" never share a counter.
- */
-export const storeKeyOf = (name: string, key: string): string => `${name.length}:${name}:${key}`
-
-/** A string option that must be one of `allowed`; `fallback` when absent. */
-export const oneOf = <const L extends ReadonlyArray<string>>(
-  module: string,
-  option: string,
-  allowed: L,
-  value: string | undefined,
-  fallback: L[number]
-): L[number] =>
-  value === undefined
-    ? fallback
-    : allowed.includes(value)
-    ? value
-    : options.invalid({ module, option }, value, allowed.map((a) => JSON.stringify(a)).join(" or "))
-
 export const storeErrorPolicy = (module: string, value: "allow" | "reject" | undefined): "allow" | "reject" =>
-  oneOf(module, "onStoreError", ["allow", "reject"], value, "allow")
+  options.oneOf({ module, option: "onStoreError" }, ["allow", "reject"], value, "allow")
 
 /** The refusal of a limiter or a gate: the call was not sent. */
 export const localRefusal = (name: string, retryAfter: Duration.Duration | undefined): RateLimited =>

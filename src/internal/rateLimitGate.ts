@@ -18,9 +18,10 @@ import * as healthChecks from "./health/checks.js"
 import { whenRegistry } from "./health/registry.js"
 import * as options from "./options.js"
 import { inProcessGateStore } from "./rateLimit/inProcessStore.js"
-import { guardValue, keyOfOption, localRefusal, storeErrorPolicy, storeKeyOf } from "./rateLimitCommon.js"
+import { guardValue, keyOfOption, localRefusal, storeErrorPolicy } from "./rateLimitCommon.js"
 import * as metrics from "./rateLimitMetrics.js"
 import { makeStoreHealth } from "./rateLimitStoreHealth.js"
+import { storeKeyOf } from "./storeKey.js"
 import { tagged } from "./taggedMetric.js"
 
 export const GateTypeId: RateLimit.GateTypeId = Symbol.for("effect-resilience/RateLimit/Gate") as RateLimit.GateTypeId
