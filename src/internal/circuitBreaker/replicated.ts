@@ -6,7 +6,7 @@ import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type * as api from "../../CircuitBreaker.js"
-import { storeCooldownMillis } from "../rateLimitStoreHealth.js"
+import { storeCooldownMillis } from "../storeOutage.js"
 import * as machine from "./machine.js"
 import { StoreError } from "./store.js"
 
