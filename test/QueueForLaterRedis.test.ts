@@ -61,13 +61,32 @@ const childWorker = (prefix: string, mode: "hang" | "normal") =>
   )
 
 /**
- * A connection that takes items as a worker does and never settles them: a worker whose process dies
- * while it holds an item.
+ * `times` takes of the queue at `key` by workers whose process dies while they hold the item: each
+ * never settles it, and its 100 ms lease runs out before the next take. Returns the connection that
+ * took them, and the stall count each take was handed.
  */
-const deadWorker = Effect.map(redisClient, (client) => {
-  client.defineCommand("resilienceQueueTake", { numberOfKeys: 1, lua: scripts.resilienceQueueTake })
-  return client as typeof client & Pick<QueueRedis, "resilienceQueueTake">
-})
+const takenByDeadWorkers = (key: string, times: number) =>
+  Effect.gen(function*() {
+    const client = yield* redisClient
+    client.defineCommand("resilienceQueueTake", { numberOfKeys: 1, lua: scripts.resilienceQueueTake })
+    const taker = client as typeof client & Pick<QueueRedis, "resilienceQueueTake">
+    const stalls: Array<string> = []
+    for (let i = 0; i < times; i++) {
+      const taken = yield* Effect.promise(() => taker.resilienceQueueTake(key, 100))
+      stalls.push(taken![2])
+      yield* Effect.sleep("150 millis")
+    }
+    return { client, stalls }
+  })
+
+/** Starts the queue's worker and returns its first dead letter. */
+const firstDeadLetter = <B, E>(queue: QueueForLater.QueueForLater<typeof Charge.Type, B, E, never>) =>
+  Effect.gen(function*() {
+    yield* Effect.forkScoped(queue.worker)
+    yield* eventually(Effect.map(Effect.orDie(queue.deadLetters), (d) => d.length === 1), 10)
+    const [letter] = yield* queue.deadLetters
+    return letter!
+  })
 
 failWithoutRedis("QueueForLaterRedis")
 
@@ -114,24 +133,15 @@ describe.skipIf(redisUnavailable !== undefined)("QueueForLaterRedis (real Redis)
     Effect.gen(function*() {
       const prefix = yield* withPrefix("qfl-stall")
       const key = `${prefix}queue:charges`
-      const client = yield* deadWorker
       const writes = yield* Ref.make(0)
       const queue = yield* instance(prefix, () => Ref.update(writes, (n) => n + 1), { maxAttempts: 3 })
       yield* queue.enqueue({ orderId: "o-1" }, "order-o-1")
-      // Three workers take the item and die before settling it (their process is gone): each lease runs
-      // out, and the next take puts the item back and counts the attempt.
-      const stalls: Array<string> = []
-      for (let i = 0; i < 3; i++) {
-        const taken = yield* Effect.promise(() => client.resilienceQueueTake(key, 100))
-        stalls.push(taken![2])
-        yield* Effect.sleep("150 millis")
-      }
+      // each take puts back the item the last one left behind, and counts that attempt
+      const { client, stalls } = yield* takenByDeadWorkers(key, 3)
       expect(stalls).toEqual(["0", "1", "2"])
-      yield* Effect.forkScoped(queue.worker)
-      yield* eventually(Effect.map(Effect.orDie(queue.deadLetters), (d) => d.length === 1), 10)
-      const [letter] = yield* queue.deadLetters
+      const letter = yield* firstDeadLetter(queue)
       expect(letter).toMatchObject({ id: "order-o-1", attempts: 3 })
-      expect(letter!.error).toContain("its lease ran out")
+      expect(letter.error).toContain("its lease ran out")
       expect(yield* Ref.get(writes)).toBe(0)
       expect(yield* Effect.promise(() => client.hlen(`${key}:items`))).toBe(0)
       expect(yield* Effect.promise(() => client.hlen(`${key}:stalls`))).toBe(0)
@@ -142,18 +152,14 @@ describe.skipIf(redisUnavailable !== undefined)("QueueForLaterRedis (real Redis)
     Effect.gen(function*() {
       const prefix = yield* withPrefix("qfl-stall-once")
       const key = `${prefix}queue:charges`
-      const client = yield* deadWorker
       const declined = new ClientError({ provider: "payments", status: 402, body: "card declined" })
       const queue = yield* instance(prefix, () => Effect.fail(declined), { maxAttempts: 5 })
       yield* queue.enqueue({ orderId: "o-1" }, "order-o-1")
-      expect(yield* Effect.promise(() => client.resilienceQueueTake(key, 100))).not.toBeNull()
-      yield* Effect.sleep("150 millis")
-      yield* Effect.forkScoped(queue.worker)
+      const { client } = yield* takenByDeadWorkers(key, 1)
       // the write's error is not one to retry: dead-lettered at once, as the second attempt
-      yield* eventually(Effect.map(Effect.orDie(queue.deadLetters), (d) => d.length === 1), 10)
-      const [letter] = yield* queue.deadLetters
+      const letter = yield* firstDeadLetter(queue)
       expect(letter).toMatchObject({ id: "order-o-1", attempts: 2 })
-      expect(letter!.error).toContain("card declined")
+      expect(letter.error).toContain("card declined")
       expect(yield* Effect.promise(() => client.hlen(`${key}:stalls`))).toBe(0)
     }), 30_000)
 
