@@ -19,13 +19,13 @@ import * as retention from "./retention.js"
  * items (`<name>:leases`, a sorted set of id by expiry on Redis's clock, and `<name>:holders`, the
  * token of the take that holds each). Taking pops an id and leases it in one script; a worker renews
  * its leases while it holds them; any take first returns the items whose lease ran out (their worker
- * died) to the ready list, counting each such return in `<name>:stalls` (an attempt that ended with its
- * worker: taking hands it over as one more attempt, so an item that kills every worker that writes it
- * is dead-lettered after `maxAttempts` instead of tried for ever). Settling an item (done, failed again, interrupted) is one script that does
- * nothing unless the caller still holds the lease, so a worker that lost its lease cannot remove or
- * duplicate an item another worker has taken since. Each offer first forgets up to `pruneBatch` ids
- * whose time is up, in the script that offers, so an id is never forgotten between its check and its
- * offer.
+ * died) to the ready list, counting each such return in `<name>:stalls`: an attempt that ended with its
+ * worker, which the take hands over as one more attempt, so QueueForLater dead-letters an item that
+ * kills every worker that writes it instead of trying it for ever. Settling an item (done, failed
+ * again, interrupted) is one script that does nothing unless the caller still holds the lease, so a
+ * worker that lost its lease cannot remove or duplicate an item another worker has taken since. Each
+ * offer first forgets up to `pruneBatch` ids whose time is up, in the script that offers, so an id is
+ * never forgotten between its check and its offer.
  */
 export interface QueueRedis extends Redis {
   resilienceQueueOffer(key: string, id: string, payload: string, custom: string, pruneBatch: number): Promise<number>
