@@ -45,6 +45,8 @@ const scoped = <A, E>(effect: Effect.Effect<A, E, Scope.Scope>): A => Effect.run
 
 const call = Effect.sync(() => 1)
 const promiseCall = () => Promise.resolve(1)
+/** The region a guard runs that must settle a call however it ends, with nothing in it: the floor of such a guard. */
+const onExitAlone = Effect.onExit(call, () => Effect.void)
 
 // The README's recommended stack, outermost last. The bulkhead fits the 100 concurrent calls of the
 // forEach group, so it never queues; the breaker never opens; no call fails, so retry never sleeps.
@@ -197,7 +199,7 @@ const stackInOneRun = (concurrency: number) =>
         call.pipe(Effect.timeout("2 seconds"), Effect.timeout("10 seconds"))
       ),
       guards: inOneRunPromise("bulkhead, breaker, retry", concurrency, threeGuards(`guards-${concurrency}`)(call)),
-      onExit: inOneRunPromise("Effect.onExit", concurrency, Effect.onExit(call, () => Effect.void)),
+      onExit: inOneRunPromise("Effect.onExit", concurrency, onExitAlone),
       bare: inOneRunPromise("bare effect", concurrency, call)
     },
     rows: (s) => [
@@ -279,7 +281,7 @@ const breaker = group({
   cases: {
     bare: runPromise("bare effect (runPromise)", call),
     protect: runPromise("CircuitBreaker.protect, consecutive(5)", CircuitBreaker.protect(call, newBreaker("protect"))),
-    onExit: runPromise("Effect.onExit, nothing in it", Effect.onExit(call, () => Effect.void)),
+    onExit: runPromise("Effect.onExit, nothing in it", onExitAlone),
     promise: sequential("bare promise", promiseCall),
     cockatiel: execute("cockatiel circuitBreaker(ConsecutiveBreaker(5)).execute", cockatielBreaker())
   },
