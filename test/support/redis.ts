@@ -4,15 +4,23 @@
  */
 import { describe, it } from "@effect/vitest"
 import { Effect, type Scope } from "effect"
-import { Redis } from "ioredis"
+import { Redis, type RedisOptions } from "ioredis"
 import { createServer } from "node:net"
-import { deleteByPrefix } from "../../src/internal/redisClient.js"
+import { deleteByPrefix, redisOptions } from "../../src/internal/redisClient.js"
 
 export const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379"
 export const redisRequired = process.env.REQUIRE_REDIS === "1"
 
+/**
+ * A client of `redisUrl` for the tests' own use, with `options` over the library's defaults. The URL
+ * is parsed by the library, as the stores parse it: ioredis would parse it with `url.parse`, which
+ * Node 24 reports as deprecated (DEP0169).
+ */
+export const newClient = (options: RedisOptions = {}): Redis =>
+  new Redis(redisOptions("tests", { url: redisUrl, redis: options }))
+
 const probe = async (): Promise<string | undefined> => {
-  const client = new Redis(redisUrl, {
+  const client = newClient({
     lazyConnect: true,
     connectTimeout: 1_000,
     commandTimeout: 1_000,
@@ -52,7 +60,7 @@ export const uniquePrefix = (name: string): string =>
 /** A client of the test's own, closed with the scope. */
 export const redisClient: Effect.Effect<Redis, never, Scope.Scope> = Effect.acquireRelease(
   Effect.sync(() => {
-    const client = new Redis(redisUrl, { maxRetriesPerRequest: 0, commandTimeout: 2_000 })
+    const client = newClient({ commandTimeout: 2_000 })
     client.on("error", () => {})
     return client
   }),
@@ -61,7 +69,7 @@ export const redisClient: Effect.Effect<Redis, never, Scope.Scope> = Effect.acqu
 
 /** Deletes every key under `prefix`, so a test leaves nothing behind before the keys expire. */
 export const deleteKeys = async (prefix: string): Promise<void> => {
-  const client = new Redis(redisUrl, { maxRetriesPerRequest: 0, commandTimeout: 2_000 })
+  const client = newClient({ commandTimeout: 2_000 })
   client.on("error", () => {})
   try {
     await deleteByPrefix(client, prefix)
