@@ -18,7 +18,9 @@
  * a blocking finalizer): the work runs in a fiber of its own, started at once with the caller's context
  * and fiber refs, raced against one `Clock` sleep (none when the work ends before its first
  * asynchronous step); it is interrupted in the background and releases what it holds when it really
- * ends. `Effect.timeout` alone would wait for it, breaking the promise made to the caller.
+ * ends. `Effect.timeout` alone would wait for it, breaking the promise made to the caller. A caller
+ * interrupted at any step, including while the run loop yields right after the work started,
+ * interrupts the work.
  *
  * Observability: a counter `resilience_timeout_expired_total` tagged `scope`, a debug log line and a
  * `resilience.timeout` span event each time a limit is hit.

@@ -79,6 +79,31 @@ describe("Timeout", () => {
         expect(yield* Ref.get(interrupted)).toBe(true)
       }))
 
+    it.effect.each([
+      ["attempt", Timeout.attempt("1 hour")],
+      ["total", Timeout.total("1 hour")]
+    ] as const)("%s - a caller interrupted while it yields, wherever that falls, interrupts the work", ([, timeout]) =>
+      Effect.gen(function*() {
+        // Effect's run loop yields every 2048 steps: n steps before the call put that yield at each step
+        // around it, and the caller is interrupted while it yields.
+        const busy = (n: number) =>
+          Array.from({ length: n }).reduce<Effect.Effect<void>>((effect) => Effect.flatMap(effect, () => Effect.void), Effect.void)
+        const leaked: Array<number> = []
+        for (let n = 960; n < 1060; n++) {
+          const state = { started: false, interrupted: false }
+          const work = Effect.sync(() => void (state.started = true)).pipe(
+            Effect.zipRight(Effect.never),
+            Effect.onInterrupt(() => Effect.sync(() => void (state.interrupted = true)))
+          )
+          const caller = yield* Effect.fork(Effect.zipRight(busy(n), timeout(work)))
+          yield* Effect.yieldNow()
+          yield* Fiber.interrupt(caller)
+          for (let i = 0; i < 3; i++) yield* Effect.yieldNow()
+          if (state.started && !state.interrupted) leaked.push(n)
+        }
+        expect(leaked).toEqual([])
+      }))
+
     it("attempt - invalid durations throw InvalidOptions when the combinator is built", () => {
       const invalid = (option: string) => expect.objectContaining({ _tag: "InvalidOptions", option })
       expect(() => Timeout.attempt(-1)).toThrow(

@@ -69,6 +69,10 @@ const onExpired = (error: Timeout): Effect.Effect<never, Timeout> =>
  * if it is uninterruptible for a while (what `Effect.disconnect` + `Effect.timeoutTo` do, without
  * their three child fibers).
  *
+ * The work starts inside an uninterruptible region whose handler stops it if the caller is
+ * interrupted, so no step of the run loop (where the caller may yield, and be interrupted while it
+ * does) lies between starting the work and being able to stop it.
+ *
  * Work that finishes before its first asynchronous step (a cache hit, a refused call) is done when
  * its fiber is started: its exit is returned as is, and no timer is started. Otherwise a timer runs
  * on the caller's `Clock` (internal/clockTimer.ts; `TestClock` drives it) and is stopped when the
@@ -78,64 +82,79 @@ const onExpired = (error: Timeout): Effect.Effect<never, Timeout> =>
 const guard = <A, E, R>(
   runtime: Runtime.Runtime<R>,
   clock: Clock.Clock,
+  caller: FiberId.FiberId,
   self: Effect.Effect<A, E, R>,
   limit: Duration.Duration,
   error: () => Timeout,
   refs?: (refs: FiberRefs.FiberRefs, fiberId: FiberId.Runtime) => FiberRefs.FiberRefs
-): Effect.Effect<A, E | Timeout> => {
-  const work = StartedWork.start(runtime, self, refs)
-  const done = work.fiber.unsafePoll()
-  return done !== null
-    ? StartedWork.exit(work, done)
-    : Effect.fiberIdWith((caller) => raceClock(runtime, clock, work, limit, caller, error))
-}
+): Effect.Effect<A, E | Timeout> =>
+  Effect.uninterruptibleMask((restore) => {
+    const work = StartedWork.start(runtime, self, refs)
+    const done = work.fiber.unsafePoll()
+    return done !== null ? StartedWork.exit(work, done) : raceClock(runtime, clock, work, limit, caller, error, restore)
+  })
 
+/** The first of the work's end and the timer, waited for interruptibly; an interrupted caller stops both. */
 const raceClock = <A, E, R>(
   runtime: Runtime.Runtime<R>,
   clock: Clock.Clock,
   work: StartedWork.StartedWork<A, E>,
   limit: Duration.Duration,
   caller: FiberId.FiberId,
-  error: () => Timeout
-): Effect.Effect<A, E | Timeout> =>
-  Effect.async<A, E | Timeout>((resume) => {
-    let settled = false
-    const onWork = (exit: Exit.Exit<A, E>) => {
-      if (settled) return
-      settled = true
-      cancelTimer()
-      resume(StartedWork.exit(work, exit))
-    }
-    const onTimer = () => {
-      if (settled) return
-      settled = true
-      work.fiber.removeObserver(onWork)
-      work.fiber.unsafeInterruptAsFork(caller)
-      resume(onExpired(error()))
-    }
-    const cancelTimer = ClockTimer.start(runtime, clock, limit, caller, onTimer)
-    work.fiber.addObserver(onWork)
-    // The caller was interrupted: stop both, without waiting for the work to end.
-    return Effect.sync(() => {
-      settled = true
-      work.fiber.removeObserver(onWork)
-      cancelTimer()
-      work.fiber.unsafeInterruptAsFork(caller)
-    })
+  error: () => Timeout,
+  restore: <X, Y, Z>(effect: Effect.Effect<X, Y, Z>) => Effect.Effect<X, Y, Z>
+): Effect.Effect<A, E | Timeout> => {
+  let outcome: Effect.Effect<A, E | Timeout> | undefined
+  let resumeCaller: ((outcome: Effect.Effect<A, E | Timeout>) => void) | undefined
+  const settle = (result: Effect.Effect<A, E | Timeout>) => {
+    outcome = result
+    resumeCaller?.(result)
+  }
+  const onWork = (exit: Exit.Exit<A, E>) => {
+    if (outcome !== undefined) return
+    cancelTimer()
+    settle(StartedWork.exit(work, exit))
+  }
+  const onTimer = () => {
+    if (outcome !== undefined) return
+    work.fiber.removeObserver(onWork)
+    work.fiber.unsafeInterruptAsFork(caller)
+    settle(onExpired(error()))
+  }
+  const cancelTimer = ClockTimer.start(runtime, clock, limit, caller, onTimer)
+  work.fiber.addObserver(onWork)
+  const waited = Effect.async<A, E | Timeout>((resume) => {
+    if (outcome === undefined) resumeCaller = resume
+    else resume(outcome)
   })
+  return Effect.matchCauseEffect(restore(waited), {
+    onFailure: (cause) => {
+      // The caller was interrupted before either came: stop both, without waiting for the work to end.
+      if (outcome === undefined) {
+        outcome = Effect.failCause(cause)
+        work.fiber.removeObserver(onWork)
+        cancelTimer()
+        work.fiber.unsafeInterruptAsFork(caller)
+      }
+      return Effect.failCause(cause)
+    },
+    onSuccess: Effect.succeed
+  })
+}
 
 /**
  * The caller's runtime (its fiber refs carry the deadline) and its `Clock`, read once per call in one
  * step (what `Effect.runtime` and `Effect.clockWith` read, without their two more steps each).
  */
 const withRuntimeAndClock = <A, E, R>(
-  f: (runtime: Runtime.Runtime<R>, clock: Clock.Clock) => Effect.Effect<A, E>
+  f: (runtime: Runtime.Runtime<R>, clock: Clock.Clock, caller: FiberId.FiberId) => Effect.Effect<A, E>
 ): Effect.Effect<A, E, R> =>
   Effect.withFiberRuntime<A, E, R>((fiber) => {
     const { flags, refs } = StartedWork.stateOf(fiber)
     return f(
       Runtime.make({ context: fiber.currentContext as Context.Context<R>, runtimeFlags: flags, fiberRefs: refs }),
-      FiberNow.clockOf(fiber)
+      FiberNow.clockOf(fiber),
+      fiber.id()
     )
   })
 
@@ -147,6 +166,7 @@ const withRuntimeAndClock = <A, E, R>(
 const bounded = <A, E, R>(
   runtime: Runtime.Runtime<R>,
   clock: Clock.Clock,
+  caller: FiberId.FiberId,
   self: Effect.Effect<A, E, R>,
   own: Duration.Duration,
   ownScope: Scope,
@@ -154,14 +174,14 @@ const bounded = <A, E, R>(
 ): Effect.Effect<A, E | Timeout> => {
   const deadline = FiberRefs.getOrDefault(runtime.fiberRefs, Deadline.currentDeadline)
   const left = Option.isNone(deadline) ? Infinity : deadline.value - clock.unsafeCurrentTimeMillis()
-  if (left > Duration.toMillis(own)) return guard(runtime, clock, self, own, () => timeoutError(ownScope, own, provider))
+  if (left > Duration.toMillis(own)) return guard(runtime, clock, caller, self, own, () => timeoutError(ownScope, own, provider))
   const total = FiberRefs.getOrDefault(runtime.fiberRefs, currentTotal)
   const after = Option.isSome(total) && Option.isSome(deadline) && total.value.deadline === deadline.value
     ? total.value.after
     : Duration.millis(Math.max(0, left))
   return left <= 0
     ? onExpired(timeoutError("total", after, provider))
-    : guard(runtime, clock, self, Duration.millis(left), () => timeoutError("total", after, provider))
+    : guard(runtime, clock, caller, self, Duration.millis(left), () => timeoutError("total", after, provider))
 }
 
 /** @internal */
@@ -169,7 +189,9 @@ export const attempt = eagerDual((duration: Duration.DurationInput, options?: Ti
   const own = Options.positiveDuration({ module: "Timeout.attempt", option: "duration" }, duration)
   const provider = providerOf("Timeout.attempt", options)
   return <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | Timeout, R> =>
-    withRuntimeAndClock<A, E | Timeout, R>((runtime, clock) => bounded(runtime, clock, self, own, "attempt", provider))
+    withRuntimeAndClock<A, E | Timeout, R>((runtime, clock, caller) =>
+      bounded(runtime, clock, caller, self, own, "attempt", provider)
+    )
 })
 
 /** @internal */
@@ -178,15 +200,15 @@ export const total = eagerDual((duration: Duration.DurationInput, options?: Time
   const ownMillis = Duration.toMillis(own)
   const provider = providerOf("Timeout.total", options)
   return <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | Timeout, R> =>
-    withRuntimeAndClock<A, E | Timeout, R>((runtime, clock) => {
+    withRuntimeAndClock<A, E | Timeout, R>((runtime, clock, caller) => {
       const deadline = clock.unsafeCurrentTimeMillis() + ownMillis
       const inherited = FiberRefs.getOrDefault(runtime.fiberRefs, Deadline.currentDeadline)
       // A nested total keeps the earlier deadline: an inner call cannot extend its caller's budget.
       if (Option.isSome(inherited) && inherited.value <= deadline) {
-        return bounded(runtime, clock, self, own, "total", provider)
+        return bounded(runtime, clock, caller, self, own, "total", provider)
       }
       // The deadline is set in the work's fiber alone, as it starts: the caller's refs are untouched.
-      return guard(runtime, clock, self, own, () => timeoutError("total", own, provider), (refs, fiberId) =>
+      return guard(runtime, clock, caller, self, own, () => timeoutError("total", own, provider), (refs, fiberId) =>
         FiberRefs.updateManyAs(refs, {
           entries: [
             [Deadline.currentDeadline, [[fiberId, Option.some(deadline)]]],
