@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Logger, LogLevel, Ref, Schema, TestClock } from "effect"
+import { Cause, Effect, Exit, Logger, LogLevel, Ref, Schema, Stream, TestClock } from "effect"
 import type { Scope } from "effect"
 import * as Credentials from "../src/Credentials.js"
 import { ClientError, InvalidResponse } from "../src/Errors.js"
@@ -86,16 +86,44 @@ const Charge = Schema.Struct({ id: Schema.String, amount: Schema.Number })
 interface Answer {
   readonly name: string
   readonly step: (echo: string) => ScriptedHttpClient.Step
+  readonly error: "ClientError" | "InvalidResponse"
+  /** The call that gets the answer: a GET decoded with `Charge` unless given. */
+  readonly call?: (provider: HttpProvider.HttpProvider<HttpProvider.RequestError>) => Effect.Effect<unknown, HttpProvider.RequestError>
 }
+
+/** An item that echoes the request in a field whose Schema it fails, as one line of JSON. */
+const echoingItem = (echo: string) => JSON.stringify({ id: { key: echo }, amount: 1 })
 
 const answers: ReadonlyArray<Answer> = [
   {
     name: "401",
-    step: (echo) => ScriptedHttpClient.text(`{"error":"invalid api key","key":"${echo}"}`, { status: 401 })
+    step: (echo) => ScriptedHttpClient.text(`{"error":"invalid api key","key":"${echo}"}`, { status: 401 }),
+    error: "ClientError"
   },
-  { name: "403", step: (echo) => ScriptedHttpClient.text(`{"error":"forbidden","key":"${echo}"}`, { status: 403 }) },
+  {
+    name: "403",
+    step: (echo) => ScriptedHttpClient.text(`{"error":"forbidden","key":"${echo}"}`, { status: 403 }),
+    error: "ClientError"
+  },
   // echoes the request in a field whose Schema it fails, so the parse issue quotes the value
-  { name: "200 failing its Schema", step: (echo) => ScriptedHttpClient.ok({ id: { key: echo }, amount: 1 }) }
+  {
+    name: "200 failing its Schema",
+    step: (echo) => ScriptedHttpClient.ok({ id: { key: echo }, amount: 1 }),
+    error: "InvalidResponse"
+  },
+  // the same in a streamed item: each item's issue is quoted as a whole response's is
+  {
+    name: "an ndjson item failing its Schema",
+    step: (echo) => ScriptedHttpClient.streamed([`${echoingItem(echo)}\n`]),
+    error: "InvalidResponse",
+    call: (provider) => Stream.runDrain(provider.stream.ndjson("/v1/charges", { item: Charge }))
+  },
+  {
+    name: "an SSE JSON item failing its Schema",
+    step: (echo) => ScriptedHttpClient.streamed([`data: ${echoingItem(echo)}\n\n`]),
+    error: "InvalidResponse",
+    call: (provider) => Stream.runDrain(provider.stream.eventsJson("/v1/charges", { item: Charge }))
+  }
 ]
 
 /** One text an operator may read, and where it was found. */
@@ -191,7 +219,9 @@ describe("HttpProvider secrets", () => {
             })
             for (let n = 0; n < kind.requests; n++) {
               if (n > 0) yield* TestClock.adjust("1 hour")
-              const error = yield* provider.get("/v1/charges/{id}", { params: { id: "ch_1" }, response: Charge }).pipe(
+              const call = answer.call?.(provider) ??
+                provider.get("/v1/charges/{id}", { params: { id: "ch_1" }, response: Charge })
+              const error = yield* call.pipe(
                 Effect.tapErrorCause(Effect.logError),
                 Effect.withSpan("checkout"),
                 Effect.flip
@@ -208,8 +238,7 @@ describe("HttpProvider secrets", () => {
           const sent = kind.name === "fixed" ? 1 : answer.name === "401" ? 4 : 2
           expect(new Set(carried).size).toBe(sent)
           expect(carried).toHaveLength(sent)
-          const tag = answer.name === "200 failing its Schema" ? "InvalidResponse" : "ClientError"
-          expect(errors.map((error) => error._tag)).toEqual(Array(kind.requests).fill(tag))
+          expect(errors.map((error) => error._tag)).toEqual(Array(kind.requests).fill(answer.error))
 
           const texts = channelsOf(errors as Array<ClientError | InvalidResponse>, lines, spans)
           const leaks = new Set<string>()

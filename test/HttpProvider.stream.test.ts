@@ -6,6 +6,7 @@ import * as Credentials from "../src/Credentials.js"
 import { isTransient, Timeout } from "../src/Errors.js"
 import * as HttpProvider from "../src/HttpProvider.js"
 import * as Retry from "../src/Retry.js"
+import { attempt as attemptTimeout } from "../src/Timeout.js"
 import { currentSink } from "../src/internal/rateLimit/adaptiveSink.js"
 import * as ScriptedHttpClient from "../src/testing/ScriptedHttpClient.js"
 import { asText, untilFailure } from "./support/streams.js"
@@ -259,6 +260,55 @@ describe("HttpProvider.stream", () => {
         expect(seen).toBe("a")
         expect(error).toMatchObject({ _tag: "Unavailable", reason: "connection-reset" })
         expect(requests).toHaveLength(1)
+      }))
+
+    it.effect("after the first byte - an attempt the policy timed out is not re-sent: the consumer fails with that Timeout", () =>
+      Effect.gen(function*() {
+        const fiber = yield* scripted(
+          [ScriptedHttpClient.streamed(["a\n", ScriptedHttpClient.pause("5 seconds"), "b\n"]), ScriptedHttpClient.streamed(["a\n", "b\n"])],
+          (p, script) =>
+            Effect.gen(function*() {
+              const { error, seen } = yield* untilFailure(p.stream.lines("/log"))
+              return [seen, error, yield* script.requests, yield* Clock.currentTimeMillis] as const
+            }),
+          { policy: (self) => self.pipe(attemptTimeout("1 second"), Retry.transient({ times: 3 })) }
+        ).pipe(Effect.fork)
+        yield* TestClock.adjust("1 minute")
+        const [seen, error, requests, failedAt] = yield* Fiber.join(fiber)
+        expect(seen).toEqual(["a"])
+        expect(error).toMatchObject({ _tag: "Timeout", scope: "attempt", after: Duration.seconds(1) })
+        expect(requests).toHaveLength(1)
+        // at once, not after the retry's backoff
+        expect(failedAt).toBe(1_000)
+      }))
+
+    it.effect("resume range - attempt timeouts meeting a slow consumer: each resume starts where the consumer is, nothing lost or repeated", () =>
+      Effect.gen(function*() {
+        const content = "abcdefghijklmnopqrstuvwxyz0123456789"
+        const from = (start: number) => Array.from(content.slice(start))
+        // every resume answers from the byte it asks for, whatever it is
+        const resumed = ScriptedHttpClient.respondWith((request) => {
+          const start = Number(/^bytes=(\d+)-$/.exec(request.headers.range ?? "")?.[1] ?? Number.NaN)
+          return Number.isInteger(start) && request.headers["if-range"] === "\"v1\""
+            ? ScriptedHttpClient.streamed(from(start), {
+              status: 206,
+              headers: { "content-range": `bytes ${start}-${content.length - 1}/${content.length}` }
+            })
+            : ScriptedHttpClient.status(400)
+        })
+        const fiber = yield* scripted(
+          [ScriptedHttpClient.streamed(from(0), { headers: { etag: "\"v1\"" } }), ...Array(20).fill(resumed)],
+          (p, script) =>
+            Effect.all([
+              p.stream.bytes("/file", { resume: "range" }).pipe(Stream.tap(() => Effect.sleep("1 second")), Stream.runCollect),
+              script.requests
+            ]),
+          { policy: (self) => self.pipe(attemptTimeout("3 seconds"), Retry.transient({ times: 20 })) }
+        ).pipe(Effect.fork)
+        yield* TestClock.adjust("10 minutes")
+        const [chunks, requests] = yield* Fiber.join(fiber)
+        expect(asText(chunks)).toBe(content)
+        expect(requests.length).toBeGreaterThan(2)
       }))
 
     it.effect("resume range - a cut download continues with Range and If-Range, without duplicates", () =>

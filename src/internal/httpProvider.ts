@@ -12,7 +12,6 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
-import * as ParseResult from "effect/ParseResult"
 import * as Random from "effect/Random"
 import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
@@ -27,6 +26,7 @@ import { isCredentials, problemOf } from "./credentials.js"
 import {
   defaultExcerptLength,
   excerpt,
+  formatIssue,
   fromClientError,
   fromStatus,
   provablyNotProcessed,
@@ -95,10 +95,14 @@ export interface Receiver<A> {
   readonly refusal: Effect.Effect<Option.Option<Failure>>
   /** Headers of this attempt that override every other (a resume point). */
   readonly resumeHeaders: Effect.Effect<Readonly<Record<string, string>>>
-  /** Consumes a 2xx answer; `firstByteLeft` is what remains of `firstByte`. */
+  /**
+   * Consumes a 2xx answer; `firstByteLeft` is what remains of `firstByte`. `clean` makes provider text
+   * quotable in an error, as for a whole response: the credentials cut out, one line, `excerptLength`.
+   */
   readonly receive: (
     response: HttpClientResponse.HttpClientResponse,
-    firstByteLeft: Duration.Duration
+    firstByteLeft: Duration.Duration,
+    clean: (line: string) => string
   ) => Effect.Effect<A, Failure>
 }
 
@@ -270,22 +274,6 @@ export const idempotencyKeyFromRandom: Effect.Effect<string> = Effect.map(
 )
 
 const placeholder = /\{([A-Za-z0-9_]+)\}/g
-
-/**
- * One line per issue, `path: message`, joined: "amount: Expected a positive number, actual -5". Each
- * line goes through `clean`, since a message quotes the value it got (a provider's reply may echo
- * our credentials, and a whole body can be the "actual").
- */
-const formatIssue = (error: ParseResult.ParseError, clean: (line: string) => string = (line) => line): string => {
-  const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
-  const lines = issues.slice(0, maxIssues)
-    .map((issue) => clean(issue.path.length === 0 ? issue.message : `${issue.path.join(".")}: ${issue.message}`))
-  if (issues.length > maxIssues) lines.push(`and ${issues.length - maxIssues} more`)
-  return lines.join("; ")
-}
-
-/** Issues quoted in an error: a large invalid array must not make a message of any length. */
-const maxIssues = 10
 
 /** Everything decided once per logical call, before the policy. */
 interface Prepared {
@@ -479,12 +467,12 @@ const makeAs = <E, R>(
         }
         const classified: RateLimited | Unavailable | Timeout | ClientError | undefined = config.classify?.(answer)
         if (classified !== undefined) return { status, result: Either.left(classified) }
-        if (streamed) {
-          const left = Duration.millis(Math.max(0, start + Duration.toMillis(receiver.firstByte) - now))
-          return { status, result: Either.right(yield* receiver.receive(response, left)) }
-        }
         const cut = redactor(secret === undefined ? [] : [secret], config.credentialsScheme)
         const clean = (line: string) => excerpt(line, config.excerptLength, cut)
+        if (streamed) {
+          const left = Duration.millis(Math.max(0, start + Duration.toMillis(receiver.firstByte) - now))
+          return { status, result: Either.right(yield* receiver.receive(response, left, clean)) }
+        }
         if (status >= 200 && status < 300) {
           return { status, result: decodeBody(provider, status, text, (options as HttpProvider.RequestOptions<any, any>).response, clean) }
         }

@@ -1,18 +1,18 @@
 import * as Sse from "@effect/experimental/Sse"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Mailbox from "effect/Mailbox"
 import * as Option from "effect/Option"
-import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { InvalidRequest, InvalidResponse, Timeout } from "../Errors.js"
 import type * as HttpProvider from "../HttpProvider.js"
 import type { Receiver, RunWith } from "./httpProvider.js"
-import { fromClientError } from "./httpProviderTransport.js"
+import { formatIssue, fromClientError } from "./httpProviderTransport.js"
 import { fn, invalid, positiveDuration, validated } from "./options.js"
 import { reportUsage } from "./rateLimit/adaptiveSink.js"
 
@@ -20,8 +20,11 @@ import { reportUsage } from "./rateLimit/adaptiveSink.js"
  * Streaming requests. The policy guards one effect per attempt; for a stream that effect is the pump
  * that moves the body into a small mailbox the consumer reads, so every guard (bulkhead slot, breaker
  * permit, connection) is held until the stream ends, and the consumer stopping early interrupts the
- * pump, which gives them back as an interruption (neither a success nor a failure). The mailbox is
- * bounded and the body is pulled only when the pump can offer, so a slow consumer slows the socket.
+ * pump, which gives them back as an interruption (neither a success nor a failure). At most `window`
+ * items wait for the consumer and the body is pulled only when the pump can hand one over, so a slow
+ * consumer slows the socket. An item is recorded (the resume point, the usage) in the step that hands
+ * it over: a pump interrupted while it waits for room (an attempt timeout meeting a slow consumer) has
+ * recorded exactly what the consumer will get, so a resume neither skips nor repeats anything.
  *
  * After the first item reached the consumer, another attempt would deliver it twice: it is either a
  * resume (a `Range` or `Last-Event-ID` request continuing where the consumer is) or refused, and the
@@ -44,21 +47,34 @@ interface Progress {
   bytes: number
   lastEventId: string | undefined
   validator: string | undefined
+  /** How the last attempt ended, when it failed or was interrupted: what a refused attempt fails with. */
   lastError: Failure | undefined
+  /** When the current attempt started, on the `Clock`. */
+  attemptStartedAt: number
   usage: number | undefined
 }
 
-/** How a body becomes items, and how (if at all) a cut stream continues. */
-interface Format<A> {
+/**
+ * How a body becomes items, and how (if at all) a cut stream continues. `decode` gives what the
+ * consumer gets (`item`) with what is recorded when it is handed over (`handed`): the byte count of a
+ * download, the id of an event.
+ */
+interface Format<A, I> {
   readonly accept: string
   readonly decode: (
     body: Stream.Stream<Uint8Array, Failure>,
     response: HttpClientResponse.HttpClientResponse,
-    progress: Progress
-  ) => Stream.Stream<A, Failure>
+    progress: Progress,
+    clean: (line: string) => string
+  ) => Stream.Stream<I, Failure>
+  readonly item: (decoded: I) => A
+  readonly handed: (progress: Progress, decoded: I) => void
   readonly resumable: (progress: Progress) => boolean
   readonly resumeHeaders: (progress: Progress) => Readonly<Record<string, string>>
 }
+
+const itself = <A>(decoded: A): A => decoded
+const nothingToRecord = (): void => {}
 
 interface Limits {
   readonly firstByte: Duration.Duration
@@ -101,7 +117,8 @@ const limited = (
     }))
   }))
 
-const invalidResponse = (provider: string, issue: string) => new InvalidResponse({ provider, status: 200, issue })
+const invalidResponse = (provider: string, response: HttpClientResponse.HttpClientResponse, issue: string) =>
+  new InvalidResponse({ provider, status: response.status, issue })
 
 /** The first `count` bytes of a stream dropped: a server that ignored `Range` re-sends from the start. */
 const dropBytes = (body: Stream.Stream<Uint8Array, Failure>, count: number): Stream.Stream<Uint8Array, Failure> =>
@@ -122,31 +139,28 @@ const validatorOf = (headers: Readonly<Record<string, string>>): string | undefi
   return headers["last-modified"]
 }
 
-const bytes = (provider: string, resume: "range" | undefined): Format<Uint8Array> => ({
+const bytes = (provider: string, resume: "range" | undefined): Format<Uint8Array, Uint8Array> => ({
   accept: "*/*",
   decode: (body, response, progress) => {
-    const counted = Stream.tap(body, (chunk) =>
-      Effect.sync(() => {
-        progress.bytes += chunk.length
-      }))
     if (progress.bytes === 0) {
       if (resume === "range") progress.validator = validatorOf(response.headers)
-      return counted
+      return body
     }
     // a resumed attempt: the answer must continue exactly where the consumer is
     const offset = progress.bytes
     if (response.status === 206) {
       const start = /^bytes (\d+)-/.exec(response.headers["content-range"] ?? "")?.[1]
       return start !== undefined && Number(start) === offset
-        ? counted
-        : Stream.fail(invalidResponse(provider, `a resumed download answered a range not starting at byte ${offset}`))
+        ? body
+        : Stream.fail(invalidResponse(provider, response, `a resumed download answered a range not starting at byte ${offset}`))
     }
     return progress.validator === undefined
-      ? Stream.tap(dropBytes(body, offset), (chunk) =>
-        Effect.sync(() => {
-          progress.bytes += chunk.length
-        }))
-      : Stream.fail(invalidResponse(provider, "the resource changed since the download started; it cannot be resumed"))
+      ? dropBytes(body, offset)
+      : Stream.fail(invalidResponse(provider, response, "the resource changed since the download started; it cannot be resumed"))
+  },
+  item: itself,
+  handed: (progress, chunk) => {
+    progress.bytes += chunk.length
   },
   resumable: () => resume === "range",
   resumeHeaders: (progress) =>
@@ -160,15 +174,22 @@ const text = (body: Stream.Stream<Uint8Array, Failure>) => Stream.decodeText(bod
 
 const splitLines = (body: Stream.Stream<Uint8Array, Failure>) => Stream.splitLines(text(body))
 
-const lines: Format<string> = {
+const lines: Format<string, string> = {
   accept: "*/*",
   decode: splitLines,
+  item: itself,
+  handed: nothingToRecord,
   resumable: () => false,
   resumeHeaders: () => ({})
 }
 
 /** Server-sent events, parsed by @effect/experimental's parser; `retry:` fields are ignored. */
-const parseEvents = (provider: string, body: Stream.Stream<Uint8Array, Failure>) =>
+const parseEvents = (
+  provider: string,
+  body: Stream.Stream<Uint8Array, Failure>,
+  response: HttpClientResponse.HttpClientResponse,
+  clean: (line: string) => string
+) =>
   Stream.suspend(() => {
     let parsed: Array<HttpProvider.ServerSentEvent> = []
     const parser = Sse.makeParser((event) => {
@@ -178,7 +199,7 @@ const parseEvents = (provider: string, body: Stream.Stream<Uint8Array, Failure>)
       Effect.suspend(() => {
         for (const piece of chunk) {
           const error = parser.feed(piece)
-          if (error !== undefined) return Effect.fail(invalidResponse(provider, error.message))
+          if (error !== undefined) return Effect.fail(invalidResponse(provider, response, clean(error.message)))
         }
         const out = parsed
         parsed = []
@@ -186,69 +207,93 @@ const parseEvents = (provider: string, body: Stream.Stream<Uint8Array, Failure>)
       }))
   })
 
-const events = (provider: string, resume: "last-event-id" | undefined): Format<HttpProvider.ServerSentEvent> => ({
+const events = (
+  provider: string,
+  resume: "last-event-id" | undefined
+): Format<HttpProvider.ServerSentEvent, HttpProvider.ServerSentEvent> => ({
   accept: "text/event-stream",
-  decode: (body, _, progress) =>
-    Stream.tap(parseEvents(provider, body), (event) =>
-      Effect.sync(() => {
-        if (event.id !== undefined) progress.lastEventId = event.id
-      })),
+  decode: (body, response, _, clean) => parseEvents(provider, body, response, clean),
+  item: itself,
+  handed: handedEvent,
   resumable: (progress) => resume === "last-event-id" && progress.lastEventId !== undefined,
   resumeHeaders: (progress) => progress.lastEventId === undefined ? {} : { "last-event-id": progress.lastEventId }
 })
 
-/** One JSON text decoded with the item Schema; the issue quotes at most the first lines of the parse error. */
-const decodeItem = <A, I>(provider: string, schema: Schema.Schema<A, I>) => {
+const handedEvent = (progress: Progress, event: { readonly id: string | undefined }): void => {
+  if (event.id !== undefined) progress.lastEventId = event.id
+}
+
+/**
+ * One JSON text decoded with the item Schema. The issue is formatted as a whole response's is, each
+ * line through `clean`: an item may echo the credentials, and it is quoted as the "actual".
+ */
+const decodeItem = <A, I>(
+  provider: string,
+  schema: Schema.Schema<A, I>,
+  response: HttpClientResponse.HttpClientResponse,
+  clean: (line: string) => string
+) => {
   const decode = Schema.decodeUnknownEither(schema)
   return (json: string): Effect.Effect<A, Failure> => {
     let value: unknown
     try {
       value = JSON.parse(json)
     } catch {
-      return Effect.fail(invalidResponse(provider, "an item is not JSON"))
+      return Effect.fail(invalidResponse(provider, response, "an item is not JSON"))
     }
-    return Either.match(decode(value), {
-      onLeft: (error) =>
-        Effect.fail(invalidResponse(provider, ParseResult.TreeFormatter.formatErrorSync(error).split("\n")[0]!)),
+    return Either.match(decode(value, { errors: "all" }), {
+      onLeft: (error) => Effect.fail(invalidResponse(provider, response, formatIssue(error, clean))),
       onRight: Effect.succeed
     })
   }
 }
 
-const ndjson = <A, I>(provider: string, schema: Schema.Schema<A, I>): Format<A> => ({
+const ndjson = <A, I>(provider: string, schema: Schema.Schema<A, I>): Format<A, A> => ({
   accept: "application/x-ndjson",
-  decode: (body) =>
+  decode: (body, response, _, clean) =>
     splitLines(body).pipe(
       Stream.filter((line) => line.trim() !== ""),
-      Stream.mapEffect(decodeItem(provider, schema))
+      Stream.mapEffect(decodeItem(provider, schema, response, clean))
     ),
+  item: itself,
+  handed: nothingToRecord,
   resumable: () => false,
   resumeHeaders: () => ({})
 })
+
+/** An event's decoded data, with its id: the resume point once the consumer has it. */
+interface DecodedEvent<A> {
+  readonly id: string | undefined
+  readonly value: A
+}
 
 const eventsJson = <A, I>(
   provider: string,
   schema: Schema.Schema<A, I>,
   resume: "last-event-id" | undefined
-): Format<A> => {
+): Format<A, DecodedEvent<A>> => {
   const format = events(provider, resume)
   return {
     ...format,
-    decode: (body, response, progress) =>
-      format.decode(body, response, progress).pipe(
+    decode: (body, response, progress, clean) => {
+      const decode = decodeItem(provider, schema, response, clean)
+      return format.decode(body, response, progress, clean).pipe(
         Stream.takeWhile((event) => event.data !== "[DONE]"),
-        Stream.mapEffect((event) => decodeItem(provider, schema)(event.data))
+        Stream.mapEffect((event) => Effect.map(decode(event.data), (value) => ({ id: event.id, value })))
       )
+    },
+    item: (decoded) => decoded.value,
+    handed: handedEvent
   }
 }
 
 /** A stream of `format`'s items, its request run through `run` (and so through the policy). */
-const streamOf = <A, E>(
+const streamOf = <A, I, E>(
   run: RunWith<E>,
   provider: string,
   path: string,
   options: HttpProvider.StreamOptions<any, any> & HttpProvider.UsageOptions<A>,
-  formatOf: () => Format<A>
+  formatOf: () => Format<A, I>
 ): Stream.Stream<A, E | InvalidRequest | Timeout> =>
   Stream.unwrapScoped(Effect.gen(function*() {
     // bad stream options are this request's fault: nothing is sent
@@ -257,51 +302,89 @@ const streamOf = <A, E>(
       return { format: formatOf(), limits: limitsOf(options) }
     }).pipe(Effect.mapError((error) => new InvalidRequest({ provider, issue: error.message })))
     const usage = options.usage
-    const mailbox = yield* Mailbox.make<A, E | InvalidRequest | Timeout>({ capacity: window, strategy: "suspend" })
+    // unbounded: `room` keeps it to `window` items, so that handing an item over is one synchronous step
+    const mailbox = yield* Mailbox.make<A, E | InvalidRequest | Timeout>()
+    const room = yield* Effect.makeLatch(true)
+    let waiting = 0
     const progress: Progress = {
       delivered: false,
       bytes: 0,
       lastEventId: undefined,
       validator: undefined,
       lastError: undefined,
+      attemptStartedAt: 0,
       usage: undefined
     }
+
+    /**
+     * Hands `chunk`'s items to the consumer, waiting for room when `window` items already wait. Each is
+     * recorded in the step that hands it over, so an interruption while waiting loses nothing.
+     */
+    const handOver = (chunk: Chunk.Chunk<I>): Effect.Effect<void> => {
+      const decoded = Chunk.toReadonlyArray(chunk)
+      let next = 0
+      const step: Effect.Effect<void> = Effect.suspend(() => {
+        for (; next < decoded.length; next++) {
+          if (waiting >= window) {
+            room.unsafeClose()
+            return Effect.zipRight(room.await, step)
+          }
+          const item = format.item(decoded[next]!)
+          // false once the stream has ended: the consumer is gone
+          if (!mailbox.unsafeOffer(item)) return Effect.void
+          waiting++
+          progress.delivered = true
+          format.handed(progress, decoded[next]!)
+          if (usage !== undefined) progress.usage = usage(item) ?? progress.usage
+        }
+        return Effect.void
+      })
+      return step
+    }
+
+    /** An attempt ended without its output: output already delivered and no way to continue it fails the consumer now. */
+    const attemptEnded = (error: Failure) =>
+      Effect.suspend(() => {
+        progress.lastError = error
+        return progress.delivered && !format.resumable(progress) ? mailbox.fail(error as E) : Effect.void
+      })
+
     const receiver: Receiver<void> = {
       accept: format.accept,
       firstByte: limits.firstByte,
-      refusal: Effect.sync(() =>
-        progress.delivered && !format.resumable(progress) ? Option.fromNullable(progress.lastError) : Option.none()
-      ),
+      refusal: Effect.map(Clock.currentTimeMillis, (now) => {
+        progress.attemptStartedAt = now
+        return progress.delivered && !format.resumable(progress) ? Option.fromNullable(progress.lastError) : Option.none()
+      }),
       resumeHeaders: Effect.sync(() => format.resumeHeaders(progress)),
-      receive: (response, firstByteLeft) => {
+      receive: (response, firstByteLeft, clean) => {
         const body = limited(
           provider,
           Stream.mapError(response.stream, (error) => fromClientError(provider, error)),
           limits,
           firstByteLeft
         )
-        return format.decode(body, response, progress).pipe(
-          Stream.runForEachChunk((chunk) => {
-            if (Chunk.isNonEmpty(chunk)) progress.delivered = true
-            if (usage !== undefined) {
-              for (const item of chunk) progress.usage = usage(item) ?? progress.usage
-            }
-            return mailbox.offerAll(chunk)
-          }),
+        return format.decode(body, response, progress, clean).pipe(
+          Stream.runForEachChunk(handOver),
           Effect.zipRight(Effect.suspend(() => progress.usage === undefined ? Effect.void : reportUsage(progress.usage))),
-          Effect.tapError((error) =>
-            Effect.suspend(() => {
-              progress.lastError = error
-              // output already delivered and no way to continue it: fail the consumer now
-              return progress.delivered && !format.resumable(progress) ? mailbox.fail(error as E) : Effect.void
-            })
+          Effect.tapError(attemptEnded),
+          // an attempt interrupted while the stream goes on was cut by the policy: its attempt timeout
+          Effect.onInterrupt(() =>
+            Effect.flatMap(Clock.currentTimeMillis, (now) =>
+              attemptEnded(
+                new Timeout({ provider, scope: "attempt", after: Duration.millis(now - progress.attemptStartedAt) })
+              ))
           )
         )
       }
     }
     const method = options.method ?? (options.request === undefined ? "GET" : "POST")
     yield* run(method, path, options, receiver).pipe(Mailbox.into(mailbox), Effect.forkScoped)
-    const items = Mailbox.toStream(mailbox)
+    const items = Stream.mapChunks(Mailbox.toStream(mailbox), (taken) => {
+      waiting -= taken.length
+      room.unsafeOpen()
+      return taken
+    })
     const total = limits.total
     return total === undefined ? items : Stream.interruptWhen(
       items,

@@ -4,6 +4,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { identity } from "effect/Function"
 import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
 import * as Predicate from "effect/Predicate"
 import { ClientError, InvalidRequest, RateLimited, Timeout, Unavailable } from "../Errors.js"
 import type { UnavailableReason } from "../Errors.js"
@@ -189,3 +190,19 @@ export const classify = (
       excerpt(answer.body ?? "", defaultExcerptLength, identity)
     )
   })
+
+/**
+ * One line per issue, `path: message`, joined: "amount: Expected a positive number, actual -5". Each
+ * line goes through `clean`, since a message quotes the value it got (a provider's reply may echo
+ * our credentials, and a whole body can be the "actual").
+ */
+export const formatIssue = (error: ParseResult.ParseError, clean: (line: string) => string = (line) => line): string => {
+  const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
+  const lines = issues.slice(0, maxIssues)
+    .map((issue) => clean(issue.path.length === 0 ? issue.message : `${issue.path.join(".")}: ${issue.message}`))
+  if (issues.length > maxIssues) lines.push(`and ${issues.length - maxIssues} more`)
+  return lines.join("; ")
+}
+
+/** Issues quoted in an error: a large invalid array must not make a message of any length. */
+const maxIssues = 10
