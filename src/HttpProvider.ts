@@ -617,8 +617,8 @@ export const layer: {
 /**
  * The status mapping every provider client uses, for a client you call yourself (fetch, undici, a
  * gRPC status mapped to HTTP): `undefined` for a 2xx, else the error the table at the top of this
- * module gives, with the provider's `Retry-After` (or `RateLimit` / `X-RateLimit-Reset`) as
- * `retryAfter`. An HTTP-date is read against `Clock`, so `TestClock` controls it. Statuses outside
+ * module gives, with the provider's hint as `retryAfter`: for a 429 `Retry-After` or the rate-limit
+ * headers (see {@link retryAfter}), for a 5xx `Retry-After` only. An HTTP-date is read against `Clock`, so `TestClock` controls it. Statuses outside
  * 2xx that the table does not name (1xx, 3xx, 425) are a `ClientError`.
  *
  * @example
@@ -650,7 +650,8 @@ export const classify: (answer: ClassifyInput) => Effect<Classified | undefined>
 /**
  * The provider's "wait this long" hint in response headers (names in any case): `Retry-After` in
  * seconds or as an HTTP-date (read against `Clock`), else the `RateLimit` header, else
- * `RateLimit-Reset` / `X-RateLimit-Reset`. `None` when no header gives a believable hint (garbage,
+ * `RateLimit-Reset` / `X-RateLimit-Reset` when the matching `*-Remaining` is 0 or absent (a reset sent
+ * with quota left is no wait). `None` when no header gives a believable hint (garbage,
  * negative, more than a day). The parser {@link classify} and every provider client use.
  *
  * @example

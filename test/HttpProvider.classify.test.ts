@@ -85,6 +85,22 @@ describe("HttpProvider.classify", () => {
       )
     }))
 
+  it.effect("5xx - only Retry-After is a wait; the quota headers sent with every answer are not", () =>
+    Effect.gen(function*() {
+      // GitHub's headers on a 502: the quota spent, its window resetting in 50 minutes
+      const quota = { "x-ratelimit-limit": "5000", "x-ratelimit-remaining": "0", "x-ratelimit-reset": "3000" }
+      expect(yield* HttpProvider.classify({ provider, status: 502, headers: quota })).toEqual(
+        new Unavailable({ provider, reason: "status", status: 502 })
+      )
+      expect(
+        yield* HttpProvider.classify({ provider, status: 503, headers: { ...quota, "retry-after": "7" } })
+      ).toEqual(new Unavailable({ provider, reason: "status", status: 503, retryAfter: Duration.seconds(7) }))
+      // a 429 reads them: the quota is what ran out
+      expect(yield* HttpProvider.classify({ provider, status: 429, headers: quota })).toEqual(
+        new RateLimited({ provider, reason: "provider", retryAfter: Duration.seconds(3000) })
+      )
+    }))
+
   it.effect.each([400, 401, 403, 404, 409, 422, 425, 302, 101])("%d - ClientError with a body excerpt", (status) =>
     Effect.gen(function*() {
       expect(yield* HttpProvider.classify({ provider, status, body: "{\n  \"error\": \"nope\"\n}" })).toEqual(
@@ -155,6 +171,18 @@ describe("HttpProvider.retryAfter", () => {
         Option.some(Duration.seconds(3))
       )
       expect(yield* HttpProvider.retryAfter([["X-RateLimit-Reset", "4"]])).toEqual(Option.some(Duration.seconds(4)))
+    }))
+
+  it.effect("RateLimit-Reset / X-RateLimit-Reset - a wait only when the matching Remaining is 0 or absent", () =>
+    Effect.gen(function*() {
+      for (const prefix of ["ratelimit", "x-ratelimit"]) {
+        const reset = { [`${prefix}-reset`]: "3000" }
+        expect(yield* HttpProvider.retryAfter({ ...reset, [`${prefix}-remaining`]: "4999" })).toEqual(Option.none())
+        expect(yield* HttpProvider.retryAfter({ ...reset, [`${prefix}-remaining`]: "0" })).toEqual(
+          Option.some(Duration.seconds(3000))
+        )
+        expect(yield* HttpProvider.retryAfter(reset)).toEqual(Option.some(Duration.seconds(3000)))
+      }
     }))
 
   it.effect("RateLimit (IETF draft) - the longest wait of an exhausted policy", () =>

@@ -477,7 +477,7 @@ const makeAs = <E, R>(
           return { status, result: decodeBody(provider, status, text, (options as HttpProvider.RequestOptions<any, any>).response, clean) }
         }
         const short = clean(text)
-        return { status, result: Either.left(fromStatus(answer, Duration.millis(now - start), short)) }
+        return { status, result: Either.left(fromStatus(answer, now, Duration.millis(now - start), short)) }
       }).pipe(Effect.locallyWith(Headers.currentRedactedNames, (names) => [...names, config.credentialsHeader]))
 
     const run = <A>(

@@ -10,7 +10,7 @@ import { ClientError, InvalidRequest, RateLimited, Timeout, Unavailable } from "
 import type { UnavailableReason } from "../Errors.js"
 import type * as HttpProvider from "../HttpProvider.js"
 import type { HeaderLookup } from "../RateLimit.js"
-import { hintMillis } from "./rateLimitHeaders.js"
+import { hintMillis, retryAfterMillis } from "./rateLimitHeaders.js"
 
 /**
  * How one answer or transport failure becomes a tagged error, and whether it proves the provider did
@@ -121,25 +121,30 @@ export const excerpt = (body: string, maxLength: number, cut: (text: string) => 
 }
 
 /**
- * The default mapping of a non-2xx answer: 408 -> Timeout, 429 -> RateLimited with the hint,
- * 5xx -> Unavailable (a hint kept), every other status -> ClientError with a short excerpt.
+ * The default mapping of a non-2xx answer: 408 -> Timeout, 429 -> RateLimited with the hint of any
+ * rate-limit header, 5xx -> Unavailable with its `Retry-After` (quota headers describe the quota, not
+ * an outage: a 502 sent with GitHub's hourly reset must not wait for it), every other status ->
+ * ClientError with a short excerpt.
  */
 export const fromStatus = (
-  answer: Pick<Answer, "provider" | "status" | "retryAfter">,
+  answer: { readonly provider: string; readonly status: number; readonly headers: HttpProvider.HeadersInput },
+  nowMillis: number,
   attemptElapsed: Duration.Duration,
   bodyExcerpt: string
 ): Timeout | RateLimited | Unavailable | ClientError => {
-  const { provider, retryAfter, status } = answer
+  const { provider, status } = answer
   if (status === 408) return new Timeout({ provider, scope: "attempt", after: attemptElapsed })
   if (status === 429) {
+    const retryAfter = retryAfterAt(answer.headers, nowMillis)
     return new RateLimited({ provider, reason: "provider", ...(retryAfter === undefined ? {} : { retryAfter }) })
   }
   if (status >= 500 && status <= 599) {
+    const retryAfter = retryAfterMillis(lookup(answer.headers), nowMillis)
     return new Unavailable({
       provider,
       reason: "status",
       status,
-      ...(retryAfter === undefined ? {} : { retryAfter })
+      ...(retryAfter === undefined ? {} : { retryAfter: Duration.millis(retryAfter) })
     })
   }
   return new ClientError({ provider, status, body: bodyExcerpt })
@@ -185,7 +190,8 @@ export const classify = (
     const { provider, status } = answer
     if (status >= 200 && status < 300) return undefined
     return fromStatus(
-      { provider, status, retryAfter: retryAfterAt(answer.headers ?? {}, now) },
+      { provider, status, headers: answer.headers ?? {} },
+      now,
       answer.elapsed ?? Duration.zero,
       excerpt(answer.body ?? "", defaultExcerptLength, identity)
     )

@@ -187,22 +187,33 @@ export const serverTime = (headers: HeaderLookup, nowMillis: number): number => 
   return (date === undefined ? undefined : parseHttpDate(date, nowMillis)) ?? nowMillis
 }
 
+/** The `Retry-After` header alone, in milliseconds: what a 5xx's wait is read from. */
+export const retryAfterMillis = (headers: HeaderLookup, receivedAt: number): number | undefined => {
+  const retryAfter = header(headers, "retry-after")
+  return retryAfter === undefined ? undefined : parseRetryAfter(retryAfter, serverTime(headers, receivedAt))
+}
+
 /**
  * The provider's hint in milliseconds, or undefined when no header gives a believable one. Absolute
  * times (an HTTP-date, an epoch reset) are measured from the response's own `Date` when it sent one:
- * they are on the server's clock, and ours may be skewed.
+ * they are on the server's clock, and ours may be skewed. A reset header is a wait only when the quota
+ * is spent: GitHub and others send `X-RateLimit-Reset` with every answer, `Remaining` above zero
+ * included, and the window's reset an hour away is then no reason to wait (as a `RateLimit` field
+ * with quota left is none).
  */
 export const hintMillis = (headers: HeaderLookup, receivedAt: number): number | undefined => {
-  const nowMillis = serverTime(headers, receivedAt)
-  const retryAfter = header(headers, "retry-after")
-  const fromRetryAfter = retryAfter === undefined ? undefined : parseRetryAfter(retryAfter, nowMillis)
+  const fromRetryAfter = retryAfterMillis(headers, receivedAt)
   if (fromRetryAfter !== undefined) return fromRetryAfter
   const rateLimit = header(headers, "ratelimit")
   const fromRateLimit = rateLimit === undefined ? undefined : parseRateLimit(rateLimit)
   if (fromRateLimit !== undefined) return fromRateLimit
-  for (const name of ["ratelimit-reset", "x-ratelimit-reset"]) {
-    const value = header(headers, name)
-    const parsed = value === undefined ? undefined : parseReset(value, nowMillis)
+  const nowMillis = serverTime(headers, receivedAt)
+  for (const prefix of ["ratelimit", "x-ratelimit"]) {
+    const value = header(headers, `${prefix}-reset`)
+    const remaining = parseCount(header(headers, `${prefix}-remaining`))
+    const parsed = value === undefined || (remaining !== undefined && remaining > 0)
+      ? undefined
+      : parseReset(value, nowMillis)
     if (parsed !== undefined) return parsed
   }
   return undefined
