@@ -934,8 +934,10 @@ describe("HttpProvider", () => {
         "<redacted> (contains CR)"
       ],
       ["headers that are not a record", { headers: "x-client: shop" as any }, "headers", "a string"],
-      ["a scheme with LF", { credentialsScheme: "Bearer\n" }, "credentialsScheme", "\"Bearer\\n\""],
-      ["a scheme with a space", { credentialsScheme: "Bearer token" }, "credentialsScheme", "\"Bearer token\""],
+      // described, not quoted: a scheme that is no token is most likely a whole "Bearer <key>"
+      ["a scheme with LF", { credentialsScheme: "Bearer\n" }, "credentialsScheme", "<redacted> (not a token)"],
+      ["a scheme with a key in it", { credentialsScheme: "Bearer sk_abc" }, "credentialsScheme", "<redacted> (not a token)"],
+      ["a scheme that is no string", { credentialsScheme: 5 as any }, "credentialsScheme", "a number"],
       ["a credentials header with spaces", { credentialsHeader: "x api key" }, "credentialsHeader", "\"x api key\""],
       ["an idempotency header with a colon", { idempotencyHeader: "Idem-Key:" }, "idempotencyHeader", "\"Idem-Key:\""],
       ["a header the client writes itself", { headers: { Upgrade: "h2c" } }, "headers", "a header named \"Upgrade\""],
@@ -959,6 +961,15 @@ describe("HttpProvider", () => {
         "baseUrl",
         "\"https://<user info>@api.test/\""
       ],
+      // a URL that does not parse, or is no http(s), is shown without what may hold a token
+      [
+        "a base URL with a bad port and a key",
+        { baseUrl: "https://api.test:44x3/v1?key=abc" },
+        "baseUrl",
+        "\"https://api.test:44x3/v1?<query>\""
+      ],
+      ["a base URL without a scheme", { baseUrl: "me:abc@api.test/v1#abc" }, "baseUrl", "\"<user info>@api.test/v1#<fragment>\""],
+      ["a base URL of another scheme", { baseUrl: "ftp://me:abc@files.test" }, "baseUrl", "\"ftp://<user info>@files.test\""],
       ["a policy that is no function", { policy: "retry" as any }, "policy", "\"retry\""],
       ["a classify that is no function", { classify: 5 as any }, "classify", "5"],
       ["a newIdempotencyKey that is no Effect", { newIdempotencyKey: "x" as any }, "newIdempotencyKey", "a string"],

@@ -143,6 +143,15 @@ const shownUrl = (raw: string, parsed: URL): string => {
   return `${parsed.protocol}//${userInfo}${parsed.host}${parsed.pathname}${query}${fragment}`
 }
 
+/**
+ * A base URL that is no http(s) URL, as shown in an error: what `shownUrl` hides, cut out of the text
+ * itself (such a URL may not parse, or parse with its user info in the path: "me:key@host").
+ */
+const shownRaw = (raw: string): string =>
+  raw
+    .replace(/[?#][^]*$/, (rest) => rest.startsWith("?") ? "?<query>" : "#<fragment>")
+    .replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/@]*@/i, "$1<user info>@")
+
 const baseUrlOf = (check: Check, raw: string): string => {
   let parsed: URL | undefined
   try {
@@ -151,7 +160,7 @@ const baseUrlOf = (check: Check, raw: string): string => {
     parsed = undefined
   }
   if (parsed === undefined || (parsed.protocol !== "http:" && parsed.protocol !== "https:")) {
-    return invalid(check, raw, "an absolute http(s) URL")
+    return invalidDescribed(check, JSON.stringify(shownRaw(raw)), "an absolute http(s) URL")
   }
   // A bare "?" or "#" parses to an empty search or hash, yet the raw string used to be prefixed to
   // every path ("POST /?/v1/things"): refuse the characters themselves. A token in the base URL would
@@ -217,8 +226,13 @@ const validate = (options: HttpProvider.Options<any, any>, module: string): Conf
   const header = (option: string, value: string | undefined, fallback: string) =>
     value === undefined ? fallback : ownHeader(option, value)
   const scheme = options.credentialsScheme ?? defaults.credentialsScheme
+  // described, not quoted: a scheme that is not a token is most likely a whole "Bearer <key>"
   if (scheme !== "" && !isHeaderName(scheme)) {
-    invalid(check("credentialsScheme"), scheme, "an auth scheme (an RFC 9110 token: \"Bearer\"), or \"\" for none")
+    invalidDescribed(
+      check("credentialsScheme"),
+      typeof (scheme as unknown) === "string" ? "<redacted> (not a token)" : kindOf(scheme),
+      "an auth scheme (an RFC 9110 token: \"Bearer\"), or \"\" for none"
+    )
   }
   const credentials = options.credentials
   if (credentials !== undefined) {
