@@ -221,6 +221,23 @@ describe("QueueForLater", () => {
       expect(yield* queue.deadLetters).toEqual([])
     }).pipe(Effect.scoped))
 
+  it.effect("worker - a write that ends interrupted on its own is dead-lettered; the workers go on", () =>
+    Effect.gen(function*() {
+      const p = yield* provider
+      // the first write joins a fiber that was interrupted: its exit is an interruption, the worker's is not
+      const selfInterrupting = (charge: Charge, key: string) =>
+        key === "k-1" ? Effect.flatMap(Effect.fork(Effect.never), (f) => Effect.zipRight(Fiber.interrupt(f), Fiber.join(f))) : p.write(charge, key)
+      const queue = yield* QueueForLater.make({ ...options, write: selfInterrupting })
+      yield* queue.enqueue(order("o-1"), "k-1")
+      yield* queue.enqueue(order("o-2"), "k-2")
+      const worker = yield* Effect.forkScoped(queue.worker)
+      yield* until(Effect.map(Ref.get(p.applied), (m) => m.get("k-2") === 1))
+      const [letter] = yield* queue.deadLetters
+      expect(letter).toMatchObject({ idempotencyKey: "k-1", attempts: 1 })
+      expect(letter?.error).toContain("interrupted")
+      expect(worker.unsafePoll()).toBeNull()
+    }).pipe(Effect.scoped))
+
   it.effect("worker - interrupted while waiting out a retry delay, nothing is lost", () =>
     Effect.gen(function*() {
       const p = yield* provider

@@ -220,9 +220,11 @@ const build = <A, I, B, E, R>(module: string, input: Api.QueueForLater.Options<A
         if (Either.isLeft(decoded)) {
           return yield* deadLetter(meta.id, item, attempts, `the schema cannot read the item: ${decoded.left.message}`)
         }
+        // A worker interrupted mid-write never gets here (the item goes back uncounted, by the store); a
+        // write that ends interrupted on its own (it joined a fiber someone interrupted) is an outcome
+        // like a defect: the item is dead-lettered and the worker goes on.
         const exit = yield* Effect.exit(o.write(decoded.right, item.idempotencyKey))
         if (Exit.isSuccess(exit)) return yield* Effect.zipRight(noteAnswer, count("delivered"))
-        if (Cause.isInterruptedOnly(exit.cause)) return yield* Effect.interrupt
         const failure = Cause.failureOption(exit.cause)
         if (Option.isSome(failure) && o.queueOn(failure.value)) {
           yield* noteNoAnswer
