@@ -147,7 +147,9 @@ export declare namespace Policy {
 
   /**
    * Overrides of {@link provider}'s defaults: leave a field out to keep the default, pass options to
-   * tune it, a built guard to replace it, or `false` to turn it off.
+   * tune it, a built guard to replace it, or `false` to turn it off. Options are merged over the
+   * defaults, and one given as `undefined` keeps its default (`retry: { times: config.retries }` with no
+   * `retries` configured still retries 5 times).
    *
    * @since 0.1.0
    * @category models
@@ -282,8 +284,8 @@ type Off<O, K extends PropertyKey> = K extends keyof O ? [O[K]] extends [false] 
  * is exactly the input's plus {@link ErrorsOf} the guards; its requirements gain the guards given as
  * tags. The retry never retries `CircuitOpen` or `BulkheadFull`.
  *
- * Throws `InvalidOptions` for a bad duration, bad retry options, or a guard that is neither the
- * expected value nor a tag.
+ * Throws `InvalidOptions` for a bad duration, bad retry options (a `retry` that is not an options object
+ * among them), or a guard that is neither the expected value nor a tag.
  *
  * @example
  * ```ts
@@ -323,7 +325,7 @@ export const make: <const G extends Policy.Options<any>>(guards: G) => Policy<Er
  * it (every call through it shares its gate, budget, breaker, limiter and bulkhead). Gate and limiter
  * state lives in the `RateLimit.GateStore` / `RateLimit.AdaptiveStore` in context when there is one
  * (provide the Redis stores to share them between replicas), else in memory. Fails with `InvalidOptions` for an
- * empty name or an override that cannot work.
+ * empty name or an override that cannot work (one that is neither `false`, a built guard nor an options object).
  *
  * @example
  * ```ts

@@ -7,6 +7,7 @@ import { InvalidOptions, RateLimited, Timeout, Unavailable } from "../src/Errors
 import * as Hedge from "../src/Hedge.js"
 import * as Policy from "../src/Policy.js"
 import * as RateLimit from "../src/RateLimit.js"
+import { captureLogs } from "./support/logs.js"
 import { until } from "./support/until.js"
 
 const down = new Unavailable({ provider: "p", reason: "connection-refused" })
@@ -30,6 +31,22 @@ const countingLimiter = Effect.map(Ref.make(0), (permits) => ({
 }))
 
 const quickRetry = (times: number) => ({ times, backoff: Backoff.constant("1 second") })
+
+/** How many of `n` calls through `policy` run at once before any ends; all `n` then succeed. */
+const runningAtOnce = (policy: Policy.Policy<any>, n: number, expected: number) =>
+  Effect.gen(function*() {
+    const running = yield* Ref.make(0)
+    const release = yield* Deferred.make<void>()
+    const call = Effect.zipRight(Ref.update(running, (k) => k + 1), Deferred.await(release))
+    const fibers = yield* Effect.forkAll(Array.from({ length: n }, () => call.pipe(policy)))
+    yield* until(Effect.map(Ref.get(running), (k) => k === expected))
+    for (let i = 0; i < 20; i++) yield* Effect.yieldNow()
+    const atOnce = yield* Ref.get(running)
+    yield* Deferred.succeed(release, void 0)
+    yield* Fiber.join(fibers)
+    expect(yield* Ref.get(running)).toBe(n)
+    return atOnce
+  })
 
 
 /** Runs `self` in a fiber while the TestClock moves by `adjust`: its outcome and when it ended. */
@@ -245,6 +262,16 @@ describe("Policy", () => {
       expect(() => Policy.make({ breaker: {} as any })).toThrow(/Policy.make: option breaker must be a CircuitBreaker/)
       expect(() => Policy.make({ bulkhead: 3 as any })).toThrow(/option bulkhead/)
     })
+
+    it("options that are not an object throw InvalidOptions naming the option", () => {
+      for (const retry of [null, 5, "fast"]) {
+        expect(() => Policy.make({ retry: retry as any })).toThrow(InvalidOptions)
+        expect(() => Policy.make({ retry: retry as any })).toThrow(
+          /^Policy.make: option retry must be an options object/
+        )
+      }
+      expect(() => Policy.make(null as any)).toThrow(/^Policy.make: option guards must be an options object, got null/)
+    })
   })
 
   describe("provider", () => {
@@ -276,16 +303,7 @@ describe("Policy", () => {
     it.effect("defaults - the adaptive limiter bounds the first wave to 4 calls at once", () =>
       Effect.gen(function*() {
         const policy = yield* Policy.provider("psp")
-        const running = yield* Ref.make(0)
-        const release = yield* Deferred.make<void>()
-        const call = Effect.zipRight(Ref.update(running, (n) => n + 1), Deferred.await(release))
-        const fibers = yield* Effect.forkAll(Array.from({ length: 10 }, () => call.pipe(policy)))
-        yield* until(Effect.map(Ref.get(running), (n) => n === 4))
-        for (let i = 0; i < 20; i++) yield* Effect.yieldNow()
-        expect(yield* Ref.get(running)).toBe(4)
-        yield* Deferred.succeed(release, void 0)
-        yield* Fiber.join(fibers)
-        expect(yield* Ref.get(running)).toBe(10)
+        expect(yield* runningAtOnce(policy, 10, 4)).toBe(4)
       }).pipe(Effect.scoped))
 
     it.effect("a 429 closes the provider's gate for every caller", () =>
@@ -388,6 +406,30 @@ describe("Policy", () => {
         expect(errors.map((e) => e.option)).toEqual(["name", "attempt", "maxConcurrent", "ratio", "times"])
       }).pipe(Effect.scoped))
 
+    it.effect("overrides that are not an object fail with InvalidOptions naming the option", () =>
+      Effect.gen(function*() {
+        const cases: ReadonlyArray<readonly [option: string, overrides: unknown]> = [
+          ["overrides", null],
+          ["overrides", 5],
+          ["retry", { retry: null }],
+          ["retry", { retry: 5 }],
+          ["retry", { retry: "fast" }],
+          ["budget", { budget: 1 }],
+          ["breaker", { breaker: "fast" }],
+          ["breaker", { breaker: true }],
+          ["breaker.halfOpen", { breaker: { halfOpen: 5 } }],
+          ["gate", { gate: null }],
+          ["limiter", { limiter: "adaptive" }],
+          ["bulkhead", { bulkhead: 3 }]
+        ]
+        const outcomes = yield* Effect.forEach(cases, ([, overrides]) =>
+          Policy.provider("p", overrides as Policy.Policy.ProviderOptions).pipe(
+            Effect.match({ onFailure: (e) => `${e._tag} ${e.module}: ${e.option}`, onSuccess: () => "built" }),
+            Effect.catchAllDefect((defect) => Effect.succeed(`defect ${String(defect)}`))
+          ))
+        expect(outcomes).toEqual(cases.map(([option]) => `InvalidOptions Policy.provider: ${option}`))
+      }).pipe(Effect.scoped))
+
     it.effect("layerProvider - provides the policy under the user's tag", () =>
       Effect.gen(function*() {
         class Psp extends Context.Tag("test/Psp")<Psp, Policy.Policy<Policy.ProviderError>>() {}
@@ -396,6 +438,152 @@ describe("Policy", () => {
         )
         expect(result).toBe("ok")
       }))
+  })
+
+  // Config-driven code passes `undefined` for what it does not set (`retry: { times: cfg.retries }`).
+  describe("provider - an override given as undefined keeps the default", () => {
+    const onlyRetry = { breaker: false, gate: false, limiter: false } as const
+    const noRetry = { retry: false, gate: false, limiter: false } as const
+    // The guards' own options require `name`, `key` and `maxConcurrent`, so under exactOptionalPropertyTypes
+    // `Partial` of them refuses `undefined`; without that flag (TypeScript's default) or from JavaScript it
+    // is accepted.
+    const loosely = (options: object): never => options as never
+
+    it.effect("attempt and total - 10 seconds and 30 seconds", () =>
+      Effect.gen(function*() {
+        const policy = yield* Policy.provider("psp", { retry: false, attempt: undefined, total: undefined })
+        const attempt = yield* elapsed(Effect.never.pipe(policy), "10 seconds")
+        expect(attempt.millis).toBe(10_000)
+        expect(attempt.result._tag === "Left" && attempt.result.left).toMatchObject({ scope: "attempt" })
+        const noAttemptLimit = yield* Policy.provider("psp", { retry: false, attempt: false, total: undefined })
+        const total = yield* elapsed(Effect.never.pipe(noAttemptLimit), "30 seconds")
+        expect(total.millis).toBe(30_000)
+        expect(total.result._tag === "Left" && total.result.left).toMatchObject({ scope: "total" })
+      }).pipe(Effect.scoped))
+
+    it.effect("retry.times - five retries, six attempts", () =>
+      Effect.gen(function*() {
+        const policy = yield* Policy.provider("psp", { ...onlyRetry, retry: { times: undefined } })
+        const { attempts, call } = yield* scripted(Effect.fail(down))
+        yield* elapsed(call.pipe(policy), "30 seconds")
+        expect(yield* attempts).toBe(6)
+      }).pipe(Effect.scoped))
+
+    it.effect("retry.budget - the provider's shared budget still bounds the retries", () =>
+      Effect.gen(function*() {
+        // an empty budget: no retry at all while it bounds the retry
+        const policy = yield* Policy.provider("psp", {
+          ...onlyRetry,
+          budget: { ratio: 0, minPerSecond: 0 },
+          retry: { budget: undefined }
+        })
+        const { attempts, call } = yield* scripted(Effect.fail(down))
+        yield* elapsed(call.pipe(policy), "30 seconds")
+        expect(yield* attempts).toBe(1)
+      }).pipe(Effect.scoped))
+
+    it.effect("budget.name - the budget is named after the provider", () =>
+      Effect.gen(function*() {
+        const logs = yield* captureLogs
+        const policy = yield* Policy.provider("psp", {
+          ...onlyRetry,
+          budget: { name: undefined, ratio: 0, minPerSecond: 0 }
+        })
+        yield* Effect.either(Effect.fail(down).pipe(policy)).pipe(Effect.provide(logs.layer))
+        expect(yield* logs.lines).toContain("WARN retry budget psp is exhausted; failures are returned without retry")
+      }).pipe(Effect.scoped))
+
+    it.effect("breaker.policy - the failure rate judges only after ten calls", () =>
+      Effect.gen(function*() {
+        const policy = yield* Policy.provider("psp", { ...noRetry, breaker: { policy: undefined } })
+        const { attempts, call } = yield* scripted<string, Unavailable>(
+          ...Array.from({ length: 9 }, () => Effect.fail(down)),
+          Effect.succeed("ok")
+        )
+        for (let i = 0; i < 9; i++) yield* Effect.either(call.pipe(policy))
+        // consecutive(5) would have opened after the fifth failure
+        expect(yield* Effect.either(call.pipe(policy))).toEqual(Either.right("ok"))
+        expect(yield* attempts).toBe(10)
+      }).pipe(Effect.scoped))
+
+    it.effect("breaker.openFor - the first break is 5 seconds", () =>
+      Effect.gen(function*() {
+        const policy = yield* Policy.provider("psp", { ...noRetry, breaker: { openFor: undefined } })
+        for (let i = 0; i < 10; i++) yield* Effect.either(Effect.fail(down).pipe(policy))
+        expect((yield* Effect.flip(Effect.succeed("ok").pipe(policy)))._tag).toBe("CircuitOpen")
+        yield* TestClock.adjust("5 seconds")
+        expect(yield* Effect.either(Effect.succeed("ok").pipe(policy))).toEqual(Either.right("ok"))
+      }).pipe(Effect.scoped))
+
+    it.effect("breaker.name - the breaker is named after the provider", () =>
+      Effect.gen(function*() {
+        const policy = yield* Policy.provider("psp", { ...noRetry, breaker: { name: undefined } })
+        for (let i = 0; i < 10; i++) yield* Effect.either(Effect.fail(down).pipe(policy))
+        const error = yield* Effect.flip(Effect.succeed("ok").pipe(policy))
+        expect(error).toMatchObject({ _tag: "CircuitOpen", breaker: "psp" })
+      }).pipe(Effect.scoped))
+
+    it.effect("breaker.halfOpen.maxWait - a probe may wait until the total deadline", () =>
+      Effect.gen(function*() {
+        const queued = yield* Ref.make(Duration.zero)
+        const limiter = {
+          protect: <A, E, R>(self: Effect.Effect<A, E, R>) =>
+            Effect.zipRight(Effect.flatMap(Ref.get(queued), Effect.sleep), self)
+        }
+        const policy = yield* Policy.provider("psp", {
+          retry: false,
+          limiter,
+          breaker: { halfOpen: { maxWait: undefined } }
+        })
+        for (let i = 0; i < 10; i++) yield* Effect.either(Effect.fail(down).pipe(policy))
+        yield* TestClock.adjust("5 seconds")
+        // the probe waits 8 s in the limiter's queue, longer than the break (the breaker's own default)
+        yield* Ref.set(queued, Duration.seconds(8))
+        yield* elapsed(Effect.succeed("ok").pipe(policy), "8 seconds")
+        yield* Ref.set(queued, Duration.zero)
+        expect(yield* Effect.either(Effect.succeed("ok").pipe(policy))).toEqual(Either.right("ok"))
+      }).pipe(Effect.scoped))
+
+    for (const [label, gate] of [["name", { name: undefined }], ["key", { key: undefined }]] as const) {
+      it.effect(`gate.${label} - one gate named and keyed after the provider`, () =>
+        Effect.gen(function*() {
+          const policy = yield* Policy.provider("psp", { retry: false, gate: loosely({ ...gate, releaseOver: 0 }) })
+          yield* Effect.either(Effect.fail(throttled(3)).pipe(policy))
+          const next = yield* elapsed(Effect.succeed("ok").pipe(policy), "3 seconds")
+          expect(next).toEqual({ result: Either.right("ok"), millis: 3000 })
+        }).pipe(Effect.scoped))
+    }
+
+    for (const [label, limiter] of [["name", { name: undefined }], ["key", { key: undefined }]] as const) {
+      it.effect(`limiter.${label} - the adaptive limiter of the provider`, () =>
+        Effect.gen(function*() {
+          const policy = yield* Policy.provider("psp", { limiter: loosely(limiter) })
+          expect(yield* runningAtOnce(policy, 10, 4)).toBe(4)
+        }).pipe(Effect.scoped))
+    }
+
+    for (
+      const [label, bulkhead] of [
+        ["name", { name: undefined }],
+        ["maxConcurrent", { maxConcurrent: undefined }],
+        ["maxQueued", { maxQueued: undefined }]
+      ] as const
+    ) {
+      it.effect(`bulkhead.${label} - 50 at once, 100 queued, named after the provider`, () =>
+        Effect.gen(function*() {
+          const policy = yield* Policy.provider("psp", { ...noRetry, breaker: false, bulkhead: loosely(bulkhead) })
+          const release = yield* Deferred.make<void>()
+          const running = yield* Ref.make(0)
+          const call = Effect.zipRight(Ref.update(running, (n) => n + 1), Deferred.await(release))
+          const fibers = yield* Effect.forkAll(Array.from({ length: 150 }, () => call.pipe(policy)))
+          yield* until(Effect.map(Ref.get(running), (n) => n === 50))
+          for (let i = 0; i < 20; i++) yield* Effect.yieldNow()
+          expect(yield* Effect.flip(call.pipe(policy))).toMatchObject({ _tag: "BulkheadFull", bulkhead: "psp" })
+          yield* Deferred.succeed(release, void 0)
+          yield* Fiber.join(fibers)
+          expect(yield* Ref.get(running)).toBe(150)
+        }).pipe(Effect.scoped))
+    }
   })
 
   describe("make - hedge", () => {

@@ -14,7 +14,7 @@ import type * as Api from "../Policy.js"
 import * as RateLimit from "../RateLimit.js"
 import * as Retry from "../Retry.js"
 import * as Timeout from "../Timeout.js"
-import { invalid, nonEmptyString, positiveDuration, validated } from "./options.js"
+import { type Check, invalid, nonEmptyString, positiveDuration, validated } from "./options.js"
 import { layerGateMemory } from "./rateLimitMemory.js"
 
 /** @internal */
@@ -32,6 +32,21 @@ export const defaults = {
 } as const
 
 type Guard = (self: Effect.Effect<any, any, any>) => Effect.Effect<any, any, any>
+
+/** An options object without its `undefined` fields. */
+type Given<A> = { readonly [K in keyof A]?: Exclude<A[K], undefined> }
+
+/**
+ * An options group checked to be an object, without its `undefined` fields: spread over defaults, an
+ * option given as `undefined` keeps the default (`retry: { times: config.retries }`), as everywhere else.
+ */
+const given = <A>(check: Check, options: A | undefined, expected: string): Given<A> => {
+  if (options === undefined) return {}
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    return invalid(check, options, expected)
+  }
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Given<A>
+}
 
 /** A guard given as a value or as the tag of one; a tag is looked up at each attempt. */
 const service = <S>(
@@ -54,8 +69,13 @@ const service = <S>(
 const isLimiter = (u: unknown): u is Api.Limiter =>
   Predicate.hasProperty(u, "protect") && Predicate.isFunction(u.protect)
 
-const retryGuard = (name: string | undefined, options: Retry.Options<unknown, any> | undefined): Guard | undefined => {
-  if (options === undefined) return undefined
+const retryGuard = (
+  module: string,
+  name: string | undefined,
+  retry: Retry.Options<unknown, any> | undefined
+): Guard | undefined => {
+  if (retry === undefined) return undefined
+  const options = given({ module, option: "retry" }, retry, "an options object")
   const retryable = options.while
   // A rejection is a local guard saying no: retrying it would defeat the guard.
   const notRejected = (error: unknown) => !isRejected(error) && (retryable ?? Retry.isRetryable)(error)
@@ -102,26 +122,32 @@ const compose = (module: string, guards: Api.Policy.Options<any>): Api.Policy<an
       (b, self) => b.protect(self)
     ),
     service(module, "hedge", guards.hedge, Hedge.isHedge, "a Hedge or its tag", (h, self) => h(self)),
-    retryGuard(name, guards.retry),
+    retryGuard(module, name, guards.retry),
     timeout("total", guards.total)
   ].filter((guard): guard is Guard => guard !== undefined)
   return (self) => chain.reduce((effect, guard) => guard(effect), self)
 }
 
 /** @internal */
-export const make = (guards: Api.Policy.Options<any>): Api.Policy<any, never> => compose("Policy.make", guards)
+export const make = (guards: Api.Policy.Options<any>): Api.Policy<any, never> =>
+  compose("Policy.make", given({ module: "Policy.make", option: "guards" }, guards, "an options object"))
 
-/** An override: `false` turns the guard off, a built guard is used as is, options are merged over the defaults. */
+/**
+ * An override: `false` turns the guard off, a built guard is used as is, options (checked, without their
+ * `undefined` fields) are merged over the defaults by `build`.
+ */
 const built = <T, G, E, R>(
+  check: Check,
   override: T,
   isBuilt: (u: unknown) => u is G,
-  build: (options: Exclude<T, G | false> | undefined) => Effect.Effect<G, E, R>
-): Effect.Effect<G | undefined, E, R> =>
+  expected: string,
+  build: (options: Given<Exclude<T, G | false | undefined>>) => Effect.Effect<G, E, R>
+): Effect.Effect<G | undefined, E | InvalidOptions, R> =>
   override === false
     ? Effect.succeed(undefined)
     : isBuilt(override)
     ? Effect.succeed(override)
-    : build(override as Exclude<T, G | false>)
+    : Effect.flatten(validated(() => build(given(check, override as Exclude<T, G | false | undefined>, expected))))
 
 /** Runs `build` with the gate store in context if the user provided one, else with a memory store of its own. */
 const withGateStore = <A, E, R>(
@@ -160,33 +186,70 @@ const providerGuards = (
 ): Effect.Effect<Api.Policy.Options<any>, InvalidOptions, Scope.Scope> =>
   Effect.gen(function*() {
     const module = "Policy.provider"
-    yield* validated(() => nonEmptyString({ module, option: "name" }, name))
-    const total = overrides.total === false ? undefined : overrides.total ?? defaults.total
-    const attempt = overrides.attempt === false ? undefined : overrides.attempt ?? defaults.attempt
-    const budget = yield* built(overrides.budget, Retry.isRetryBudget, (o) => Retry.budget({ name, ...o }))
-    const breaker = yield* built(overrides.breaker, CircuitBreaker.isCircuitBreaker, (o) =>
-      CircuitBreaker.make({
-        name,
-        policy: CircuitBreaker.failureRate({
-          threshold: defaults.breaker.threshold,
-          window: defaults.breaker.window,
-          minimumThroughput: defaults.breaker.minimumThroughput
-        }),
-        openFor: Backoff.exponential(defaults.breaker.openFor),
-        ...o,
-        // A probe is admitted before it waits for the gate, the limiter and the bulkhead: the breaker's
-        // default (the break, 5 s at first) called a probe queued that long hung and opened again on a
-        // healthy provider. Every wait and the attempt end by the total deadline.
-        halfOpen: total === undefined ? o?.halfOpen : { maxWait: total, ...o?.halfOpen }
-      }))
-    const gate = yield* built(overrides.gate, RateLimit.isGate, (o) =>
-      withGateStore(RateLimit.gate({ name, key: name, ...o })))
-    const limiter = yield* built(overrides.limiter, isLimiter, (o) => RateLimit.adaptive({ name, key: name, ...o }))
-    const bulkhead = yield* built(overrides.bulkhead, Bulkhead.isBulkhead, (o) =>
-      Bulkhead.make({ name, ...defaults.bulkhead, ...o }))
-    const retry = overrides.retry === false
-      ? undefined
-      : { name, times: defaults.times, budget, ...overrides.retry }
+    const check = (option: string): Check => ({ module, option })
+    const o = yield* validated(() => {
+      nonEmptyString(check("name"), name)
+      return given(check("overrides"), overrides, "an options object")
+    })
+    const total = o.total === false ? undefined : o.total ?? defaults.total
+    const attempt = o.attempt === false ? undefined : o.attempt ?? defaults.attempt
+    const budget = yield* built(
+      check("budget"),
+      o.budget,
+      Retry.isRetryBudget,
+      "an options object, a RetryBudget or false",
+      (options) => Retry.budget({ name, ...options })
+    )
+    const breaker = yield* built(
+      check("breaker"),
+      o.breaker,
+      CircuitBreaker.isCircuitBreaker,
+      "an options object, a CircuitBreaker or false",
+      (options) => {
+        const halfOpen = given(check("breaker.halfOpen"), options.halfOpen, "an options object")
+        return CircuitBreaker.make({
+          name,
+          policy: CircuitBreaker.failureRate({
+            threshold: defaults.breaker.threshold,
+            window: defaults.breaker.window,
+            minimumThroughput: defaults.breaker.minimumThroughput
+          }),
+          openFor: Backoff.exponential(defaults.breaker.openFor),
+          ...options,
+          // A probe is admitted before it waits for the gate, the limiter and the bulkhead: the breaker's
+          // default (the break, 5 s at first) called a probe queued that long hung and opened again on a
+          // healthy provider. Every wait and the attempt end by the total deadline.
+          halfOpen: total === undefined ? halfOpen : { maxWait: total, ...halfOpen }
+        })
+      }
+    )
+    const gate = yield* built(
+      check("gate"),
+      o.gate,
+      RateLimit.isGate,
+      "an options object, a RateLimit.Gate or false",
+      (options) => withGateStore(RateLimit.gate({ name, key: name, ...options }))
+    )
+    const limiter = yield* built(
+      check("limiter"),
+      o.limiter,
+      isLimiter,
+      "an options object, a limiter (with protect) or false",
+      (options) => RateLimit.adaptive({ name, key: name, ...options })
+    )
+    const bulkhead = yield* built(
+      check("bulkhead"),
+      o.bulkhead,
+      Bulkhead.isBulkhead,
+      "an options object, a Bulkhead or false",
+      (options) => Bulkhead.make({ name, ...defaults.bulkhead, ...options })
+    )
+    const retry = o.retry === false ? undefined : yield* validated(() => ({
+      name,
+      times: defaults.times,
+      budget,
+      ...given(check("retry"), o.retry, "an options object or false")
+    }))
     return { name, total, retry, breaker, gate, limiter, bulkhead, attempt }
   })
 
