@@ -398,6 +398,35 @@ describe("RateLimit.adaptive", () => {
         expect(rates[18]).toBeGreaterThan(75)
       }).pipe(Effect.scoped), 60_000)
 
+    it.effect("recovery - the concurrency window cut to 1 by 429 waves grows again, and a higher quota limit reopens it", () =>
+      Effect.gen(function*() {
+        const limiter = yield* RateLimit.adaptive({ name: "api", key: "k" })
+        const wave = Effect.all(
+          Array.from({ length: 4 }, () =>
+            Effect.either(Effect.zipRight(Effect.sleep("100 millis"), Effect.fail(throttled())).pipe(limiter.protect))),
+          { concurrency: "unbounded" }
+        )
+        for (let i = 0; i < 2; i++) yield* Effect.zipRight(Effect.fork(wave), TestClock.adjust("5 seconds"))
+        expect((yield* limiter.current()).concurrency).toBe(1)
+        // one call at a time: a success widens the window while at least half of it is in use, the call
+        // that ends included: 1 -> 2 -> 3, and then one call of 3 says nothing
+        for (let i = 0; i < 3; i++) {
+          yield* Effect.zipRight(Effect.fork(Effect.sleep("100 millis").pipe(limiter.protect)), TestClock.adjust("2 seconds"))
+        }
+        expect((yield* limiter.current()).concurrency).toBe(3)
+        // a quota that grows is a new quota: the storm's cut goes with its rate
+        const quota = (limit: number) => ({
+          "ratelimit-limit": String(limit),
+          "ratelimit-remaining": String(limit - 1),
+          "ratelimit-reset": "1",
+          "ratelimit-policy": `${limit};w=1`
+        })
+        yield* answering(quota(10)).pipe(limiter.protect)
+        yield* TestClock.adjust("2 seconds")
+        yield* answering(quota(100)).pipe(limiter.protect)
+        expect((yield* limiter.current()).concurrency).toBe(constants.maxConcurrency)
+      }).pipe(Effect.scoped))
+
     it("recovery - a higher quota limit forgets the throttle learned under the lower one; the same limit keeps it", () => {
       const c = constants
       const s = model.makeKeyState(model.initialLearned(c), 0)

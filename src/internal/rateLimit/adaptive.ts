@@ -353,7 +353,6 @@ export const make = <Args = void>(
     const finish = (entry: Entry, call: Call, exit: Exit.Exit<unknown, unknown>) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) => {
         const { state } = entry
-        model.release(state, call.cost)
         entry.callMillis = entry.callMillis === 0
           ? now - call.admittedAt
           : entry.callMillis + callSmoothing * (now - call.admittedAt - entry.callMillis)
@@ -377,6 +376,9 @@ export const make = <Args = void>(
         } else if (Exit.isSuccess(exit) || Option.isSome(failure)) {
           model.succeed(c, state, now)
         }
+        // After the lesson: the call that ends is still in flight when the window's use is judged (at a
+        // window of 1, counting it out left none in use, and the window never grew again).
+        model.release(state, call.cost)
         return Effect.zipRight(learning, Effect.zipRight(gauges(entry), pump(entry)))
       })
 

@@ -312,7 +312,11 @@ export const observe = (c: Constants, s: KeyState, quota: Quota, ownUnits: numbe
     // CUBIC estimate learned in a storm (5/s) paced at its rate after the quota went back to 40/s,
     // regrowing relative to that W_max: 4.5/s to 20/s in 5 s.
     if (dimension === "requests" && reading.limit !== undefined) {
-      if (s.limit !== undefined && reading.limit > s.limit && s.learned.cubic !== null) patch.cubic = null
+      if (s.limit !== undefined && reading.limit > s.limit && s.learned.cubic !== null) {
+        // the storm's concurrency cut goes with it: the headers pace again
+        patch.cubic = null
+        patch.concurrency = c.maxConcurrency
+      }
       s.limit = reading.limit
     }
     if (!s.learned.learned || patch[field] !== undefined || patch.cubic !== undefined) {
