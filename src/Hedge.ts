@@ -23,6 +23,9 @@
  *   failures are the retry's. Defects and interruptions of an attempt count as its failure.
  * - **Interruption.** The losers are interrupted when the answer comes, and every attempt when the
  *   caller is interrupted; the call returns once they have been (their slots and permits are back).
+ * - **Scoped calls.** A call that needs a `Scope` gets the caller's: what the winner acquired is released
+ *   when the caller's scope closes, not when the hedged call returns; so is what a loser acquired before
+ *   it was interrupted, as with `Effect.race`.
  *
  * Only for idempotent calls: a hedge sends the same request twice. In a `Policy` (option `hedge`) it
  * sits inside the retry and outside the breaker, so each attempt, hedged or not, takes its own breaker

@@ -164,6 +164,28 @@ describe("Hedge", () => {
       expect(yield* started).toBe(3)
     }).pipe(Effect.scoped))
 
+  it.effect("a scoped call's resource belongs to the caller's scope, not to the hedged call", () =>
+    Effect.gen(function*() {
+      const hedge = yield* Hedge.make({ name: "h", delay: "100 millis" })
+      const log = yield* Ref.make<ReadonlyArray<string>>([])
+      const note = (line: string) => Ref.update(log, (lines) => [...lines, line])
+      const { call } = yield* scripted(Effect.never, after(10, "hedged"))
+      // Effect<string, never, Scope>: the resource is released when the scope in context closes
+      const connection = Effect.flatMap(call, (which) =>
+        Effect.acquireRelease(Effect.as(note(`acquire ${which}`), which), () => note(`release ${which}`)))
+      const fiber = yield* Effect.fork(Effect.scoped(Effect.gen(function*() {
+        const which = yield* hedge(connection)
+        yield* note(`use ${which}`)
+        yield* Effect.sleep(Duration.millis(50))
+        yield* note("caller scope closing")
+      })))
+      yield* advance(110)
+      expect(yield* Ref.get(log)).toEqual(["acquire hedged", "use hedged"])
+      yield* advance(50)
+      yield* Fiber.join(fiber)
+      expect(yield* Ref.get(log)).toEqual(["acquire hedged", "use hedged", "caller scope closing", "release hedged"])
+    }).pipe(Effect.scoped))
+
   describe("percentile delay", () => {
     /** Runs one call per latency (each answered by its first attempt) so the hedge records them. */
     const feed = (hedge: Hedge.Hedge, latencies: ReadonlyArray<number>) =>

@@ -8,7 +8,7 @@ import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as Predicate from "effect/Predicate"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import type { InvalidOptions } from "../Errors.js"
 import type * as Api from "../Hedge.js"
 import type { RetryBudget } from "../Retry.js"
@@ -114,6 +114,10 @@ const record = (delay: Delay, millis: number): void => {
  * the caller is interrupted, every attempt are interrupted and awaited. They are forked interruptible,
  * so a caller in an uninterruptible region (a layer's construction) still gets its answer when the
  * first attempt ends, not when the slowest does.
+ *
+ * That scope is passed to `forkIn` and never put in the attempts' context (`Effect.scoped` would): a
+ * `self` that needs a `Scope` gets the caller's, so what the winner acquired lives until the caller's
+ * scope closes, not until the call returns. What a loser acquired stays there too, as with `Effect.race`.
  */
 const hedged = <A, E, R>(
   config: Config,
@@ -146,12 +150,12 @@ const hedged = <A, E, R>(
                 if (running === 0) finish(exit)
                 return Effect.void
               }))))
-      const start = (index: number) =>
+      const start = (scope: Scope.Scope, index: number) =>
         Effect.suspend(() => {
           running++
-          return Effect.forkScoped(Effect.interruptible(attempt(index)))
+          return Effect.forkIn(Effect.interruptible(attempt(index)), scope)
         })
-      const hedge = (index: number): Effect.Effect<void, never, R | Scope.Scope> =>
+      const hedge = (scope: Scope.Scope, index: number): Effect.Effect<void, never, R> =>
         Effect.zipRight(
           Effect.sleep(delay),
           Effect.suspend(() => {
@@ -162,16 +166,22 @@ const hedged = <A, E, R>(
               return Effect.all([
                 Metric.increment(labels.hedges),
                 spanEvent("resilience.hedge", { hedge: config.name, attempt: index + 1, delayMillis: Duration.toMillis(delay) }),
-                start(index)
-              ], { discard: true }).pipe(Effect.zipRight(index < config.maxHedged ? hedge(index + 1) : Effect.void))
+                start(scope, index)
+              ], { discard: true }).pipe(
+                Effect.zipRight(index < config.maxHedged ? hedge(scope, index + 1) : Effect.void)
+              )
             })
           })
         )
-      return Effect.scoped(
-        Effect.all([start(0), Effect.forkScoped(Effect.interruptible(hedge(1)))], { discard: true }).pipe(
-          Effect.zipRight(Deferred.await(result)),
-          Effect.tap(() => ownBudget ? budget.deposit : Effect.void)
-        )
+      return Effect.acquireUseRelease(
+        Scope.make(),
+        (scope) =>
+          start(scope, 0).pipe(
+            Effect.zipRight(Effect.forkIn(Effect.interruptible(hedge(scope, 1)), scope)),
+            Effect.zipRight(Deferred.await(result)),
+            Effect.tap(() => ownBudget ? budget.deposit : Effect.void)
+          ),
+        (scope, exit) => Scope.close(scope, exit)
       )
     })
   })
