@@ -223,19 +223,22 @@ export const isRecoverable: (u: unknown) => u is Transient | Rejected = internal
  * Answers with `value` when the effect fails with a handled error (by default the {@link DefaultTag}s;
  * see `on`). The handled errors leave the error channel; the others stay.
  *
- * `value` is a plain value, not an effect (an effect there would be read as the data-first form): to fall
- * back to another effect, use {@link exhaustive} or `Effect.catchTags`.
+ * `value` is the answer as it is, whatever it is: `Fallback.value(Option.none())` answers `None`, and an
+ * effect given as `value` is answered, not run. To fall back to another effect, use {@link exhaustive} or
+ * `Effect.catchTags`.
  *
  * @example
  * ```ts
- * import { Effect } from "effect"
+ * import { Effect, Option } from "effect"
  * import { Fallback } from "effect-resilience"
  * import type { ClientError, Transient } from "effect-resilience/Errors"
  *
  * declare const rate: Effect.Effect<number, Transient | ClientError>
+ * declare const nickname: Effect.Effect<Option.Option<string>, Transient>
  *
  * const withDefault = rate.pipe(Fallback.value(1)) // Effect<number, ClientError>
  * const onlyOutages = rate.pipe(Fallback.value(1, { on: ["Unavailable"] })) // Effect<number, RateLimited | Timeout | ClientError>
+ * const orNone = nickname.pipe(Fallback.value(Option.none<string>())) // Effect<Option<string>, never>
  * ```
  *
  * @since 0.1.0

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Duration, Effect, Either, Exit, Layer, Ref } from "effect"
+import { Context, Duration, Effect, Either, Exit, Layer, Option, Ref } from "effect"
 import type { ExecutionPlan } from "effect"
 import * as CircuitBreaker from "../src/CircuitBreaker.js"
 import {
@@ -79,9 +79,27 @@ describe("Fallback", () => {
         expect(Fallback.isDegraded(Fallback.fresh(1))).toBe(false)
       }))
 
+    it.effect("value answers an Option or an Either as it is (effect 3 counts them as effects)", () =>
+      Effect.gen(function*() {
+        const nickname = Effect.fail(down) as Effect.Effect<Option.Option<string>, Unavailable>
+        expect(yield* nickname.pipe(Fallback.value(Option.none()))).toEqual(Option.none())
+        const guest = nickname.pipe(Fallback.value(Option.some("guest"), { on: ["Unavailable"] }))
+        expect(yield* guest).toEqual(Option.some("guest"))
+        const quote = Effect.fail(down) as Effect.Effect<Either.Either<number, string>, Unavailable>
+        expect(yield* quote.pipe(Fallback.value(Either.left("offline")))).toEqual(Either.left("offline"))
+        // data-first, with and without options
+        expect(yield* Fallback.value(nickname, Option.none())).toEqual(Option.none())
+        expect(yield* Fallback.value(quote, Either.right(0), { on: ["Unavailable"] })).toEqual(Either.right(0))
+        expect(yield* Fallback.value(failing(down), 7)).toBe(7)
+        // an effect given as the value is the answer, not run
+        const other = Effect.succeed(1)
+        expect(yield* failing(down).pipe(Fallback.value(other))).toBe(other)
+      }))
+
     it("bad options throw InvalidOptions where they are written", () => {
       expect(() => Fallback.value(0, { on: [] })).toThrow(InvalidOptions)
       expect(() => Fallback.value(0, { on: "ClientError" as any })).toThrow(/on must be a non-empty array of error tags/)
+      expect(() => Fallback.value(0, "ClientError" as any)).toThrow(/options must be an options object/)
       expect(() => Fallback.compute(42 as any)).toThrow(InvalidOptions)
       expect(() => Fallback.exhaustive({ Unavailable: "oops" } as any)).toThrow(/Fallback.exhaustive: option Unavailable/)
     })

@@ -54,11 +54,27 @@ const handled = (module: string, options: Api.Fallback.Options<string> | undefin
   }
 }
 
+/** Whether `u`, the second of two arguments, is what the data-last overload of `value` accepts as options. */
+const isOptionsArgument = (u: unknown): boolean => {
+  if (u === undefined) return true
+  if (typeof u !== "object" || u === null) return false
+  const proto = Object.getPrototypeOf(u)
+  return (proto === Object.prototype || proto === null) && ("on" in u || Object.keys(u).length === 0)
+}
+
+/**
+ * The fallback may be any value, an `Option` or `Either` (effects to `Effect.isEffect`) included, so the
+ * form is read from the arity as the overloads do: one argument is data-last, three data-first; two are
+ * data-first when the first is an effect and the second is not options the data-last overload accepts.
+ */
+const isValueDataFirst = (args: ReadonlyArray<unknown>): boolean =>
+  args.length >= 3 || (args.length === 2 && Effect.isEffect(args[0]) && !isOptionsArgument(args[1]))
+
 /** @internal */
 export const value = eagerDual((fallback: unknown, options?: Api.Fallback.Options<string>) => {
   const on = handled("Fallback.value", options)
   return <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.catchIf(self, on, () => Effect.succeed(fallback))
-})
+}, isValueDataFirst)
 
 /** @internal */
 export const compute = eagerDual((f: (error: unknown) => unknown, options?: Api.Fallback.Options<string>) => {
