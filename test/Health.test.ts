@@ -98,14 +98,28 @@ describe("Health", () => {
       Effect.gen(function*() {
         yield* Health.register({ name: "dies", status: Effect.dieMessage("boom") })
         yield* Health.register({ name: "hangs", required: true, status: Effect.never })
+        // uninterruptible for an hour (a store's transaction): the answer still comes at the timeout
+        yield* Health.register({ name: "holds", status: Effect.uninterruptible(Effect.as(Effect.sleep("1 hour"), { status: "up" as const })) })
         const fiber = yield* Effect.fork(readiness)
         yield* TestClock.adjust("1 second")
         const ready = yield* Fiber.join(fiber)
         expect(ready.ready).toBe(false)
         expect(ready.checks).toEqual([
           { name: "dies", kind: "custom", required: false, status: "down", detail: "the check failed" },
-          { name: "hangs", kind: "custom", required: true, status: "down", detail: "no answer within 1s" }
+          { name: "hangs", kind: "custom", required: true, status: "down", detail: "no answer within 1s" },
+          { name: "holds", kind: "custom", required: false, status: "down", detail: "no answer within 1s" }
         ])
+      }).pipe(Effect.scoped, Effect.provide(Health.layer({ checkTimeout: "1 second" }))))
+
+    it.effect("breakers - a check whose breakers die or hang lists none, and the others are listed", () =>
+      Effect.gen(function*() {
+        // registers itself: the registry is in context
+        yield* oneFailureBreaker("payments")
+        yield* Health.register({ name: "dies", status: Effect.succeed({ status: "up" }), breakers: Effect.dieMessage("boom") })
+        yield* Health.register({ name: "holds", status: Effect.succeed({ status: "up" }), breakers: Effect.uninterruptible(Effect.never) })
+        const fiber = yield* Effect.fork(Effect.flatMap(Health.Registry, (registry) => registry.breakers))
+        yield* TestClock.adjust("1 second")
+        expect((yield* Fiber.join(fiber)).map((view) => view.name)).toEqual(["payments"])
       }).pipe(Effect.scoped, Effect.provide(Health.layer({ checkTimeout: "1 second" }))))
 
     it.effect("keyed breakers are one check, degraded while a key is open", () =>

@@ -3,6 +3,7 @@ import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type { Bulkhead } from "../Bulkhead.js"
 import type * as CircuitBreaker from "../CircuitBreaker.js"
@@ -25,15 +26,28 @@ interface Registered {
   readonly required: boolean
 }
 
+/**
+ * `read`, or `otherwise` once it dies or `timeout` passes. The read is disconnected: at the timeout the
+ * answer comes at once, even from a read that is uninterruptible for a while (`Effect.timeoutTo` alone
+ * waits for it to end), and the read is interrupted in the background.
+ */
+const answerWithin = <A>(
+  read: Effect.Effect<A>,
+  timeout: Duration.Duration,
+  otherwise: (why: string) => Effect.Effect<A>
+): Effect.Effect<A> =>
+  Effect.disconnect(read).pipe(
+    Effect.timeoutTo({ duration: timeout, onSuccess: Option.some<A>, onTimeout: Option.none<A> }),
+    Effect.flatMap(Option.match({
+      onNone: () => otherwise(`no answer within ${Duration.format(timeout)}`),
+      onSome: Effect.succeed
+    })),
+    Effect.catchAllDefect(() => otherwise("the check failed"))
+  )
+
 /** Reads one check; one that dies or hangs past `timeout` is down, so a broken check cannot hang readiness. */
 const observe = (entry: Registered, timeout: Duration.Duration): Effect.Effect<Api.CheckResult> =>
-  entry.check.status.pipe(
-    Effect.timeoutTo({
-      duration: timeout,
-      onSuccess: (observed): Api.Observed => observed,
-      onTimeout: (): Api.Observed => ({ status: "down", detail: `no answer within ${Duration.format(timeout)}` })
-    }),
-    Effect.catchAllDefect((): Effect.Effect<Api.Observed> => Effect.succeed({ status: "down", detail: "the check failed" })),
+  answerWithin(entry.check.status, timeout, (detail) => Effect.succeed<Api.Observed>({ status: "down", detail })).pipe(
     Effect.map((observed): Api.CheckResult => {
       const base = { name: entry.check.name, kind: entry.check.kind ?? "custom", required: entry.required, status: observed.status }
       return observed.detail === undefined ? base : { ...base, detail: observed.detail }
@@ -95,10 +109,16 @@ export const make = (opts: Api.Registry.Options = {}): Effect.Effect<Api.Registr
           ready: all.every((check) => !check.required || check.status !== "down"),
           checks: all
         })),
+        // Bounded as the checks are: a check whose breakers die or hang shows none, with a warning.
         breakers: Effect.flatMap(Clock.currentTimeMillis, (now) =>
           Effect.suspend(() =>
             Effect.map(
-              Effect.forEach(Array.from(entries), (entry) => entry.check.breakers ?? Effect.succeed([])),
+              Effect.forEach(Array.from(entries), (entry) =>
+                entry.check.breakers === undefined ? Effect.succeed([]) : answerWithin(
+                  entry.check.breakers,
+                  timeout,
+                  (why) => Effect.as(Effect.logWarning(`health check ${entry.check.name} listed no breakers: ${why}`), [])
+                ), { concurrency: "unbounded" }),
               (lists) => lists.flat().map((snapshot) => breakerView(snapshot, now))
             )
           ))
