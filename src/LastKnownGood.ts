@@ -24,7 +24,7 @@
  * Storage: in memory by default. `make` uses the `@effect/experimental` `Persistence.BackingPersistence`
  * in context when there is one: `LastKnownGoodRedis.layerStore` (a Redis backing with bounded
  * commands), or any of experimental's own backings (`KeyValueStore`, LMDB). Each cache stores under
- * `lastKnownGood:<name>`.
+ * `lastKnownGood:<length of name>:<name>`.
  *
  * Where it goes in a policy: outside of it, like any fallback: `call.pipe(policy, cache.serve(key))`,
  * so that the retries have run before a stale value is served.
@@ -142,7 +142,7 @@ export declare namespace LastKnownGood {
    * @category models
    */
   export interface Options<A, I> {
-    /** Names the cache in logs and in the store's keys (`lastKnownGood:<name>`). */
+    /** Names the cache in logs and in the store's keys (`lastKnownGood:<length of name>:<name>`). */
     readonly name: string
     /** Encodes the value for the store and decodes it back; a stored value it cannot read counts as none. */
     readonly schema: Schema.Schema<A, I>

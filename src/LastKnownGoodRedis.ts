@@ -4,7 +4,7 @@
  *
  * `layerStore` is an `@effect/experimental` `Persistence.BackingPersistence` (the interface of
  * experimental's persistence layers) over a client of its own. Provide it to `LastKnownGood.make` or
- * `LastKnownGood.layer`; each cache keeps its values under `<prefix>lastKnownGood:<name>:<key>`
+ * `LastKnownGood.layer`; each cache keeps its values under `<prefix>lastKnownGood:<length of name>:<name>:<key>`
  * (JSON of the schema's encoded value and the time it was stored), each expiring on Redis a second
  * after `maxStale`, so per-key values never pile up.
  *

@@ -41,6 +41,14 @@ describe("LastKnownGood", () => {
       expect(yield* cache.get("sku-1")).toEqual(Option.none())
     }).pipe(Effect.scoped))
 
+  it.effect("staleness bound - a maxStale of months is an age, not a timer: accepted and kept", () =>
+    Effect.gen(function*() {
+      const cache = yield* LastKnownGood.make({ ...options, maxStale: "90 days" })
+      yield* cache.remember("sku-1", 7)
+      yield* TestClock.adjust("60 days")
+      expect(yield* Effect.fail(down).pipe(cache.serve("sku-1"))).toEqual(LastKnownGood.stale(7, Duration.days(60)))
+    }).pipe(Effect.scoped))
+
   it.effect("keys are separate: a failure for an unknown key is the original error", () =>
     Effect.gen(function*() {
       const cache = yield* LastKnownGood.make(options)

@@ -40,13 +40,26 @@ describe.skipIf(redisUnavailable !== undefined)("LastKnownGoodRedis (real Redis)
       expect(served.value.at).toBeInstanceOf(Date)
     }))
 
+  it.scopedLive("caches whose name and key join to the same text keep their values apart", () =>
+    Effect.gen(function*() {
+      const prefix = yield* withPrefix("lkg-names")
+      const layer = yield* Effect.flatMap(Scope.Scope, (scope) =>
+        Layer.buildWithScope(LastKnownGoodRedis.layerStore({ url: redisUrl, prefix }), scope))
+      const prices = yield* Effect.provide(LastKnownGood.make({ ...options, name: "prices" }), layer)
+      const euPrices = yield* Effect.provide(LastKnownGood.make({ ...options, name: "prices:eu" }), layer)
+      yield* euPrices.remember("sku-1", { amount: 42, currency: "EUR", at: new Date(0) })
+      // "prices" + "eu:sku-1" and "prices:eu" + "sku-1" were one Redis key
+      expect(yield* prices.get("eu:sku-1")).toEqual(Option.none())
+      expect(Option.isSome(yield* euPrices.get("sku-1"))).toBe(true)
+    }))
+
   it.scopedLive("every key expires on Redis a second after maxStale", () =>
     Effect.gen(function*() {
       const prefix = yield* withPrefix("lkg-ttl")
       const cache = yield* instance({ url: redisUrl, prefix })
       yield* cache.remember("sku-1", { amount: 1, currency: "EUR", at: new Date(0) })
       const client = yield* redisClient
-      const ttl = yield* Effect.promise(() => client.pttl(`${prefix}lastKnownGood:prices:sku-1`))
+      const ttl = yield* Effect.promise(() => client.pttl(`${prefix}lastKnownGood:6:prices:sku-1`))
       expect(ttl).toBeGreaterThan(Duration.toMillis("59 seconds"))
       expect(ttl).toBeLessThanOrEqual(Duration.toMillis("61 seconds"))
     }))

@@ -49,7 +49,8 @@ const build = <A, I>(module: string, input: Api.LastKnownGood.Options<A, I>) =>
   Effect.gen(function*() {
     const { maxKeys, maxStale, name, serveOn } = yield* options.validated(() => ({
       name: options.nonEmptyString({ module, option: "name" }, input.name),
-      maxStale: options.positiveDuration({ module, option: "maxStale" }, input.maxStale),
+      // never slept on (an age compared, a store's expiry): no timer's 24-day limit
+      maxStale: options.positiveDuration({ module, option: "maxStale" }, input.maxStale, Duration.infinity),
       maxKeys: options.orDefault(
         input.maxKeys,
         defaults.maxKeys,
@@ -59,7 +60,9 @@ const build = <A, I>(module: string, input: Api.LastKnownGood.Options<A, I>) =>
     }))
     const backing = yield* Effect.serviceOption(Persistence.BackingPersistence)
     const store = Option.isSome(backing)
-      ? yield* backing.value.make(`lastKnownGood:${name}`)
+      // the name's length first, as storeKeyOf does: cache "a" with key "b:c" and cache "a:b" with key "c"
+      // must not share a Redis key
+      ? yield* backing.value.make(`lastKnownGood:${name.length}:${name}`)
       : memoryStore.make(maxKeys)
     const entry = entrySchema(input.schema)
     const encode = Schema.encode(entry)
