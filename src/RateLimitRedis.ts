@@ -50,15 +50,24 @@ export interface Options extends ConnectionOptions {
  * with the layer's scope whatever state Redis is in.
  * Fails with `InvalidOptions` for a bad URL or timeout.
  *
+ * The connection lives as long as the layer: provide it where the limiter is used, not only where it is
+ * built (`RateLimit.make(...).pipe(Effect.provide(layerStore(...)))` closes the connection as soon as
+ * the limiter exists, and every call then meets a closed store).
+ *
  * @example
  * ```ts
- * import { Effect, Redacted } from "effect"
+ * import { Context, Effect, Layer, Redacted } from "effect"
  * import * as RateLimit from "effect-resilience/RateLimit"
  * import * as RateLimitRedis from "effect-resilience/RateLimitRedis"
  *
- * const limiter = RateLimit.make({ name: "stripe", key: "acct_1", limit: 100, window: "1 second" }).pipe(
- *   Effect.provide(RateLimitRedis.layerStore({ url: Redacted.make("redis://:secret@redis:6379/0") }))
+ * class StripeQuota extends Context.Tag("app/StripeQuota")<StripeQuota, RateLimit.RateLimit>() {}
+ *
+ * const StripeQuotaLive = RateLimit.layer(StripeQuota, { name: "stripe", key: "acct_1", limit: 100, window: "1 second" }).pipe(
+ *   Layer.provide(RateLimitRedis.layerStore({ url: Redacted.make("redis://:secret@redis:6379/0") }))
  * )
+ *
+ * declare const charge: Effect.Effect<string>
+ * const program = charge.pipe(RateLimit.protect(StripeQuota), Effect.provide(StripeQuotaLive))
  * ```
  *
  * @since 0.1.0
@@ -72,14 +81,19 @@ export const layerStore: (options?: Options) => Layer.Layer<RateLimiter.RateLimi
  *
  * @example
  * ```ts
- * import { Effect } from "effect"
+ * import { Context, Effect, Layer } from "effect"
  * import * as RateLimit from "effect-resilience/RateLimit"
  * import * as RateLimitRedis from "effect-resilience/RateLimitRedis"
  *
- * const gate = RateLimit.gate({ name: "stripe", key: "acct_1" }).pipe(
- *   Effect.scoped,
- *   Effect.provide(RateLimitRedis.layerGate({ url: "redis://127.0.0.1:6379" }))
+ * class StripeGate extends Context.Tag("app/StripeGate")<StripeGate, RateLimit.Gate>() {}
+ *
+ * // the gate and its connection live as long as this layer
+ * const StripeGateLive = RateLimit.layerGate(StripeGate, { name: "stripe", key: "acct_1" }).pipe(
+ *   Layer.provide(RateLimitRedis.layerGate({ url: "redis://127.0.0.1:6379" }))
  * )
+ *
+ * declare const charge: Effect.Effect<string>
+ * const program = charge.pipe(RateLimit.protect(StripeGate), Effect.provide(StripeGateLive))
  * ```
  *
  * @since 0.1.0
@@ -115,9 +129,13 @@ export const layer: (
  * import * as RateLimit from "effect-resilience/RateLimit"
  * import * as RateLimitRedis from "effect-resilience/RateLimitRedis"
  *
- * const program = Effect.scoped(RateLimit.adaptive({ name: "llm", key: "org-1" })).pipe(
- *   Effect.provide(RateLimitRedis.layerAdaptive({ url: "redis://127.0.0.1:6379" }))
- * )
+ * declare const complete: Effect.Effect<string>
+ *
+ * // the limiter is built and used inside the store's layer, so its connection stays open
+ * const program = Effect.gen(function*() {
+ *   const limiter = yield* RateLimit.adaptive({ name: "llm", key: "org-1" })
+ *   return yield* complete.pipe(limiter.protect)
+ * }).pipe(Effect.scoped, Effect.provide(RateLimitRedis.layerAdaptive({ url: "redis://127.0.0.1:6379" })))
  * ```
  *
  * @since 0.1.0
