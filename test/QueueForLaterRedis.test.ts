@@ -72,8 +72,8 @@ const takenByDeadWorkers = (key: string, times: number) =>
     const taker = client as typeof client & Pick<QueueRedis, "resilienceQueueTake">
     const stalls: Array<string> = []
     for (let i = 0; i < times; i++) {
-      const taken = yield* Effect.promise(() => taker.resilienceQueueTake(key, 100))
-      stalls.push(taken![2])
+      const taken = yield* Effect.promise(() => taker.resilienceQueueTake(key, 100, `dead-worker-${i}`))
+      stalls.push(taken![1])
       yield* Effect.sleep("150 millis")
     }
     return { client, stalls }
@@ -147,6 +147,42 @@ describe.skipIf(redisUnavailable !== undefined)("QueueForLaterRedis (real Redis)
       expect(yield* Effect.promise(() => client.hlen(`${key}:stalls`))).toBe(0)
       expect(yield* Effect.promise(() => client.zcard(`${key}:leases`))).toBe(0)
     }), 30_000)
+
+  it.scopedLive("a take answered after its timeout is given back, not leased to nobody: the item is written, no attempt spent", () =>
+    Effect.gen(function*() {
+      const prefix = yield* withPrefix("qfl-slow-take")
+      const applied: Array<string> = []
+      const queue = yield* Effect.flatMap(Scope.Scope, (scope) =>
+        Effect.flatMap(
+          Layer.buildWithScope(
+            QueueForLaterRedis.layerStore({ url: redisUrl, prefix, ...fast, timeout: "100 millis", lockExpiration: "3 seconds" }),
+            scope
+          ),
+          (context) =>
+            Effect.provide(
+              QueueForLater.make({
+                name: "charges",
+                schema: Charge,
+                maxAttempts: 1,
+                write: (_, key: string) => Effect.sync(() => void applied.push(key))
+              }),
+              context
+            )
+        ))
+      yield* queue.enqueue({ orderId: "o-1" }, "order-o-1")
+      // Redis busy for 400 ms (a long script): the worker's take gives up after 100 ms, and Redis runs it
+      // afterwards, leasing the item to a taker that is no longer waiting
+      const blocker = yield* redisClient
+      const busyFor400ms = "local t = redis.call('TIME') local start = t[1] * 1000000 + t[2] " +
+        "repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] - start > 400000 return 1"
+      yield* Effect.fork(Effect.promise(() => blocker.eval(busyFor400ms, 0)))
+      yield* Effect.sleep("50 millis")
+      yield* Effect.forkScoped(queue.worker)
+      // before the 3 s lease would have run out (and then counted, dead-lettering it unwritten)
+      yield* eventually(Effect.sync(() => applied.length === 1), 2.5)
+      expect(applied).toEqual(["order-o-1"])
+      expect(yield* queue.deadLetters).toEqual([])
+    }))
 
   it.scopedLive("a lease that ran out is an attempt the next worker counts; settling clears it", () =>
     Effect.gen(function*() {

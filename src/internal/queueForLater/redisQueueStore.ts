@@ -16,8 +16,11 @@ import * as retention from "./retention.js"
  * Per queue: a list of ready ids (`<name>`), the items by id (`<name>:items`), the ids offered
  * (`<name>:ids`, a sorted set scored by when each is forgotten on Redis's clock: `+inf` while its item
  * is queued or taken, the end of the queue's `rememberIds` once it is finished) and the leases of taken
- * items (`<name>:leases`, a sorted set of id by expiry on Redis's clock, and `<name>:holders`, the
- * token of the take that holds each). Taking pops an id and leases it in one script; a worker renews
+ * items (`<name>:leases`, a sorted set of id by expiry on Redis's clock, `<name>:holders`, the token
+ * of the take that holds each, and `<name>:tokens`, the same the other way round). Taking pops an id
+ * and leases it under a token the taker made, in one script; a take whose answer did not come back (a
+ * command timeout while Redis was slow) may still run later, so the taker then unleases that token,
+ * putting such an item back at the head uncounted instead of leaving it leased to nobody. A worker renews
  * its leases while it holds them; any take first returns the items whose lease ran out (their worker
  * died) to the ready list, counting each such return in `<name>:stalls`: an attempt that ended with its
  * worker, which the take hands over as one more attempt, so QueueForLater dead-letters an item that
@@ -31,8 +34,10 @@ export interface QueueRedis extends Redis {
   resilienceQueueOffer(key: string, id: string, payload: string, custom: string, pruneBatch: number): Promise<number>
   resilienceQueueTake(
     key: string,
-    leaseMillis: number
-  ): Promise<[token: string, payload: string, stalls: string] | null>
+    leaseMillis: number,
+    token: string
+  ): Promise<[payload: string, stalls: string] | null>
+  resilienceQueueUnlease(key: string, token: string): Promise<number>
   resilienceQueueRenew(key: string, leaseMillis: number, ...idsAndTokens: Array<string>): Promise<number>
   resilienceQueueSettle(
     key: string,
@@ -71,6 +76,8 @@ ${nowScript}
 local expired = redis.call("ZRANGEBYSCORE", key .. ":leases", "-inf", now)
 for _, id in ipairs(expired) do
   redis.call("ZREM", key .. ":leases", id)
+  local holder = redis.call("HGET", key .. ":holders", id)
+  if holder then redis.call("HDEL", key .. ":tokens", holder) end
   redis.call("HDEL", key .. ":holders", id)
   redis.call("HINCRBY", key .. ":stalls", id, 1)
   redis.call("LPUSH", key, id)
@@ -80,12 +87,25 @@ while true do
   if not id then return nil end
   local payload = redis.call("HGET", key .. ":items", id)
   if payload then
-    local token = tostring(redis.call("INCR", key .. ":takes"))
     redis.call("ZADD", key .. ":leases", now + tonumber(ARGV[1]), id)
-    redis.call("HSET", key .. ":holders", id, token)
-    return { token, payload, redis.call("HGET", key .. ":stalls", id) or "0" }
+    redis.call("HSET", key .. ":holders", id, ARGV[2])
+    redis.call("HSET", key .. ":tokens", ARGV[2], id)
+    return { payload, redis.call("HGET", key .. ":stalls", id) or "0" }
   end
 end
+`
+
+// The take of ARGV[1] never reached its taker: what it leased goes back to the head, uncounted.
+const unleaseScript = `
+local key = KEYS[1]
+local id = redis.call("HGET", key .. ":tokens", ARGV[1])
+if not id then return 0 end
+redis.call("HDEL", key .. ":tokens", ARGV[1])
+if redis.call("HGET", key .. ":holders", id) ~= ARGV[1] then return 0 end
+redis.call("ZREM", key .. ":leases", id)
+redis.call("HDEL", key .. ":holders", id)
+redis.call("LPUSH", key, id)
+return 1
 `
 
 const renewScript = `
@@ -110,6 +130,7 @@ local id = ARGV[1]
 if redis.call("HGET", key .. ":holders", id) ~= ARGV[2] then return 0 end
 redis.call("ZREM", key .. ":leases", id)
 redis.call("HDEL", key .. ":holders", id)
+redis.call("HDEL", key .. ":tokens", ARGV[2])
 redis.call("HDEL", key .. ":stalls", id)
 if ARGV[3] == "again" then
   redis.call("HSET", key .. ":items", id, ARGV[4])
@@ -134,6 +155,7 @@ return 1
 export const scripts = {
   resilienceQueueOffer: offerScript,
   resilienceQueueTake: takeScript,
+  resilienceQueueUnlease: unleaseScript,
   resilienceQueueRenew: renewScript,
   resilienceQueueSettle: settleScript,
   resilienceQueueForget: forgetScript
@@ -205,11 +227,19 @@ export const make = (
       )
     }
 
-    const poll = (key: string) =>
-      Effect.tryPromise({
-        try: () => client.resilienceQueueTake(key, leaseMillis),
+    // A take that failed may still have run (Redis answers after the command timeout): its lease is
+    // given back, best effort, by a command Redis runs after it (one connection keeps their order).
+    const poll = (key: string) => {
+      const token = globalThis.crypto.randomUUID()
+      return Effect.tryPromise({
+        try: () => client.resilienceQueueTake(key, leaseMillis, token),
         catch: queueError("Failed to take an element from the persisted queue")
-      })
+      }).pipe(Effect.tapError(() =>
+        Effect.sync(() => {
+          client.resilienceQueueUnlease(key, token).catch(() => undefined)
+        })
+      ), Effect.map((taken) => taken === null ? null : [token, ...taken] as const))
+    }
 
     const store = PersistedQueue.PersistedQueueStore.of({
       offer: ({ element, id, isCustomId, name }) =>
