@@ -30,10 +30,11 @@
  * 500), the next attempt is refused before anything is sent and the call fails with that attempt's
  * error (for an attempt the policy timed out, a `Timeout { scope: "attempt" }` with the measured time).
  * The refusal travels through the policy as a defect, which retries do not retry and breakers do not
- * count (the provider never saw it), and is turned back into the error above the policy, so the
- * documented error types do not change. (A handler placed *above the retry inside the policy* would
- * see that defect, not the error: keep fallbacks around the request, outside the policy, as the
- * recommended order does.) PUT, DELETE and GET are idempotent by HTTP semantics and retried freely;
+ * count (the provider never saw it), and is turned back into the error above the policy. That error
+ * is the earlier attempt's, as the provider-facing code produced it: a handler *inside the policy*
+ * (above the retry) sees the defect, not the error, so an error such a handler maps to another type can
+ * still reach the caller as itself, outside the client's `E`. Keep handlers that change error types
+ * around the request, outside the policy, as the recommended order does. PUT, DELETE and GET are idempotent by HTTP semantics and retried freely;
  * pass `idempotent: false` to treat them as unsafe.
  *
  * **Credentials** come from a `Credentials` service, per attempt (a rotation is picked up at once),
