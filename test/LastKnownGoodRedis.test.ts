@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Layer, Logger, Option, Schema, Scope } from "effect"
+import { Duration, Effect, Either, Layer, Logger, Option, Schema, Scope } from "effect"
 import { Unavailable } from "../src/Errors.js"
 import * as LastKnownGood from "../src/LastKnownGood.js"
 import * as LastKnownGoodRedis from "../src/LastKnownGoodRedis.js"
@@ -51,6 +51,25 @@ describe.skipIf(redisUnavailable !== undefined)("LastKnownGoodRedis (real Redis)
       // "prices" + "eu:sku-1" and "prices:eu" + "sku-1" were one Redis key
       expect(yield* prices.get("eu:sku-1")).toEqual(Option.none())
       expect(Option.isSome(yield* euPrices.get("sku-1"))).toBe(true)
+    }))
+
+  it.scopedLive("a stored text that is no JSON counts as nothing stored: no outage, the other keys are served", () =>
+    Effect.gen(function*() {
+      const prefix = yield* withPrefix("lkg-garbage")
+      const logs: Array<string> = []
+      const logger = Logger.make(({ message }) => logs.push(String(message)))
+      const cache = yield* instance({ url: redisUrl, prefix })
+      const price = { amount: 1, currency: "EUR", at: new Date(0) }
+      yield* cache.remember("sku-2", price)
+      const client = yield* redisClient
+      yield* Effect.promise(() => client.set(`${prefix}lastKnownGood:6:prices:sku-1`, "{not json"))
+      const served = yield* Effect.all([
+        Effect.either(Effect.fail(down).pipe(cache.serve("sku-1"))),
+        Effect.fail(down).pipe(cache.serve("sku-2"))
+      ]).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+      expect(served[0]).toEqual(Either.left(down))
+      expect(served[1]._tag).toBe("Stale")
+      expect(logs.filter((line) => line.includes("unreachable"))).toEqual([])
     }))
 
   it.scopedLive("every key expires on Redis a second after maxStale", () =>

@@ -14,8 +14,18 @@ export const defaults = { prefix: "resilience:" } as const
 
 const backingError = (method: string) => (cause: unknown) => Persistence.PersistenceBackingError.make(method, cause)
 
-const parse = (method: string, raw: string | null): Effect.Effect<Option.Option<unknown>, Persistence.PersistenceError> =>
-  raw === null ? Effect.succeedNone : Effect.try({ try: () => Option.some(JSON.parse(raw)), catch: backingError(method) })
+/**
+ * A stored text that is no JSON (written by something else) counts as nothing stored, as a value the
+ * schema cannot read does: one bad key is no outage of the store.
+ */
+const parse = (raw: string | null): Option.Option<unknown> => {
+  if (raw === null) return Option.none()
+  try {
+    return Option.some(JSON.parse(raw))
+  } catch {
+    return Option.none()
+  }
+}
 
 const px = (ttl: Option.Option<Duration.Duration>): Option.Option<number> =>
   Option.map(ttl, (d) => Math.max(1, Math.ceil(Duration.toMillis(d))))
@@ -34,12 +44,10 @@ const storeFrom = (client: Redis, prefix: string): Persistence.BackingPersistenc
     })
   return {
     get: (key) =>
-      Effect.tryPromise({ try: () => client.get(`${prefix}${key}`), catch: backingError("get") }).pipe(
-        Effect.flatMap((raw) => parse("get", raw))
-      ),
+      Effect.map(Effect.tryPromise({ try: () => client.get(`${prefix}${key}`), catch: backingError("get") }), parse),
     getMany: (keys) =>
       Effect.tryPromise({ try: () => client.mget(keys.map((key) => `${prefix}${key}`)), catch: backingError("getMany") })
-        .pipe(Effect.flatMap((raws) => Effect.forEach(raws, (raw) => parse("getMany", raw)))),
+        .pipe(Effect.map((raws) => raws.map(parse))),
     set: (key, value, ttl) => Effect.asVoid(set(key, value, ttl)),
     setMany: (entries) => Effect.forEach(entries, ([key, value, ttl]) => set(key, value, ttl), { discard: true }),
     remove: (key) =>
