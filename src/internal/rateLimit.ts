@@ -145,8 +145,8 @@ const build = <Args>(
 
       // A store in this process takes a free token (or a free place in the window) in the same
       // synchronous step that hands `self` to the fiber (the moment the Effect way marks as `started`):
-      // no interruption can fall between taking and starting, so there is nothing to give back and no
-      // mask to pay for. Without a free one (a wait, a refusal) the call goes the Effect way, as with
+      // an interruption after that step is the call's own, as there, so there is nothing to give back and
+      // no mask to pay for. Without a free one (a wait, a refusal) the call goes the Effect way, as with
       // any store.
       const protect = <A, E, R>(self: Effect.Effect<A, E, R>, args: Args): Effect.Effect<A, E | RateLimited, R> => {
         if (takeInProcess === undefined) {
