@@ -1117,6 +1117,27 @@ describe("CircuitBreaker", () => {
         expect(yield* perTenant.protect(ok, "t1")).toBe("ok")
       }))
 
+    it.scoped("an idle key whose breaker is open is kept until its break is over; an isolated one until reset", () =>
+      Effect.gen(function*() {
+        const perTenant = yield* CircuitBreaker.keyed<string>({
+          policy: CircuitBreaker.consecutive(1),
+          openFor: "5 minutes",
+          idleTimeToLive: "1 minute"
+        })
+        yield* Effect.either(perTenant.protect(failing, "open"))
+        yield* Effect.scoped(Effect.flatMap(perTenant.get("isolated"), (breaker) => breaker.isolate))
+        yield* TestClock.adjust("2 minutes")
+        // idle past their time to live, yet their calls are still refused: the provider is not called
+        let called = false
+        const call = Effect.sync(() => called = true)
+        expect(yield* Effect.flip(perTenant.protect(call, "open"))).toMatchObject({ reason: "open" })
+        expect(yield* Effect.flip(perTenant.protect(call, "isolated"))).toMatchObject({ reason: "isolated" })
+        expect(called).toBe(false)
+        // the break is over: the open key goes a time to live later; the isolated one stays
+        yield* TestClock.adjust("6 minutes")
+        expect(yield* perTenant.keys).toEqual(["isolated"])
+      }))
+
     it.scoped("changes - one stream for every key, named per key", () =>
       Effect.gen(function*() {
         const perModel = yield* CircuitBreaker.keyed<string>({

@@ -770,6 +770,10 @@ const keyedAs = <K>(
         live?.delete(breaker)
         return breaker.retire
       },
+      // An idle key whose breaker is open or isolated keeps it: evicted, the key's next call would find a
+      // fresh closed breaker and call the provider during the break, or after an operator's isolate.
+      keep: (breaker, now) =>
+        breaker.core.state === "isolated" || (breaker.core.state === "open" && breaker.core.until > now),
       idleTimeToLive
     })
     if (live !== undefined) {

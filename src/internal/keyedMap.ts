@@ -18,7 +18,8 @@
  *   releases a value as soon as its last user leaves, with no sweeper.
  * - The `Map` holds idle entries in last-use order (an entry is re-inserted when its last user
  *   leaves), so a sweep stops at the first idle entry that has not expired. Entries in use are
- *   skipped, never evicted.
+ *   skipped, never evicted. A value `keep` holds on to (an open breaker) is moved to the back instead
+ *   of being evicted, and looked at again a time to live later.
  * - Keys are compared as JS `Map` keys (SameValueZero): strings, numbers, or the same object; not
  *   `Equal`/`Hash`.
  * - `lookup` runs once per key however many fibers ask at once, uninterruptibly (building a guard is
@@ -53,6 +54,11 @@ export interface Options<K, A, E> {
   readonly release?: ((value: A, key: K) => Effect.Effect<void>) | undefined
   /** How long a key lives after its last user left. */
   readonly idleTimeToLive: Duration.Duration
+  /**
+   * A value that must outlive its idle time (an open breaker: evicted, its key would start closed): it is
+   * kept, and looked at again a time to live later. Consulted with a positive time to live only.
+   */
+  readonly keep?: ((value: A, now: number) => boolean) | undefined
 }
 
 /** The value of an entry nobody has started building yet, with the expired entry it replaces. */
@@ -79,10 +85,20 @@ class KeyedMapImpl<K, A, E> implements KeyedMap<K, A, E> {
     this.ttl = Duration.toMillis(options.idleTimeToLive)
   }
 
+  /** Whether an entry still has its key: in use, idle for less than its time to live, or kept. */
+  live(entry: Entry<A, E>, now: number): boolean {
+    return entry.refs > 0 || now - entry.lastUsed < this.ttl || this.kept(entry, now)
+  }
+
+  kept(entry: Entry<A, E>, now: number): boolean {
+    const keep = this.options.keep
+    return keep !== undefined && entry.building === undefined && keep(entry.value as A, now)
+  }
+
   /** Counts a caller in: an existing live entry, or a new unbuilt one (replacing an expired one). */
   checkIn(key: K, now: number): Entry<A, E> {
     const found = this.entries.get(key)
-    if (found !== undefined && (found.refs > 0 || now - found.lastUsed < this.ttl)) {
+    if (found !== undefined && this.live(found, now)) {
       found.refs++
       return found
     }
@@ -189,7 +205,7 @@ class KeyedMapImpl<K, A, E> implements KeyedMap<K, A, E> {
       const now = clock.unsafeCurrentTimeMillis()
       const keys: Array<K> = []
       for (const [key, entry] of this.entries) {
-        if (entry.refs > 0 || now - entry.lastUsed < this.ttl) keys.push(key)
+        if (this.live(entry, now)) keys.push(key)
       }
       return keys
     })
@@ -211,6 +227,12 @@ class KeyedMapImpl<K, A, E> implements KeyedMap<K, A, E> {
           break
         }
         this.entries.delete(key)
+        if (this.kept(entry, now)) {
+          // to the back, as if used now: looked at again a time to live later (the loop reaches it last)
+          entry.lastUsed = now
+          this.entries.set(key, entry)
+          continue
+        }
         expired.push([key, entry])
       }
       if (expired.length === 0) return Effect.succeed(wait)
