@@ -29,8 +29,8 @@
  * `keyed` gives one bulkhead per key (a tenant, a region), evicting idle ones.
  *
  * Observability: gauges `resilience_bulkhead_active` and `resilience_bulkhead_queued` and the
- * counter `resilience_bulkhead_rejected_total` (with a `reason` tag), all tagged `bulkhead` (and
- * `key` for keyed bulkheads); one warning log when it starts rejecting and one info log when it has
+ * counter `resilience_bulkhead_rejected_total` (with a `reason` tag), all tagged `bulkhead` (a keyed
+ * group is one series under its name, with no `key` tag, so cardinality stays bounded); one warning log when it starts rejecting and one info log when it has
  * a free slot again.
  *
  * @since 0.1.0

@@ -58,6 +58,20 @@ describe("CircuitBreaker.failureRate over a count window", () => {
     expect(feed(policy, at([success, failure, success, success])).trips.at(-1)).toBeUndefined()
   })
 
+  it("opens at exactly the threshold whatever its decimal: 7 failures in 100 trip 0.07, 7 slow calls in 100 trip 0.07", () => {
+    const outcomes = (n: number, bad: CircuitBreaker.Outcome) =>
+      at(Array.from({ length: 100 }, (_, i) => i < 100 - n ? success : bad))
+    const failures = CircuitBreaker.failureRate({ threshold: 0.07, window: { calls: 100 } })
+    expect(feed(failures, outcomes(7, failure)).trips.at(-1)).toBe("failures")
+    expect(feed(failures, outcomes(6, failure)).trips.at(-1)).toBeUndefined()
+    const slow = CircuitBreaker.failureRate({
+      threshold: 1,
+      window: { calls: 100 },
+      slowCall: { slowerThan: "100 millis", threshold: 0.07 }
+    })
+    expect(feed(slow, outcomes(7, { failure: false, millis: 500 })).trips.at(-1)).toBe("slow-calls")
+  })
+
   it("judges nothing below minimumThroughput", () => {
     const policy = CircuitBreaker.failureRate({ threshold: 0.5, window: { calls: 10 }, minimumThroughput: 3 })
     expect(feed(policy, at([failure, failure, failure])).trips).toEqual([undefined, undefined, "failures"])

@@ -45,8 +45,10 @@ interface Rule {
 
 const judge = (rule: Rule, stats: Stats): Trip | undefined => {
   if (stats.calls < rule.minimumThroughput) return undefined
-  if (stats.failures >= rule.threshold * stats.calls) return "failures"
-  if (stats.slow >= rule.slowThreshold * stats.calls) return "slow-calls"
+  // the rate as the snapshot reports it: `threshold * calls` rounds up (0.07 * 100 = 7.000000000000001),
+  // and 7 failures in 100 did not trip a threshold of 0.07
+  if (stats.failures / stats.calls >= rule.threshold) return "failures"
+  if (stats.slow / stats.calls >= rule.slowThreshold) return "slow-calls"
   return undefined
 }
 
