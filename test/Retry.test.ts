@@ -13,6 +13,7 @@ import {
   Metric,
   Random,
   Ref,
+  Schedule,
   TestClock
 } from "effect"
 import * as Backoff from "../src/Backoff.js"
@@ -194,6 +195,22 @@ describe("Retry", () => {
         }),
       { fastCheck: { numRuns: 50 } }
     )
+
+    it.effect("stopped - a backoff that ends is reason schedule even when the error has a hint; a hint too long is retry-after", () =>
+      Effect.gen(function*() {
+        const stoppedBy = (policy: string) =>
+          Effect.map(Metric.snapshot, (snapshot) =>
+            snapshot.filter(({ metricKey }) =>
+              metricKey.name === "resilience_retry_stopped_total" &&
+              metricKey.tags.some((tag) => tag.key === "policy" && tag.value === policy)
+            ).flatMap(({ metricKey }) => metricKey.tags.filter((tag) => tag.key === "reason").map((tag) => tag.value)))
+        const shortHint = new RateLimited({ provider: "p", reason: "provider", retryAfter: Duration.millis(10) })
+        const ended = Schedule.upTo(Backoff.constant("100 millis"), "150 millis")
+        yield* drive(Effect.fail(shortHint).pipe(Retry.transient({ name: "ended", times: 10, backoff: ended })), "10 seconds")
+        expect(yield* stoppedBy("ended")).toEqual(["schedule"])
+        yield* drive(Effect.fail(rateLimited(61)).pipe(Retry.transient({ name: "too-long" })), "10 seconds")
+        expect(yield* stoppedBy("too-long")).toEqual(["retry-after"])
+      }))
 
     it.effect("retry-after - a hint above maxRetryAfter is not waited for; the error keeps its hint", () =>
       Effect.gen(function*() {

@@ -62,6 +62,8 @@ interface Policy {
   readonly retryable: (error: unknown) => boolean
   readonly budget: Retry.RetryBudget | undefined
   readonly retries: Metric.Metric.Counter<number>
+  /** The longest `retryAfter` waited for: a longer one ends the retries (reason "retry-after"). */
+  readonly maxHint: Duration.Duration
 }
 
 const make = (options: RetryOptions | undefined): Policy => {
@@ -94,7 +96,8 @@ const make = (options: RetryOptions | undefined): Policy => {
     schedule: Backoff.honorRetryAfter(options?.backoff ?? defaults.backoff(), { maxHint }) as Policy["schedule"],
     retryable: options?.while ?? isRetryable,
     budget: options?.budget,
-    retries: Metric.tagged(retriesTotal, "policy", name)
+    retries: Metric.tagged(retriesTotal, "policy", name),
+    maxHint
   }
 }
 
@@ -140,7 +143,10 @@ const retrying = <A, E, R>(self: Effect.Effect<A, E, R>, policy: Policy): Effect
     return Effect.flatMap(Clock.currentTimeMillis, (now) =>
       Effect.flatMap(policy.schedule.step(now, error, state), ([next, , decision]) => {
         if (ScheduleDecision.isDone(decision)) {
-          return stop(policy, cause, retryAfterOf(error) === undefined ? "schedule" : "retry-after", error)
+          // a hint past maxRetryAfter ends it; any other end is the backoff's own
+          const hint = retryAfterOf(error)
+          const tooLong = hint !== undefined && Duration.greaterThan(hint, policy.maxHint)
+          return stop(policy, cause, tooLong ? "retry-after" : "schedule", error)
         }
         const delay = Math.max(0, ScheduleIntervals.start(decision.intervals) - now)
         return Effect.flatMap(FiberRef.get(Deadline.currentDeadline), (deadline) => {
