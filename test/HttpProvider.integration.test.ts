@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { HttpClient } from "@effect/platform"
 import { Clock, Duration, Effect, Layer, Schedule, Schema } from "effect"
+import * as http from "node:http"
 import * as net from "node:net"
 import * as Backoff from "../src/Backoff.js"
 import * as Credentials from "../src/Credentials.js"
@@ -185,6 +186,27 @@ describe("HttpProvider over real HTTP", () => {
       expect(served).toEqual([{ ok: true }, { ok: true }])
       expect(yield* fake.requests).toHaveLength(2)
     }).pipe(Effect.scoped), { timeout: 8000 })
+
+  it.live("makePool - keepAlive bounds how long an idle socket is reused, whatever the server advertises", () =>
+    Effect.gen(function*() {
+      const sockets = new Set<unknown>()
+      const server = http.createServer((request, response) => {
+        sockets.add(request.socket)
+        response.end("ok")
+      })
+      // node:http advertises `Keep-Alive: timeout=60`
+      server.keepAliveTimeout = 60_000
+      const port = yield* Effect.acquireRelease(
+        Effect.promise(() => new Promise<number>((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as net.AddressInfo).port)))),
+        () => Effect.sync(() => { server.closeAllConnections(); server.close() })
+      )
+      const client = yield* HttpProviderNode.makePool({ keepAlive: "100 millis" })
+      const get = Effect.scoped(Effect.flatMap(client.get(`http://127.0.0.1:${port}/`), (response) => response.text))
+      yield* get
+      yield* Effect.sleep("400 millis")
+      yield* get
+      expect(sockets.size).toBe(2)
+    }).pipe(Effect.scoped))
 
   it.scoped.each([
     ["connections", { connections: 0 }],

@@ -38,7 +38,10 @@ const makePoolAs = (
       Effect.sync(() =>
         new Undici.Agent({
           connections: config.connections,
+          // an upper bound, as documented: undici otherwise follows a server's longer `Keep-Alive: timeout`
+          // hint (up to 10 minutes), past what a load balancer that drops idle connections allows
           keepAliveTimeout: Duration.toMillis(config.keepAlive),
+          keepAliveMaxTimeout: Duration.toMillis(config.keepAlive),
           connect: { timeout: Duration.toMillis(config.connectTimeout) }
         })
       ),
