@@ -58,6 +58,27 @@ describe("ScriptedHttpClient.streamed", () => {
       yield* Fiber.interrupt(fiber)
     }))
 
+  it.effect("a body nobody reads, or whose read is interrupted, leaves no fiber running", () =>
+    Effect.gen(function*() {
+      // the body runs in root fibers of its own, as a socket would outside the request
+      const running = Effect.map(Fiber.roots, (roots) => roots.filter((fiber) => fiber.unsafePoll() === null).length)
+      const before = yield* running
+      const stalled = S.streamed(["a", S.pause("10 millis"), "b", S.stall])
+      // the status only: nothing of the body runs
+      yield* Effect.provide(Effect.scoped(HttpClient.get("https://api.test/stream")), S.layer([stalled]))
+      expect(yield* running).toBe(before)
+      // a read cut short by a timeout: the body stops with it
+      const fiber = yield* Effect.provide(
+        Effect.scoped(Effect.flatMap(HttpClient.get("https://api.test/stream"), (response) =>
+          Effect.timeout(response.text, "1 second"))),
+        S.layer([stalled])
+      ).pipe(Effect.either, Effect.fork)
+      yield* TestClock.adjust("1 second")
+      expect((yield* Fiber.join(fiber))._tag).toBe("Left")
+      for (let i = 0; i < 5; i++) yield* Effect.yieldNow()
+      expect(yield* running).toBe(before)
+    }))
+
   it("bad input throws InvalidOptions when the script is written", () => {
     expect(() => S.streamed(["a"], { status: 700 })).toThrow(InvalidOptions)
     expect(() => S.pause("-1 seconds")).toThrow(InvalidOptions)

@@ -2,10 +2,17 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Cause from "effect/Cause"
+import type * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
+import * as Runtime from "effect/Runtime"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as Api from "../../testing/ScriptedHttpClient.js"
 import { type Check, invalid, nonNegativeDuration } from "../options.js"
@@ -195,11 +202,64 @@ const bodyText = (
 
 const nullBodyStatus = (status: number): boolean => status === 204 || status === 205 || status === 304
 
+/**
+ * A scripted body as the web stream a client reads. Nothing runs before the first read (a body nobody
+ * reads holds no fiber, no timer), one chunk is produced per read (high-water mark 0: nothing is read
+ * ahead, so a cut cannot discard a chunk already queued), on `runtime` (TestClock included), and the
+ * body stops when the request is aborted (its read interrupted, its scope closed) or the reader cancels:
+ * a stalled or paused body never outlives its request, as a real client's socket does not.
+ */
+const bodyStream = (
+  parts: Stream.Stream<Uint8Array, Error>,
+  runtime: Runtime.Runtime<never>,
+  signal: AbortSignal
+): ReadableStream<Uint8Array> => {
+  let puller: { readonly scope: Scope.CloseableScope; readonly pull: Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<Error>> } | undefined
+  let pulling: Fiber.RuntimeFiber<Chunk.Chunk<Uint8Array>, Option.Option<Error>> | undefined
+  let stopped = false
+  const stop = () => {
+    if (stopped) return
+    stopped = true
+    const scope = puller?.scope
+    Runtime.runFork(runtime)(Effect.zipRight(
+      pulling === undefined ? Effect.void : Fiber.interrupt(pulling),
+      scope === undefined ? Effect.void : Scope.close(scope, Exit.void)
+    ))
+  }
+  signal.addEventListener("abort", stop, { once: true })
+  return new ReadableStream<Uint8Array>({
+    pull: (controller) => {
+      if (stopped) return
+      if (puller === undefined) {
+        const scope = Runtime.runSync(runtime)(Scope.make())
+        puller = { scope, pull: Runtime.runSync(runtime)(Scope.extend(Stream.toPull(parts), scope)) }
+      }
+      const fiber = pulling = Runtime.runFork(runtime)(puller.pull)
+      return new Promise<void>((resolve) =>
+        fiber.addObserver((exit) => {
+          pulling = undefined
+          if (Exit.isSuccess(exit)) {
+            for (const bytes of exit.value) controller.enqueue(bytes)
+          } else if (!stopped) {
+            const failure = Cause.failureOption(exit.cause)
+            if (Option.isSome(failure) && Option.isSome(failure.value)) controller.error(failure.value.value)
+            else controller.close()
+            stop()
+          }
+          resolve()
+        })
+      )
+    },
+    cancel: stop
+  }, { highWaterMark: 0 })
+}
+
 const run = (
   step: Api.Step,
   request: HttpClientRequest.HttpClientRequest,
   recorded: Api.RecordedRequest,
-  url: URL
+  url: URL,
+  signal: AbortSignal
 ): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError> => {
   switch (step._tag) {
     case "Respond":
@@ -213,7 +273,7 @@ const run = (
         )
       )
     case "Delay":
-      return Effect.zipRight(Effect.sleep(step.duration), run(step.step, request, recorded, url))
+      return Effect.zipRight(Effect.sleep(step.duration), run(step.step, request, recorded, url, signal))
     case "Hang":
       return Effect.never
     case "TransportFailure":
@@ -221,20 +281,18 @@ const run = (
         new HttpClientError.RequestError({ request, reason: "Transport", cause: transportCause(step, url) })
       )
     case "Dynamic":
-      return Effect.suspend(() => run(step.f(recorded), request, recorded, url))
+      return Effect.suspend(() => run(step.f(recorded), request, recorded, url, signal))
     case "Streamed":
-      // The body is produced as the client pulls it (high-water mark 0: nothing is read ahead, so a
-      // cut cannot discard a chunk already queued), on the caller's runtime (TestClock included).
-      return Effect.map(
-        Stream.toReadableStreamEffect(Stream.flatMap(Stream.fromIterable(step.parts), partStream), {
-          strategy: { highWaterMark: 0 }
-        }),
-        (body) =>
-          HttpClientResponse.fromWeb(
-            request,
-            new Response(nullBodyStatus(step.status) ? null : body, { status: step.status, headers: step.headers })
+      return Effect.map(Effect.runtime<never>(), (runtime) =>
+        HttpClientResponse.fromWeb(
+          request,
+          new Response(
+            nullBodyStatus(step.status)
+              ? null
+              : bodyStream(Stream.flatMap(Stream.fromIterable(step.parts), partStream), runtime, signal),
+            { status: step.status, headers: step.headers }
           )
-      )
+        ))
   }
 }
 
@@ -252,7 +310,7 @@ export const make = (
     const repeatLast = options?.onExhausted === "repeat-last"
     const state = yield* Ref.make<State>({ next: 0, recorded: [] })
 
-    const client = HttpClient.make((request, url) =>
+    const client = HttpClient.make((request, url, signal) =>
       Effect.gen(function*() {
         const body = yield* bodyText(request)
         const at = yield* Clock.currentTimeMillis
@@ -276,7 +334,7 @@ export const make = (
               `but the script has ${script.length} step(s); add steps or use onExhausted: "repeat-last"`
           )
         }
-        return yield* run(step, request, recorded, url)
+        return yield* run(step, request, recorded, url, signal)
       })
     )
 
