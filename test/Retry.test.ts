@@ -196,6 +196,22 @@ describe("Retry", () => {
       { fastCheck: { numRuns: 50 } }
     )
 
+    it.effect.prop(
+      "retry-after - a backoff that already honours hints is not jittered twice: the wait stays within 10% (<= 1 s) of the hint",
+      [FastCheck.integer({ min: 1_000, max: 10_000 }), FastCheck.integer()],
+      ([hint, seed]) =>
+        Effect.gen(function*() {
+          const error = new RateLimited({ provider: "p", reason: "provider", retryAfter: Duration.millis(hint) })
+          const { attempts, call } = yield* scripted([error, "ok"])
+          const backoff = Backoff.exponential({ base: "100 millis", cap: "5 seconds" }).pipe(Backoff.honorRetryAfter())
+          expect(yield* drive(call.pipe(Retry.transient({ backoff })), "1 minute", seed)).toEqual(Exit.succeed(1))
+          const [wait] = gaps(yield* attempts)
+          expect(wait).toBeGreaterThanOrEqual(hint)
+          expect(wait).toBeLessThanOrEqual(hint + Math.min(hint * 0.1, 1000))
+        }),
+      { fastCheck: { numRuns: 50 } }
+    )
+
     it.effect("stopped - a backoff that ends is reason schedule even when the error has a hint; a hint too long is retry-after", () =>
       Effect.gen(function*() {
         const stoppedBy = (policy: string) =>

@@ -119,7 +119,34 @@ export const decorrelatedJitter = (options: Backoff.Backoff.DecorrelatedJitterOp
     }))
 }
 
+/** Schedules `honor` made: wrapping one again bounds its hints, without a second jitter. */
+const honoring = new WeakSet<Schedule.Schedule<any, any, any>>()
+
 const honor = <In, R>(
+  self: Backoff.Backoff<In, R>,
+  maxHint: number
+): Backoff.Backoff<In & Backoff.RetryAfterInput, R> => {
+  const honored = honoring.has(self) ? boundHint(self, maxHint) : honorOnce(self, maxHint)
+  honoring.add(honored)
+  return honored
+}
+
+/**
+ * A schedule that already honours hints (`Retry.transient` wraps whatever backoff it is given), with
+ * `maxHint` as a further bound: its jitter is applied once, not twice (a 2 s hint retried up to 2.4 s).
+ */
+const boundHint = <In, R>(
+  self: Backoff.Backoff<In, R>,
+  maxHint: number
+): Backoff.Backoff<In & Backoff.RetryAfterInput, R> =>
+  Schedule.makeWithState(self.initial, (now, input: In & Backoff.RetryAfterInput, state) => {
+    const hint = retryAfterOf(input)
+    return hint !== undefined && Duration.toMillis(hint) > maxHint
+      ? Effect.succeed<Step>([state, hint, ScheduleDecision.done])
+      : self.step(now, input, state)
+  })
+
+const honorOnce = <In, R>(
   self: Backoff.Backoff<In, R>,
   maxHint: number
 ): Backoff.Backoff<In & Backoff.RetryAfterInput, R> =>
