@@ -172,6 +172,23 @@ describe("FakeProvider", () => {
       expect(yield* statusOf(ping)).toBe(200)
     })))
 
+  it.scopedLive("sequence - a timed phase after a counted one starts with the request that ended it; reading phase changes nothing", () =>
+    withClient(Effect.gen(function*() {
+      const ping = (provider: FakeProvider.Service) => statusOf(HttpClientRequest.get(`${provider.url}/v1/ping`))
+      for (const look of [false, true]) {
+        const provider = yield* FakeProvider.make()
+        yield* provider.sequence([
+          { phase: FakeProvider.outage(), requests: 1 },
+          { phase: FakeProvider.rateLimited(), duration: "200 millis" }
+        ])
+        expect(yield* ping(provider)).toBe(503)
+        if (look) expect((yield* provider.phase)._tag).toBe("RateLimited")
+        // the rate-limited phase ran from the first request for 200 ms: over by now, looked at or not
+        yield* Effect.sleep("300 millis")
+        expect(yield* ping(provider)).toBe(200)
+      }
+    })))
+
   it.scopedLive("sequence - a bad step count or duration fails with InvalidOptions and changes nothing", () =>
     Effect.gen(function*() {
       const provider = yield* FakeProvider.make({ phase: FakeProvider.outage() })

@@ -70,7 +70,10 @@ export interface PhaseStep {
   readonly phase: Phase
   /** How many requests this phase answers. Defaults to no limit. */
   readonly requests?: number | undefined
-  /** How long this phase lasts, from the end of the previous one. Defaults to no limit. */
+  /**
+   * How long this phase lasts, from the end of the previous one (for a phase ended by its `requests`,
+   * the request that used its last one). Defaults to no limit.
+   */
   readonly duration?: Duration.DurationInput | undefined
 }
 
@@ -171,7 +174,7 @@ export interface Service {
    * that is not a finite duration >= 0.
    */
   readonly sequence: (steps: Iterable<PhaseStep>) => Effect.Effect<void, InvalidOptions>
-  /** The phase the next request will get. */
+  /** The phase the next request will get, if it comes now. Reading it changes nothing. */
   readonly phase: Effect.Effect<Phase>
   /** Every request received, in arrival order. */
   readonly requests: Effect.Effect<ReadonlyArray<ReceivedRequest>>

@@ -289,9 +289,11 @@ export const make = (
       const request = yield* HttpServerRequest.HttpServerRequest
       const text = yield* Effect.orElseSucceed(request.text, () => "")
       const now = yield* Clock.currentTimeMillis
+      // Advanced again once served: a phase whose last request this was ends now, and the next phase's
+      // duration counts from this request, whenever the one after it comes.
       const phase = yield* Ref.modify(schedule, (s) => {
         const current = advance(s, now)
-        return [currentPhase(current), { ...current, served: current.served + 1 }]
+        return [currentPhase(current), advance({ ...current, served: current.served + 1 }, now)]
       })
       const url = new URL(request.url, "http://fake.invalid")
       const headers: Record<string, string> = { ...request.headers }
@@ -353,10 +355,8 @@ export const make = (
       url,
       setPhase: (phase) => setQueue(scheduledOf([{ phase }])),
       sequence: (steps) => Effect.flatMap(validated(() => scheduledOf(steps)), setQueue),
-      phase: Effect.flatMap(Clock.currentTimeMillis, (now) => Ref.modify(schedule, (s) => {
-        const current = advance(s, now)
-        return [currentPhase(current), current]
-      })),
+      // read only: looking at the phase must not change what the next request gets
+      phase: Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.map(Ref.get(schedule), (s) => currentPhase(advance(s, now)))),
       requests: Ref.get(received),
       sideEffects: Ref.get(sideEffects)
     }
