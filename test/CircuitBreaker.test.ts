@@ -21,6 +21,7 @@ import {
   TestClock
 } from "effect"
 import * as Backoff from "../src/Backoff.js"
+import * as Bulkhead from "../src/Bulkhead.js"
 import * as CircuitBreaker from "../src/CircuitBreaker.js"
 import { thrown } from "./support/invalidOptions.js"
 import {
@@ -1010,6 +1011,20 @@ describe("CircuitBreaker", () => {
           const error = yield* invalid(() => CircuitBreaker.make(options))
           expect([error.module, error.option, error.value]).toEqual(["CircuitBreaker.make", option, value])
         }
+      }))
+
+    it.effect("options that are no object (JavaScript, parsed configuration) fail with InvalidOptions, not a TypeError", () =>
+      Effect.gen(function*() {
+        const options = (error: InvalidOptions) => [error.module, error.option, error.value]
+        expect(options(yield* invalid(() => CircuitBreaker.make(null as any)))).toEqual(["CircuitBreaker.make", "options", "null"])
+        expect(options(yield* invalid(() => CircuitBreaker.keyed(null as any)))).toEqual(["CircuitBreaker.keyed", "options", "null"])
+        expect(options(yield* invalid(() => Bulkhead.make(null as any)))).toEqual(["Bulkhead.make", "options", "null"])
+        expect(() => CircuitBreaker.failureRate(undefined as any)).toThrow(
+          "CircuitBreaker.failureRate: option options must be an options object, got undefined"
+        )
+        expect(() => CircuitBreaker.failureRate({ threshold: 0.5, window: { calls: 10 }, slowCall: null as any })).toThrow(
+          "CircuitBreaker.failureRate: option slowCall must be an options object, got null"
+        )
       }))
 
     it.effect("keyed - idleTimeToLive and restore are checked", () =>

@@ -211,7 +211,8 @@ describe("HttpProvider over real HTTP", () => {
   it.scoped.each([
     ["connections", { connections: 0 }],
     ["keepAlive", { keepAlive: -1 }],
-    ["connectTimeout", { connectTimeout: "soon" }]
+    ["connectTimeout", { connectTimeout: "soon" }],
+    ["options", null]
   ] as const)("makePool - InvalidOptions for a bad %s", ([option, bad]) =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(HttpProviderNode.makePool(bad as HttpProviderNode.PoolOptions))

@@ -54,6 +54,7 @@ const defaults = {
 
 const validate = (module: string, input: Api.Bulkhead.Options): Config => {
   const check = (option: string): options.Check => ({ module, option })
+  options.optionsObject(check("options"), input)
   return {
     name: options.nonEmptyString(check("name"), input.name),
     maxConcurrent: options.integerAtLeast(check("maxConcurrent"), input.maxConcurrent, 1),

@@ -707,11 +707,13 @@ export const make = (opts: api.CircuitBreaker.Options = {}): Effect.Effect<
   api.CircuitBreaker,
   InvalidOptions,
   Scope.Scope
-> => makeNamed("CircuitBreaker.make", opts, opts.name ?? defaults.name)
+> => makeNamed("CircuitBreaker.make", opts, (o) => o.name ?? defaults.name)
 
-const makeNamed = (module: string, opts: api.CircuitBreaker.Options, name: string) =>
+const makeNamed = (module: string, opts: api.CircuitBreaker.Options, nameOf: (opts: api.CircuitBreaker.Options) => string) =>
   Effect.gen(function*() {
-    const resolved = yield* options.validated(() => resolve(module, opts, name))
+    const o = yield* options.validated(() => options.optionsObject({ module, option: "options" }, opts))
+    const name = nameOf(o)
+    const resolved = yield* options.validated(() => resolve(module, o, name))
     const shared = yield* makeShared(resolved, false)
     const breaker = yield* makeBreaker(shared, name, module, yield* replicationOf(shared))
     yield* breaker.enlist
@@ -723,7 +725,7 @@ const makeNamed = (module: string, opts: api.CircuitBreaker.Options, name: strin
 export const layer = <I>(
   tag: Context.Tag<I, api.CircuitBreaker>,
   opts: api.CircuitBreaker.Options = {}
-): Layer.Layer<I, InvalidOptions> => Layer.scoped(tag, makeNamed("CircuitBreaker.layer", opts, opts.name ?? tag.key))
+): Layer.Layer<I, InvalidOptions> => Layer.scoped(tag, makeNamed("CircuitBreaker.layer", opts, (o) => o.name ?? tag.key))
 
 export const keyed = <K = string>(
   opts: api.CircuitBreaker.KeyedOptions<K>
@@ -734,6 +736,7 @@ const keyedAs = <K>(
   opts: api.CircuitBreaker.KeyedOptions<K>
 ): Effect.Effect<api.Keyed<K>, InvalidOptions, Scope.Scope> =>
   Effect.gen(function*() {
+    yield* options.validated(() => options.optionsObject({ module, option: "options" }, opts))
     const name = opts.name ?? defaults.name
     if (opts.restore !== undefined) {
       return yield* new InvalidOptions({

@@ -7,7 +7,7 @@ import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import type { InvalidOptions } from "../Errors.js"
 import type * as HttpProviderNode from "../HttpProviderNode.js"
-import { integerAtLeast, positiveDuration, validated } from "./options.js"
+import { integerAtLeast, optionsObject, positiveDuration, validated } from "./options.js"
 
 const defaults = {
   connections: 50,
@@ -27,11 +27,14 @@ const makePoolAs = (
 ): Effect.Effect<HttpClient.HttpClient, InvalidOptions, Scope.Scope> =>
   Effect.gen(function*() {
     const check = (option: string) => ({ module, option })
-    const config = yield* validated(() => ({
-      connections: integerAtLeast(check("connections"), options.connections ?? defaults.connections, 1),
-      keepAlive: positiveDuration(check("keepAlive"), options.keepAlive ?? defaults.keepAlive),
-      connectTimeout: positiveDuration(check("connectTimeout"), options.connectTimeout ?? defaults.connectTimeout)
-    }))
+    const config = yield* validated(() => {
+      const o = optionsObject(check("options"), options)
+      return {
+        connections: integerAtLeast(check("connections"), o.connections ?? defaults.connections, 1),
+        keepAlive: positiveDuration(check("keepAlive"), o.keepAlive ?? defaults.keepAlive),
+        connectTimeout: positiveDuration(check("connectTimeout"), o.connectTimeout ?? defaults.connectTimeout)
+      }
+    })
     // One undici Agent per pool: keep-alive sockets are reused across calls, at most `connections` per
     // origin, and all of them are closed when the scope (the provider's layer) closes.
     const agent = yield* Effect.acquireRelease(

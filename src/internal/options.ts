@@ -28,6 +28,13 @@ const reject = (check: Check, value: unknown, expected: string): never => {
   throw new InvalidOptions({ module: check.module, option: check.option, value: show(value), expected })
 }
 
+/**
+ * An options argument as a caller without the types may pass it (JavaScript, parsed configuration): an
+ * object, not `null`, not an array. `option` names it in the error ("options" for the whole argument).
+ */
+export const optionsObject = <A>(check: Check, value: A, expected = "an options object"): A =>
+  typeof value === "object" && value !== null && !Array.isArray(value) ? value : reject(check, value, expected)
+
 /** The longest duration an option may take. */
 export const longestTimer: Duration.Duration = Duration.days(24)
 

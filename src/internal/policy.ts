@@ -14,7 +14,7 @@ import type * as Api from "../Policy.js"
 import * as RateLimit from "../RateLimit.js"
 import * as Retry from "../Retry.js"
 import * as Timeout from "../Timeout.js"
-import { type Check, invalid, nonEmptyString, positiveDuration, validated } from "./options.js"
+import { type Check, invalid, nonEmptyString, optionsObject, positiveDuration, validated } from "./options.js"
 import { layerGateMemory } from "./rateLimitMemory.js"
 
 /** @internal */
@@ -40,13 +40,10 @@ type Given<A> = { readonly [K in keyof A]?: Exclude<A[K], undefined> }
  * An options group checked to be an object, without its `undefined` fields: spread over defaults, an
  * option given as `undefined` keeps the default (`retry: { times: config.retries }`), as everywhere else.
  */
-const given = <A>(check: Check, options: A | undefined, expected: string): Given<A> => {
-  if (options === undefined) return {}
-  if (typeof options !== "object" || options === null || Array.isArray(options)) {
-    return invalid(check, options, expected)
-  }
-  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Given<A>
-}
+const given = <A>(check: Check, options: A | undefined, expected: string): Given<A> =>
+  options === undefined ? {} : Object.fromEntries(
+    Object.entries(optionsObject(check, options as object, expected)).filter(([, value]) => value !== undefined)
+  ) as Given<A>
 
 /** A guard given as a value or as the tag of one; a tag is looked up at each attempt. */
 const service = <S>(

@@ -112,6 +112,8 @@ const check = (option: string) => ({ module: "CircuitBreaker.failureRate", optio
 const windowForms = "{ calls: n } for the last n calls or a duration (\"30 seconds\", a Duration) for a time window"
 
 export const failureRate = (opts: FailureRateOptions): Policy<CountWindow> | Policy<ReadonlyArray<Bucket>> => {
+  options.optionsObject(check("options"), opts)
+  if (opts.slowCall !== undefined) options.optionsObject(check("slowCall"), opts.slowCall)
   const threshold = options.threshold(check("threshold"), opts.threshold)
   const slowerThan = opts.slowCall === undefined
     ? Number.POSITIVE_INFINITY
