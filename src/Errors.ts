@@ -407,7 +407,9 @@ const tags: ReadonlySet<string> = new Set<string>(
  * Whether `u` is one of this library's errors: a {@link ResilienceError} (what a guarded call can fail
  * with) or an {@link InvalidOptions} (what building a guard can fail with). By its `_tag`, as `catchTag`
  * matches, so a decoded error (from a queue or a log) counts too; use it to tell this library's failures
- * from yours in a catch-all handler.
+ * from yours in a catch-all handler. The errors of a store's or a queue's own operations
+ * (`QueueStoreError`, `DeadLetterNotFound`, a store's `StoreError`) have tags of their own and are not
+ * included.
  *
  * @example
  * ```ts
