@@ -3,7 +3,7 @@
  * mid-write, and dead letters every replica can list and replay.
  *
  * `layerStore` provides a `PersistedQueue.PersistedQueueStore` (the interface of `@effect/experimental`'s
- * `PersistedQueue`, whose `PersistedQueue` runs on top of it; keys under `<prefix>queue:<name>`) and
+ * `PersistedQueue`, whose `PersistedQueue` runs on top of it; keys under `<prefix>queue:<length of name>:<name>`) and
  * a `QueueForLater.DeadLetterStore` (one hash per queue, `<prefix>dead:<name>`). A taken item is
  * leased to its worker for `lockExpiration`, a lease the worker renews every `lockRefreshInterval`
  * while it writes; if the worker's process dies, the lease runs out on Redis's clock and the next take

@@ -110,29 +110,29 @@ describe.skipIf(redisUnavailable !== undefined)("QueueForLaterRedis (real Redis)
       })
       expect(first.signalCode).toBe("SIGKILL")
       // Still leased to the dead worker: nobody else may take it until the lease runs out.
-      expect(yield* Effect.promise(() => client.zcard(`${prefix}queue:charges:leases`))).toBe(1)
+      expect(yield* Effect.promise(() => client.zcard(`${prefix}queue:7:charges:leases`))).toBe(1)
 
       yield* childWorker(prefix, "normal")
       yield* eventually(Effect.map(deliveries, (n) => n === 2), 60)
       yield* eventually(
-        Effect.map(Effect.promise(() => client.hlen(`${prefix}queue:charges:items`)), (n) => n === 0),
+        Effect.map(Effect.promise(() => client.hlen(`${prefix}queue:7:charges:items`)), (n) => n === 0),
         10
       )
       // Nothing left to deliver a third time: no lease, nothing ready.
       yield* Effect.sleep("1500 millis")
       expect(yield* deliveries).toBe(2)
-      expect(yield* Effect.promise(() => client.zcard(`${prefix}queue:charges:leases`))).toBe(0)
+      expect(yield* Effect.promise(() => client.zcard(`${prefix}queue:7:charges:leases`))).toBe(0)
       const sink = yield* Effect.promise(() => client.hgetall(`${prefix}sink`))
       expect(Object.keys(sink)).toEqual(["order-o-1"])
       expect(sink["order-o-1"]).toContain(`o-1 by ${first.pid}`)
-      expect(yield* Effect.promise(() => client.llen(`${prefix}queue:charges`))).toBe(0)
+      expect(yield* Effect.promise(() => client.llen(`${prefix}queue:7:charges`))).toBe(0)
       expect(yield* producer.deadLetters).toEqual([])
     }), 180_000)
 
   it.scopedLive("a write that kills its worker every time: each lease that runs out counts, and the take after the last dead-letters it unwritten", () =>
     Effect.gen(function*() {
       const prefix = yield* withPrefix("qfl-stall")
-      const key = `${prefix}queue:charges`
+      const key = `${prefix}queue:7:charges`
       const writes = yield* Ref.make(0)
       const queue = yield* instance(prefix, () => Ref.update(writes, (n) => n + 1), { maxAttempts: 3 })
       yield* queue.enqueue({ orderId: "o-1" }, "order-o-1")
@@ -184,10 +184,31 @@ describe.skipIf(redisUnavailable !== undefined)("QueueForLaterRedis (real Redis)
       expect(yield* queue.deadLetters).toEqual([])
     }))
 
+  it.scopedLive("queues whose names end up as each other's keys (a and a:items) keep their items apart", () =>
+    Effect.gen(function*() {
+      const prefix = yield* withPrefix("qfl-names")
+      const applied: Array<string> = []
+      const context = yield* Effect.flatMap(Scope.Scope, (scope) =>
+        Layer.buildWithScope(QueueForLaterRedis.layerStore({ url: redisUrl, prefix, ...fast }), scope))
+      const queueNamed = (name: string) =>
+        Effect.provide(
+          QueueForLater.make({ name, schema: Charge, write: (_, key: string) => Effect.sync(() => void applied.push(`${name}/${key}`)) }),
+          context
+        )
+      const a = yield* queueNamed("a")
+      const aItems = yield* queueNamed("a:items")
+      yield* a.enqueue({ orderId: "o-1" }, "key-a")
+      yield* aItems.enqueue({ orderId: "o-2" }, "key-b")
+      yield* Effect.forkScoped(a.worker)
+      yield* Effect.forkScoped(aItems.worker)
+      yield* eventually(Effect.sync(() => applied.length === 2), 5)
+      expect(applied.sort()).toEqual(["a/key-a", "a:items/key-b"])
+    }))
+
   it.scopedLive("a lease that ran out is an attempt the next worker counts; settling clears it", () =>
     Effect.gen(function*() {
       const prefix = yield* withPrefix("qfl-stall-once")
-      const key = `${prefix}queue:charges`
+      const key = `${prefix}queue:7:charges`
       const declined = new ClientError({ provider: "payments", status: 402, body: "card declined" })
       const queue = yield* instance(prefix, () => Effect.fail(declined), { maxAttempts: 5 })
       yield* queue.enqueue({ orderId: "o-1" }, "order-o-1")
@@ -282,12 +303,12 @@ describe.skipIf(redisUnavailable !== undefined)("QueueForLaterRedis (real Redis)
       // A week: still a duplicate now, and forgotten a week after delivery, not never.
       const week = yield* withPrefix("qfl-ids-week")
       const weekly = yield* deliveredOnce(week, "7 days")
-      const forgetAt = Number(yield* Effect.promise(() => client.zscore(`${week}queue:charges:ids`, "order-o-1")))
+      const forgetAt = Number(yield* Effect.promise(() => client.zscore(`${week}queue:7:charges:ids`, "order-o-1")))
       const now = yield* redisNow
       expect(forgetAt).toBeGreaterThan(now + 7 * 86_400_000 - 60_000)
       expect(forgetAt).toBeLessThanOrEqual(now + 7 * 86_400_000)
       yield* weekly.enqueue({ orderId: "o-1" }, "order-o-1")
-      expect(yield* Effect.promise(() => client.llen(`${week}queue:charges`))).toBe(0)
+      expect(yield* Effect.promise(() => client.llen(`${week}queue:7:charges`))).toBe(0)
 
       // 300 ms (real time, on Redis's clock): after it the key is a new item, and the old id is gone.
       yield* Ref.set(applied, 0)
@@ -295,8 +316,8 @@ describe.skipIf(redisUnavailable !== undefined)("QueueForLaterRedis (real Redis)
       const brief = yield* deliveredOnce(short, "300 millis")
       yield* Effect.sleep("400 millis")
       yield* brief.enqueue({ orderId: "o-1" }, "order-o-1")
-      expect(yield* Effect.promise(() => client.llen(`${short}queue:charges`))).toBe(1)
-      expect(yield* Effect.promise(() => client.zscore(`${short}queue:charges:ids`, "order-o-1"))).toBe("inf")
+      expect(yield* Effect.promise(() => client.llen(`${short}queue:7:charges`))).toBe(1)
+      expect(yield* Effect.promise(() => client.zscore(`${short}queue:7:charges:ids`, "order-o-1"))).toBe("inf")
       yield* Effect.forkScoped(brief.worker)
       yield* eventually(Effect.map(Ref.get(applied), (n) => n === 2), 10)
     }), 30_000)
@@ -305,8 +326,8 @@ describe.skipIf(redisUnavailable !== undefined)("QueueForLaterRedis (real Redis)
     Effect.gen(function*() {
       const prefix = yield* withPrefix("qfl-ids-live")
       const client = yield* redisClient
-      const ready = Effect.promise(() => client.llen(`${prefix}queue:charges`))
-      const score = (id: string) => Effect.promise(() => client.zscore(`${prefix}queue:charges:ids`, id))
+      const ready = Effect.promise(() => client.llen(`${prefix}queue:7:charges`))
+      const score = (id: string) => Effect.promise(() => client.zscore(`${prefix}queue:7:charges:ids`, id))
       const declined = new ClientError({ provider: "payments", status: 402, body: "card declined" })
       const attempts = yield* Ref.make<Array<string>>([])
       const write = (charge: typeof Charge.Type) =>
@@ -334,7 +355,7 @@ describe.skipIf(redisUnavailable !== undefined)("QueueForLaterRedis (real Redis)
       yield* queue.enqueue({ orderId: "o-3" }, "order-o-3")
       expect(yield* ready).toBe(0)
       expect(yield* score("order-o-3")).toBe("inf")
-      yield* eventually(Effect.map(Effect.promise(() => client.zcard(`${prefix}queue:charges:leases`)), (n) => n === 0), 10)
+      yield* eventually(Effect.map(Effect.promise(() => client.zcard(`${prefix}queue:7:charges:leases`)), (n) => n === 0), 10)
       expect(yield* Ref.get(attempts)).toEqual(["o-1", "o-2", "o-3"])
       expect((yield* queue.deadLetters).map((letter) => letter.id)).toEqual(["order-o-2"])
 
@@ -351,6 +372,6 @@ describe.skipIf(redisUnavailable !== undefined)("QueueForLaterRedis (real Redis)
       const b = yield* instance(prefix, () => Effect.fail(down))
       yield* a.submit({ orderId: "o-1" }, "order-o-1")
       yield* b.submit({ orderId: "o-1" }, "order-o-1")
-      expect(yield* Effect.promise(() => client.llen(`${prefix}queue:charges`))).toBe(1)
+      expect(yield* Effect.promise(() => client.llen(`${prefix}queue:7:charges`))).toBe(1)
     }), 30_000)
 })

@@ -13,16 +13,17 @@ import * as retention from "./retention.js"
  * place of experimental's own, whose lock recovery requeues every taken item, locked or not, on each
  * refresh and pushes raw ids that break later takes (docs/QueueForLater.md).
  *
- * Per queue: a list of ready ids (`<name>`), the items by id (`<name>:items`), the ids offered
- * (`<name>:ids`, a sorted set scored by when each is forgotten on Redis's clock: `+inf` while its item
+ * Per queue (`<q>` is the name's length, a colon and the name, so that no queue's keys are another's): a
+ * list of ready ids (`<q>`), the items by id (`<q>:items`), the ids offered
+ * (`<q>:ids`, a sorted set scored by when each is forgotten on Redis's clock: `+inf` while its item
  * is queued or taken, the end of the queue's `rememberIds` once it is finished) and the leases of taken
- * items (`<name>:leases`, a sorted set of id by expiry on Redis's clock, `<name>:holders`, the token
- * of the take that holds each, and `<name>:tokens`, the same the other way round). Taking pops an id
+ * items (`<q>:leases`, a sorted set of id by expiry on Redis's clock, `<q>:holders`, the token
+ * of the take that holds each, and `<q>:tokens`, the same the other way round). Taking pops an id
  * and leases it under a token the taker made, in one script; a take whose answer did not come back (a
  * command timeout while Redis was slow) may still run later, so the taker then unleases that token,
  * putting such an item back at the head uncounted instead of leaving it leased to nobody. A worker renews
  * its leases while it holds them; any take first returns the items whose lease ran out (their worker
- * died) to the ready list, counting each such return in `<name>:stalls`: an attempt that ended with its
+ * died) to the ready list, counting each such return in `<q>:stalls`: an attempt that ended with its
  * worker, which the take hands over as one more attempt, so QueueForLater dead-letters an item that
  * kills every worker that writes it instead of trying it for ever. Settling an item (done, failed
  * again, interrupted) is one script that does nothing unless the caller still holds the lease, so a
@@ -183,7 +184,9 @@ export const make = (
 ): Effect.Effect<Context.Tag.Service<typeof PersistedQueue.PersistedQueueStore>, never, Scope.Scope> =>
   Effect.gen(function*() {
     const leaseMillis = Math.ceil(Duration.toMillis(o.lockExpiration))
-    const keyOf = (name: string) => `${o.prefix}${name}`
+    // the name's length first, as storeKeyOf does: the ready list of queue "a:items" must not be the
+    // items hash of queue "a"
+    const keyOf = (name: string) => `${o.prefix}${name.length}:${name}`
     const bounds = retention.bounds()
     // Per queue key, the items this store holds: id -> token of the take.
     const held = new Map<string, Map<string, string>>()
