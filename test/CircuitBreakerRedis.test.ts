@@ -74,6 +74,19 @@ describe.skipIf(redisUnavailable !== undefined)("CircuitBreakerRedis (real Redis
       expect(yield* Effect.promise(() => client.pttl(keys[0]!))).toBe(-1)
     }).pipe(Effect.scoped))
 
+  it.effect("expiry - a record forgotten at rest reads as a closed breaker that keeps its lifetime counts", () =>
+    Effect.gen(function*() {
+      const prefix = yield* withPrefix("forgotten")
+      const breaker = yield* replica({ url: redisUrl, prefix }, { policy: CircuitBreaker.consecutive(1) })
+      yield* fail(breaker)
+      yield* fail(breaker)
+      expect(yield* breaker.snapshot).toMatchObject({ state: "open", opens: 1, rejected: 1 })
+      // the record expires at rest (as idleTimeToLive would have it)
+      const client = yield* redisClient
+      yield* Effect.promise(() => client.del(`${prefix}8:payments:consecutive(1)`))
+      expect(yield* breaker.snapshot).toMatchObject({ state: "closed", opens: 1, rejected: 1 })
+    }).pipe(Effect.scoped))
+
   it.effect("store killed mid-run - local: the replica goes on with its own breaker, one warning", () =>
     Effect.gen(function*() {
       const prefix = yield* withPrefix("killed-local")

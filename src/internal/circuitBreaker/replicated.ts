@@ -314,7 +314,8 @@ export const makeGroup = <R extends Replica>(
       version = current
       log = decoded?.log ?? []
       if (forgotten) seen = 0 // entries of a new record are all news
-      replica.core = known ?? { ...machine.initial(config, now), rejected: replica.core.rejected }
+      // a record forgotten at rest reads as a closed breaker; the lifetime counters only grow
+      replica.core = known ?? { ...machine.initial(config, now), rejected: replica.core.rejected, opens: replica.core.opens }
       return observe(current, replica.core, forgotten)
     }
 
@@ -380,7 +381,8 @@ export const makeGroup = <R extends Replica>(
       Effect.suspend(() => {
         if (left === 0) return Effect.fail(new StoreError({ operation: `commit after ${attempts} conflicting writes` }))
         const now = batch[batch.length - 1]!.now
-        const current = known ?? machine.initial(config, batch[0]!.now)
+        // no record (never written, or forgotten at rest): a closed breaker, with this replica's lifetime counts
+        const current = known ?? { ...machine.initial(config, batch[0]!.now), opens: replica.core.opens }
         const base = current.rejected === replica.core.rejected ? current : { ...current, rejected: replica.core.rejected }
         return Effect.flatMap(applyAll(base, batch), (applied) =>
           Effect.flatMap(
