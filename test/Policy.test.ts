@@ -59,6 +59,14 @@ const elapsed = <A, E, R>(self: Effect.Effect<A, E, R>, adjust: Duration.Duratio
     return { result, millis: end - start }
   })
 
+/** A limiter whose queue holds each call for `queued` (0 at first, so an outage can open the breaker). */
+const queuedLimiter = Effect.map(Ref.make(Duration.zero), (queued) => ({
+  queued,
+  limiter: {
+    protect: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.zipRight(Effect.flatMap(Ref.get(queued), Effect.sleep), self)
+  }
+}))
+
 describe("Policy", () => {
   describe("make - order", () => {
     it.effect("retry never retries CircuitOpen, whatever its while says", () =>
@@ -288,17 +296,21 @@ describe("Policy", () => {
         expect(yield* attempts).toBe(3)
       }).pipe(Effect.scoped))
 
-    it.effect("defaults - the total deadline is 30 seconds and an attempt 10 seconds", () =>
-      Effect.gen(function*() {
-        const policy = yield* Policy.provider("psp", { retry: false })
-        const attempt = yield* elapsed(Effect.never.pipe(policy), "10 seconds")
-        expect(attempt.millis).toBe(10_000)
-        expect(attempt.result._tag === "Left" && attempt.result.left).toMatchObject({ scope: "attempt" })
-        const noAttemptLimit = yield* Policy.provider("psp", { retry: false, attempt: false })
-        const total = yield* elapsed(Effect.never.pipe(noAttemptLimit), "30 seconds")
-        expect(total.millis).toBe(30_000)
-        expect(total.result._tag === "Left" && total.result.left).toMatchObject({ scope: "total" })
-      }).pipe(Effect.scoped))
+    // the same with both given as undefined: an override given as undefined keeps the default
+    it.effect.each([{}, { attempt: undefined, total: undefined }])(
+      "defaults - the total deadline is 30 seconds and an attempt 10 seconds (overrides %o)",
+      (given) =>
+        Effect.gen(function*() {
+          const policy = yield* Policy.provider("psp", { retry: false, ...given })
+          const attempt = yield* elapsed(Effect.never.pipe(policy), "10 seconds")
+          expect(attempt.millis).toBe(10_000)
+          expect(attempt.result._tag === "Left" && attempt.result.left).toMatchObject({ scope: "attempt" })
+          const noAttemptLimit = yield* Policy.provider("psp", { retry: false, ...given, attempt: false })
+          const total = yield* elapsed(Effect.never.pipe(noAttemptLimit), "30 seconds")
+          expect(total.millis).toBe(30_000)
+          expect(total.result._tag === "Left" && total.result.left).toMatchObject({ scope: "total" })
+        }).pipe(Effect.scoped)
+    )
 
     it.effect("defaults - the adaptive limiter bounds the first wave to 4 calls at once", () =>
       Effect.gen(function*() {
@@ -353,12 +365,7 @@ describe("Policy", () => {
 
     it.effect("a half-open probe queued behind the limiter longer than the break is not called hung", () =>
       Effect.gen(function*() {
-        // a limiter whose queue holds each call for `queued` (0 while the outage opens the breaker)
-        const queued = yield* Ref.make(Duration.zero)
-        const limiter = {
-          protect: <A, E, R>(self: Effect.Effect<A, E, R>) =>
-            Effect.zipRight(Effect.flatMap(Ref.get(queued), Effect.sleep), self)
-        }
+        const { limiter, queued } = yield* queuedLimiter
         const policy = yield* Policy.provider("psp", { retry: false, limiter })
         for (let i = 0; i < 10; i++) yield* Effect.either(Effect.fail(down).pipe(policy))
         expect((yield* Effect.flip(Effect.succeed("ok").pipe(policy)))._tag).toBe("CircuitOpen")
@@ -449,18 +456,6 @@ describe("Policy", () => {
     // is accepted.
     const loosely = (options: object): never => options as never
 
-    it.effect("attempt and total - 10 seconds and 30 seconds", () =>
-      Effect.gen(function*() {
-        const policy = yield* Policy.provider("psp", { retry: false, attempt: undefined, total: undefined })
-        const attempt = yield* elapsed(Effect.never.pipe(policy), "10 seconds")
-        expect(attempt.millis).toBe(10_000)
-        expect(attempt.result._tag === "Left" && attempt.result.left).toMatchObject({ scope: "attempt" })
-        const noAttemptLimit = yield* Policy.provider("psp", { retry: false, attempt: false, total: undefined })
-        const total = yield* elapsed(Effect.never.pipe(noAttemptLimit), "30 seconds")
-        expect(total.millis).toBe(30_000)
-        expect(total.result._tag === "Left" && total.result.left).toMatchObject({ scope: "total" })
-      }).pipe(Effect.scoped))
-
     it.effect("retry.times - five retries, six attempts", () =>
       Effect.gen(function*() {
         const policy = yield* Policy.provider("psp", { ...onlyRetry, retry: { times: undefined } })
@@ -525,11 +520,7 @@ describe("Policy", () => {
 
     it.effect("breaker.halfOpen.maxWait - a probe may wait until the total deadline", () =>
       Effect.gen(function*() {
-        const queued = yield* Ref.make(Duration.zero)
-        const limiter = {
-          protect: <A, E, R>(self: Effect.Effect<A, E, R>) =>
-            Effect.zipRight(Effect.flatMap(Ref.get(queued), Effect.sleep), self)
-        }
+        const { limiter, queued } = yield* queuedLimiter
         const policy = yield* Policy.provider("psp", {
           retry: false,
           limiter,
