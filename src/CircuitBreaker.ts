@@ -268,7 +268,8 @@ export interface StateChange {
  * What a health endpoint shows. `calls`, `failures`, `slow` and the rates are over the policy's current
  * window (for `consecutive`, the current run of failures); `rejected` and `opens` count every rejection
  * and every opening since the breaker was made (they only grow: closing and `reset` keep them; a
- * restore adopts the exported counts); `retryAfter` is the time until a probe may run, when the breaker
+ * restore adopts the exported counts; with a `Store`, `opens` is the shared record's count, which a
+ * replica that writes a record forgotten at rest starts again from its own); `retryAfter` is the time until a probe may run, when the breaker
  * is open.
  *
  * @since 0.1.0

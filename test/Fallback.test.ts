@@ -91,6 +91,13 @@ describe("Fallback", () => {
         expect(yield* Fallback.value(nickname, Option.none())).toEqual(Option.none())
         expect(yield* Fallback.value(quote, Either.right(0), { on: ["Unavailable"] })).toEqual(Either.right(0))
         expect(yield* Fallback.value(failing(down), 7)).toBe(7)
+        // data-first whatever the fallback is at run time, undefined and an empty object included
+        const unsetNickname = undefined as string | undefined
+        const noCounts: Record<string, number> = {}
+        const nicknameOrUnset = Effect.fail(down) as Effect.Effect<string | undefined, Unavailable>
+        const counts = Effect.fail(down) as Effect.Effect<Record<string, number>, Unavailable>
+        expect(yield* Fallback.value(nicknameOrUnset, unsetNickname)).toBe(undefined)
+        expect(yield* Fallback.value(counts, noCounts)).toEqual({})
         // an effect given as the value is the answer, not run
         const other = Effect.succeed(1)
         expect(yield* failing(down).pipe(Fallback.value(other))).toBe(other)

@@ -1,7 +1,9 @@
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as ExecutionPlan from "effect/ExecutionPlan"
 import * as Match from "effect/Match"
+import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import { isRejected, isTransient, type Rejected, type Transient } from "../Errors.js"
 import type * as Api from "../Fallback.js"
@@ -54,21 +56,15 @@ const handled = (module: string, options: Api.Fallback.Options<string> | undefin
   }
 }
 
-/** Whether `u`, the second of two arguments, is what the data-last overload of `value` accepts as options. */
-const isOptionsArgument = (u: unknown): boolean => {
-  if (u === undefined) return true
-  if (typeof u !== "object" || u === null) return false
-  const proto = Object.getPrototypeOf(u)
-  return (proto === Object.prototype || proto === null) && ("on" in u || Object.keys(u).length === 0)
-}
-
 /**
- * The fallback may be any value, an `Option` or `Either` (effects to `Effect.isEffect`) included, so the
- * form is read from the arity as the overloads do: one argument is data-last, three data-first; two are
- * data-first when the first is an effect and the second is not options the data-last overload accepts.
+ * The fallback may be any value, an `Option` or an `Either` included, which Effect 3 counts as effects:
+ * one argument is the data-last form, two are data-first when the first is an effect that is no `Option`
+ * or `Either` (the effect to fall back from; the second, the fallback, may be anything, `undefined` and
+ * `{}` included), three are data-first.
  */
 const isValueDataFirst = (args: ReadonlyArray<unknown>): boolean =>
-  args.length >= 3 || (args.length === 2 && Effect.isEffect(args[0]) && !isOptionsArgument(args[1]))
+  args.length >= 3 ||
+  (args.length === 2 && Effect.isEffect(args[0]) && !Option.isOption(args[0]) && !Either.isEither(args[0]))
 
 /** @internal */
 export const value = eagerDual((fallback: unknown, options?: Api.Fallback.Options<string>) => {
