@@ -970,6 +970,10 @@ describe("HttpProvider", () => {
       ],
       ["a base URL without a scheme", { baseUrl: "me:abc@api.test/v1#abc" }, "baseUrl", "\"<user info>@api.test/v1#<fragment>\""],
       ["a base URL of another scheme", { baseUrl: "ftp://me:abc@files.test" }, "baseUrl", "\"ftp://<user info>@files.test\""],
+      // a password with a "/" or a "@" does not parse: all of it is still cut
+      ["a base URL whose password has a slash", { baseUrl: "https://me:ab/c@api.test" }, "baseUrl", "\"https://<user info>@api.test\""],
+      ["a base URL whose password has an @", { baseUrl: "https://me:a@bc@api.test:9x" }, "baseUrl", "\"https://<user info>@api.test:9x\""],
+      ["a base URL that is no string", { baseUrl: undefined as any }, "baseUrl", "undefined"],
       ["a policy that is no function", { policy: "retry" as any }, "policy", "\"retry\""],
       ["a classify that is no function", { classify: 5 as any }, "classify", "5"],
       ["a newIdempotencyKey that is no Effect", { newIdempotencyKey: "x" as any }, "newIdempotencyKey", "a string"],

@@ -212,7 +212,7 @@ describe("Retry", () => {
       { fastCheck: { numRuns: 50 } }
     )
 
-    it.effect("stopped - a backoff that ends is reason schedule even when the error has a hint; a hint too long is retry-after", () =>
+    it.effect("stopped - a backoff that ends is reason schedule even when the error has a hint; a hint too long for any bound is retry-after", () =>
       Effect.gen(function*() {
         const stoppedBy = (policy: string) =>
           Effect.map(Metric.snapshot, (snapshot) =>
@@ -226,6 +226,10 @@ describe("Retry", () => {
         expect(yield* stoppedBy("ended")).toEqual(["schedule"])
         yield* drive(Effect.fail(rateLimited(61)).pipe(Retry.transient({ name: "too-long" })), "10 seconds")
         expect(yield* stoppedBy("too-long")).toEqual(["retry-after"])
+        // too long for the backoff's own bound, not for maxRetryAfter
+        const ownBound = Backoff.constant("100 millis").pipe(Backoff.honorRetryAfter({ maxHint: "1 second" }))
+        yield* drive(Effect.fail(rateLimited(5)).pipe(Retry.transient({ name: "own-bound", backoff: ownBound })), "10 seconds")
+        expect(yield* stoppedBy("own-bound")).toEqual(["retry-after"])
       }))
 
     it.effect("retry-after - a hint above maxRetryAfter is not waited for; the error keeps its hint", () =>

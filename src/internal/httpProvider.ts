@@ -145,12 +145,16 @@ const shownUrl = (raw: string, parsed: URL): string => {
 
 /**
  * A base URL that is no http(s) URL, as shown in an error: what `shownUrl` hides, cut out of the text
- * itself (such a URL may not parse, or parse with its user info in the path: "me:key@host").
+ * itself. Such a URL may not parse (a password with a "/" reads as a bad port), so everything up to the
+ * last "@" after the scheme is user info (a "@" in a path or query hides more than it must: never less).
  */
-const shownRaw = (raw: string): string =>
-  raw
-    .replace(/[?#][^]*$/, (rest) => rest.startsWith("?") ? "?<query>" : "#<fragment>")
-    .replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/@]*@/i, "$1<user info>@")
+const shownRaw = (raw: string): string => {
+  const scheme = raw.indexOf("://")
+  const start = scheme < 0 ? 0 : scheme + 3
+  const at = raw.lastIndexOf("@")
+  const withoutUser = at < start ? raw : `${raw.slice(0, start)}<user info>@${raw.slice(at + 1)}`
+  return withoutUser.replace(/[?#][^]*$/, (rest) => rest.startsWith("?") ? "?<query>" : "#<fragment>")
+}
 
 const baseUrlOf = (check: Check, raw: string): string => {
   let parsed: URL | undefined
@@ -160,7 +164,9 @@ const baseUrlOf = (check: Check, raw: string): string => {
     parsed = undefined
   }
   if (parsed === undefined || (parsed.protocol !== "http:" && parsed.protocol !== "https:")) {
-    return invalidDescribed(check, JSON.stringify(shownRaw(raw)), "an absolute http(s) URL")
+    // not a string at all (a missing environment variable): described by its kind
+    const shown = typeof (raw as unknown) === "string" ? JSON.stringify(shownRaw(raw)) : kindOf(raw)
+    return invalidDescribed(check, shown, "an absolute http(s) URL")
   }
   // A bare "?" or "#" parses to an empty search or hash, yet the raw string used to be prefixed to
   // every path ("POST /?/v1/things"): refuse the characters themselves. A token in the base URL would

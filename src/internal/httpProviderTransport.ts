@@ -100,14 +100,6 @@ export const provablyNotProcessed = (error: unknown): boolean => {
   return Predicate.isTagged(error, "InvalidRequest")
 }
 
-export interface Answer {
-  readonly provider: string
-  readonly status: number
-  readonly headers: Readonly<Record<string, string>>
-  readonly body: string
-  readonly retryAfter: Duration.Duration | undefined
-}
-
 const whitespace = /\s+/g
 
 /**

@@ -62,8 +62,6 @@ interface Policy {
   readonly retryable: (error: unknown) => boolean
   readonly budget: Retry.RetryBudget | undefined
   readonly retries: Metric.Metric.Counter<number>
-  /** The longest `retryAfter` waited for: a longer one ends the retries (reason "retry-after"). */
-  readonly maxHint: Duration.Duration
 }
 
 const make = (options: RetryOptions | undefined): Policy => {
@@ -96,8 +94,7 @@ const make = (options: RetryOptions | undefined): Policy => {
     schedule: Backoff.honorRetryAfter(options?.backoff ?? defaults.backoff(), { maxHint }) as Policy["schedule"],
     retryable: options?.while ?? isRetryable,
     budget: options?.budget,
-    retries: Metric.tagged(retriesTotal, "policy", name),
-    maxHint
+    retries: Metric.tagged(retriesTotal, "policy", name)
   }
 }
 
@@ -141,12 +138,12 @@ const retrying = <A, E, R>(self: Effect.Effect<A, E, R>, policy: Policy): Effect
     if (!policy.retryable(error)) return Effect.failCause(cause)
     if (attempt > policy.times) return stop(policy, cause, "times", error)
     return Effect.flatMap(Clock.currentTimeMillis, (now) =>
-      Effect.flatMap(policy.schedule.step(now, error, state), ([next, , decision]) => {
+      Effect.flatMap(policy.schedule.step(now, error, state), ([next, out, decision]) => {
         if (ScheduleDecision.isDone(decision)) {
-          // a hint past maxRetryAfter ends it; any other end is the backoff's own
+          // honorRetryAfter ends on a hint too long (ours, or a bound of the backoff's own) with the hint
+          // itself as its output; any other end is the backoff's own
           const hint = retryAfterOf(error)
-          const tooLong = hint !== undefined && Duration.greaterThan(hint, policy.maxHint)
-          return stop(policy, cause, tooLong ? "retry-after" : "schedule", error)
+          return stop(policy, cause, hint !== undefined && out === hint ? "retry-after" : "schedule", error)
         }
         const delay = Math.max(0, ScheduleIntervals.start(decision.intervals) - now)
         return Effect.flatMap(FiberRef.get(Deadline.currentDeadline), (deadline) => {

@@ -217,9 +217,12 @@ const bodyStream = (
   let puller: { readonly scope: Scope.CloseableScope; readonly pull: Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<Error>> } | undefined
   let pulling: Fiber.RuntimeFiber<Chunk.Chunk<Uint8Array>, Option.Option<Error>> | undefined
   let stopped = false
+  let reading: ReadableStreamDefaultController<Uint8Array> | undefined
   const stop = () => {
     if (stopped) return
     stopped = true
+    // a read still waiting fails, as a real body's does when its request is aborted (a no-op once cancelled)
+    reading?.error(signal.reason ?? new Error("the request was aborted"))
     const scope = puller?.scope
     Runtime.runFork(runtime)(Effect.zipRight(
       pulling === undefined ? Effect.void : Fiber.interrupt(pulling),
@@ -228,6 +231,9 @@ const bodyStream = (
   }
   signal.addEventListener("abort", stop, { once: true })
   return new ReadableStream<Uint8Array>({
+    start: (controller) => {
+      reading = controller
+    },
     pull: (controller) => {
       if (stopped) return
       if (puller === undefined) {
@@ -238,9 +244,11 @@ const bodyStream = (
       return new Promise<void>((resolve) =>
         fiber.addObserver((exit) => {
           pulling = undefined
+          // cancelled meanwhile: the controller is closed, nothing may be enqueued
+          if (stopped) return resolve()
           if (Exit.isSuccess(exit)) {
             for (const bytes of exit.value) controller.enqueue(bytes)
-          } else if (!stopped) {
+          } else {
             const failure = Cause.failureOption(exit.cause)
             if (Option.isSome(failure) && Option.isSome(failure.value)) controller.error(failure.value.value)
             else controller.close()
