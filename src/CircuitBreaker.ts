@@ -558,8 +558,8 @@ export const isCircuitBreaker: (u: unknown) => u is CircuitBreaker = internal.is
 
 /**
  * A breaker per key (host, tenant, model), created on first use and evicted `idleTimeToLive` after
- * its last use (a key in use is never evicted; an open one stays until its break is over, an isolated
- * one until it is reset). Keys share one lock for transitions, one `changes`
+ * its last use (a key in use is never evicted; an open one stays until its break is over, and up to one
+ * `idleTimeToLive` more; an isolated one until it is reset). Keys share one lock for transitions, one `changes`
  * stream and the metrics of `name` (no per-key metric tags, so cardinality stays bounded).
  *
  * An idle key costs about 400 bytes (measured at 100,000 keys): a key is an entry in one map, and a

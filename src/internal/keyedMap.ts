@@ -10,7 +10,8 @@
  *
  * How it behaves:
  * - A key with no call in flight and no `get` scope open for `idleTimeToLive` is gone at that instant:
- *   `keys` omits it and its next use builds a fresh value. Its `release` runs when the sweeper reaches
+ *   `keys` omits it and its next use builds a fresh value. Unless `keep` holds on to its value (an open
+ *   breaker): then it stays, and is looked at again a time to live after each sweep that kept it. Its `release` runs when the sweeper reaches
  *   it. The sweeper sleeps (on `Clock`, so `TestClock` drives it) until the oldest idle entry
  *   expires, so a lone key is released exactly at its time to live; after a sweep that evicted
  *   something it waits at least half a time to live, so under many keys it wakes at most twice per
