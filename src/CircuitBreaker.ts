@@ -563,9 +563,9 @@ export const isCircuitBreaker: (u: unknown) => u is CircuitBreaker = internal.is
  * stream and the metrics of `name` (no per-key metric tags, so cardinality stays bounded).
  *
  * An idle key costs about 400 bytes (measured at 100,000 keys): a key is an entry in one map, and a
- * single sweeper fiber per `keyed` evicts them all. A key is gone exactly at its time to live (`keys`
- * omits it, its next call gets a new, closed breaker); the sweeper frees its memory at most half a
- * time to live later. Keys are compared like JS `Map` keys: use strings or numbers, not structurally
+ * single sweeper fiber per `keyed` evicts them all. A closed (or half-open) key is gone exactly at its
+ * time to live (`keys` omits it, its next call gets a new, closed breaker); the sweeper frees its
+ * memory at most half a time to live later. Keys are compared like JS `Map` keys: use strings or numbers, not structurally
  * equal objects.
  *
  * @since 0.1.0
